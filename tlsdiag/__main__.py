@@ -1,0 +1,5 @@
+"""``python -m tlsdiag``."""
+
+from tlsdiag.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Command-line interface (thin: parse options, call one function, render, exit)."""

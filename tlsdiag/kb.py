@@ -1,0 +1,66 @@
+"""Typed loaders for the knowledge bases in ``tlsdiag/data/*.toml`` (read once, cached)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from tlsdiag.model import Severity
+
+
+def load_toml(name: str) -> dict[str, Any]:
+    """Read one data file shipped in the package.
+
+    Args:
+        name: file name inside ``tlsdiag/data``, e.g. ``"findings.toml"``.
+
+    Returns:
+        The parsed TOML document.
+    """
+    text = files("tlsdiag.data").joinpath(name).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingInfo:
+    """The words for one finding code."""
+
+    code: str
+    severity: Severity
+    where: str
+    title: str
+    meaning: str
+    next_step: str
+
+
+_FINDING_KEYS = {"id", "severity", "where", "title", "meaning", "next_step"}
+
+
+@cache
+def findings() -> dict[str, FindingInfo]:
+    """All finding descriptions keyed by code."""
+    out: dict[str, FindingInfo] = {}
+    for entry in load_toml("findings.toml")["finding"]:
+        unknown = set(entry) - _FINDING_KEYS
+        if unknown:
+            raise ValueError(f"findings.toml: {entry.get('id')}: unknown keys {sorted(unknown)}")
+        info = FindingInfo(
+            code=entry["id"],
+            severity=Severity(entry["severity"]),
+            where=entry["where"],
+            title=entry["title"],
+            meaning=entry["meaning"],
+            next_step=entry["next_step"],
+        )
+        if info.code in out:
+            raise ValueError(f"findings.toml: duplicate id {info.code}")
+        out[info.code] = info
+    return out
+
+
+def finding_info(code: str) -> FindingInfo:
+    """The description of one code (KeyError for an unknown code)."""
+    return findings()[code]

@@ -1,0 +1,110 @@
+"""Load the root sets that ``check`` verifies against: public (certifi), this machine's OS bundle,
+and a user-given ``--cafile``. I/O lives here; core functions receive certificate lists."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from tlsdiag.errors import InputError
+
+# Where the common distributions keep the OS bundle (first existing wins).
+OS_BUNDLE_CANDIDATES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine, Arch (compat link)
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # RHEL, Fedora, Amazon Linux
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",  # SUSE
+    "/etc/ssl/cert.pem",  # macOS (exported system roots), Alpine, OpenBSD
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RootSet:
+    """A named set of trusted roots."""
+
+    name: str  # "public (certifi)", "os", "--cafile"
+    source: str  # a path, or a description
+    certs: tuple[x509.Certificate, ...]
+
+
+def parse_certificates(data: bytes, *, what: str) -> list[x509.Certificate]:
+    """Certificates from PEM (one or many), DER or PKCS#7 (PEM or DER) bytes.
+
+    Raises:
+        InputError: the bytes hold no certificate.
+    """
+    stripped = data.lstrip()
+    try:
+        if b"-----BEGIN PKCS7-----" in stripped:
+            return list(pkcs7.load_pem_pkcs7_certificates(data))
+        if b"-----BEGIN" in stripped:
+            return list(x509.load_pem_x509_certificates(data))
+    except ValueError as exc:
+        raise InputError(f"{what}: malformed PEM: {exc}") from exc
+    for loader in (_der_one, _der_pkcs7):
+        try:
+            return loader(data)
+        except ValueError:
+            continue
+    raise InputError(f"{what}: no certificate found (expected PEM, DER or PKCS#7)")
+
+
+def _der_one(data: bytes) -> list[x509.Certificate]:
+    return [x509.load_der_x509_certificate(data)]
+
+
+def _der_pkcs7(data: bytes) -> list[x509.Certificate]:
+    return list(pkcs7.load_der_pkcs7_certificates(data))
+
+
+def load_cafile(path: Path) -> RootSet:
+    """Read ``--cafile`` (a PEM bundle, or DER/PKCS#7)."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError as exc:
+        raise InputError(f"--cafile {path}: is a directory, expected a PEM file") from exc
+    except OSError as exc:
+        raise InputError(f"--cafile {path}: cannot read: {exc.strerror}") from exc
+    certs = parse_certificates(data, what=f"--cafile {path}")
+    if not certs:
+        raise InputError(f"--cafile {path}: no certificate found")
+    return RootSet("--cafile", str(path), tuple(certs))
+
+
+@cache
+def public_roots() -> RootSet:
+    """The public root program as shipped by certifi (Mozilla's list)."""
+    import certifi
+
+    path = certifi.where()
+    certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    return RootSet("public (certifi)", path, tuple(certs))
+
+
+def os_bundle_path() -> str | None:
+    """The OS bundle OpenSSL uses on this machine (``SSL_CERT_FILE`` is not consulted)."""
+    paths = ssl.get_default_verify_paths()
+    candidates = [paths.openssl_cafile, *OS_BUNDLE_CANDIDATES]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+@cache
+def os_roots() -> RootSet:
+    """The roots of this machine's OS bundle (empty when none is found)."""
+    path = os_bundle_path()
+    if path is None:
+        return RootSet("os", "(no OS bundle found)", ())
+    try:
+        certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return RootSet("os", f"{path} (unreadable)", ())
+    return RootSet("os", path, tuple(certs))
