@@ -17,7 +17,7 @@ SCHEMA_VERSION = 1
 
 
 class Severity(StrEnum):
-    """How bad a finding is: ``error`` breaks the connection, ``warning`` is risky, ``info`` is a fact."""
+    """How bad a finding is: ``error`` breaks it, ``warning`` is risky, ``info`` is a fact."""
 
     INFO = "info"
     WARNING = "warning"
@@ -209,6 +209,7 @@ class ProbeResult:
     address: str = ""  # the address the handshake ran on
     handshake: Handshake | None = None
     legacy: Handshake | None = None  # the retry with old versions / weak ciphers allowed
+    failed_handshake: Handshake | None = None  # what was seen of a handshake that failed
     failure: ProbeFailure | None = None
     http: HttpInfo | None = None
     started_at: str = ""  # ISO 8601 UTC of the local clock when the probe started
