@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tlsdiag import codes
 from tlsdiag.core.findings import make_finding
@@ -64,50 +64,6 @@ class RevocationStatus:
             "revoked_at": self.revoked_at,
             "detail": self.detail,
         }
-
-
-# --------------------------------------------------------------------------- URLs in a cert
-
-
-def ocsp_urls(cert: x509.Certificate) -> list[str]:
-    """The OCSP responder URLs of the certificate's AIA extension, in order."""
-    return _aia_urls(cert, AuthorityInformationAccessOID.OCSP)
-
-
-def ca_issuer_urls(cert: x509.Certificate) -> list[str]:
-    """The caIssuers URLs of the certificate's AIA extension, in order."""
-    return _aia_urls(cert, AuthorityInformationAccessOID.CA_ISSUERS)
-
-
-def crl_urls(cert: x509.Certificate) -> list[str]:
-    """The URLs of the certificate's CRL distribution points, in order, without duplicates."""
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints)
-    except (x509.ExtensionNotFound, ValueError):
-        return []
-    out: list[str] = []
-    for point in ext.value:
-        for name in point.full_name or ():
-            if isinstance(name, x509.UniformResourceIdentifier) and name.value not in out:
-                out.append(name.value)
-    return out
-
-
-def _aia_urls(cert: x509.Certificate, method: x509.ObjectIdentifier) -> list[str]:
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess)
-    except (x509.ExtensionNotFound, ValueError):
-        return []
-    out: list[str] = []
-    for desc in ext.value:
-        loc = desc.access_location
-        if (
-            desc.access_method == method
-            and isinstance(loc, x509.UniformResourceIdentifier)
-            and loc.value not in out
-        ):
-            out.append(loc.value)
-    return out
 
 
 # --------------------------------------------------------------------------- OCSP

@@ -243,14 +243,8 @@ class PkiHttpServer:
             request = ocsp.load_der_ocsp_request(request_der)
         except ValueError:
             return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
-        check = (
-            ocsp.OCSPRequestBuilder()
-            .add_certificate(responder.issuer_cert, responder.issuer_cert, request.hash_algorithm)
-            .build()
-        )
-        if (request.issuer_name_hash, request.issuer_key_hash) != (
-            check.issuer_name_hash,
-            check.issuer_key_hash,
+        if (request.issuer_name_hash, request.issuer_key_hash) != _issuer_hashes(
+            responder.issuer_cert, request.hash_algorithm
         ):
             return _unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
         now = self._clock()
@@ -348,6 +342,19 @@ class PkiHttpServer:
 
 def _norm(path: str) -> str:
     return path if path.startswith("/") else "/" + path
+
+
+def _issuer_hashes(
+    issuer: x509.Certificate, algorithm: hashes.HashAlgorithm
+) -> tuple[bytes, bytes]:
+    """(issuerNameHash, issuerKeyHash) of a CertID naming ``issuer`` as the CA."""
+    digest = hashes.Hash(algorithm)
+    digest.update(issuer.subject.public_bytes())
+    # The key hash covers only the issuer's key; any certificate works as the first argument.
+    key_hash = (
+        ocsp.OCSPRequestBuilder().add_certificate(issuer, issuer, algorithm).build().issuer_key_hash
+    )
+    return digest.finalize(), key_hash
 
 
 def _unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:
