@@ -1,0 +1,156 @@
+"""Build certificate chains named like inspection products, at test time (no committed PEMs)."""
+
+from __future__ import annotations
+
+import re
+import struct
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+_ATTRS = {
+    "CN": NameOID.COMMON_NAME,
+    "O": NameOID.ORGANIZATION_NAME,
+    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "L": NameOID.LOCALITY_NAME,
+    "ST": NameOID.STATE_OR_PROVINCE_NAME,
+    "S": NameOID.STATE_OR_PROVINCE_NAME,
+    "C": NameOID.COUNTRY_NAME,
+    "EMAILADDRESS": NameOID.EMAIL_ADDRESS,
+    "DC": NameOID.DOMAIN_COMPONENT,
+}
+
+
+def name_from_dn(text: str) -> x509.Name:
+    """An x509.Name from an RFC 4514 string (most specific first), accepting the odd real-world
+    values that strict parsing refuses (Burp's ``C=PortSwigger``)."""
+    parts = [p.replace("\\,", ",") for p in re.split(r"(?<!\\),", text) if p]
+    attrs = []
+    for part in parts:
+        key, _, value = part.partition("=")
+        oid = _ATTRS[key.strip().upper()]
+        with warnings.catch_warnings():  # real CAs break the 2-letter country rule
+            warnings.simplefilter("ignore", UserWarning)
+            attrs.append(x509.NameAttribute(oid, value, _validate=False))
+    return x509.Name(list(reversed(attrs)))
+
+
+@cache
+def _key(label: str) -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+@dataclass(frozen=True)
+class CA:
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+
+
+def sct_extension(count: int = 1) -> x509.UnrecognizedExtension:
+    """An embedded-SCT extension with ``count`` syntactically valid (unverifiable) SCTs."""
+    scts = b""
+    for i in range(count):
+        sig = b"\x30\x06\x02\x01\x01\x02\x01\x01"
+        body = (
+            b"\x00"
+            + bytes([i + 1]) * 32
+            + struct.pack(">Q", 1_700_000_000_000)
+            + b"\x00\x00"
+            + b"\x04\x03"
+            + struct.pack(">H", len(sig))
+            + sig
+        )
+        scts += struct.pack(">H", len(body)) + body
+    tls = struct.pack(">H", len(scts)) + scts
+    der = b"\x04" + bytes([len(tls)]) + tls
+    return x509.UnrecognizedExtension(ExtensionOID.PRECERT_SIGNED_CERTIFICATE_TIMESTAMPS, der)
+
+
+def make_ca(
+    subject: str,
+    *,
+    issuer: CA | None = None,
+    label: str | None = None,
+    not_before: datetime = NOW - timedelta(days=365),
+    days: int = 3650,
+) -> CA:
+    """A CA certificate (self-signed when ``issuer`` is None)."""
+    key = _key(label or subject)
+    name = name_from_dn(subject)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer.cert.subject if issuer else name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    signer = issuer.key if issuer else key
+    return CA(builder.sign(signer, hashes.SHA256()), key)
+
+
+def make_leaf(
+    host: str,
+    issuer: CA,
+    *,
+    not_before: datetime = NOW - timedelta(days=30),
+    days: int = 90,
+    scts: int = 0,
+) -> x509.Certificate:
+    """A server certificate for ``host`` (a DNS name or an IP literal)."""
+    import ipaddress
+
+    key = _key("leaf:" + host)
+    try:
+        san: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        san = x509.DNSName(host)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(issuer.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([san]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    )
+    if scts:
+        builder = builder.add_extension(sct_extension(scts), critical=False)
+    return builder.sign(issuer.key, hashes.SHA256())
+
+
+def leaf_key(host: str) -> ec.EllipticCurvePrivateKey:
+    """The private key of ``make_leaf(host, ...)``."""
+    return _key("leaf:" + host)
+
+
+def fp(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
