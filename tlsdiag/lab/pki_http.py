@@ -57,6 +57,7 @@ class _Responder:
     issued: frozenset[int] | None
     signer_cert: x509.Certificate
     signer_key: Any
+    methods: frozenset[str] = frozenset({"GET", "POST"})
 
 
 @dataclass(slots=True)
@@ -125,6 +126,7 @@ class PkiHttpServer:
         issued: Collection[int] | None = None,
         responder_cert: x509.Certificate | None = None,
         responder_key: Any = None,
+        methods: Collection[str] = ("GET", "POST"),
     ) -> str:
         """An OCSP responder for certificates of ``issuer_cert``; returns its URL.
 
@@ -138,6 +140,7 @@ class PkiHttpServer:
             responder_cert: a delegated responder certificate (id-kp-OCSPSigning, issued by
                 ``issuer_cert``), included in the responses.
             responder_key: its private key.
+            methods: the HTTP methods it answers; the others get 405 (to test GET fallback).
         """
         if (responder_cert is None) != (responder_key is None):
             raise ValueError("responder_cert and responder_key go together")
@@ -148,6 +151,7 @@ class PkiHttpServer:
             issued=frozenset(issued) if issued is not None else None,
             signer_cert=responder_cert or issuer_cert,
             signer_key=responder_key if responder_key is not None else issuer_key,
+            methods=frozenset(m.upper() for m in methods),
         )
         with self._lock:
             self._responders[_norm(path)] = responder
@@ -217,6 +221,8 @@ class PkiHttpServer:
             return 200, file[0], {"Content-Type": file[1]}
         if crl is not None and method == "GET":
             return 200, self._refresh_crl(crl), {"Content-Type": "application/pkix-crl"}
+        if responder is not None and method not in responder.methods:
+            return 405, b"method not allowed\n", {"Content-Type": "text/plain"}
         if responder is not None and request_der is not None:
             der = self._ocsp_answer(responder, request_der)
             return 200, der, {"Content-Type": "application/ocsp-response"}
