@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from tlsdiag import __version__
-from tlsdiag.cli import _common
+from tlsdiag.cli import _common, chain, check, demo, lab, probe
 
 app = typer.Typer(
     name="tlsdiag",
@@ -38,14 +38,18 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")
+    ] = False,
 ) -> None:
     _common.set_debug(debug)
 
 
-for _module in ():
+for _module in (check, probe, chain, lab, demo):
     _module.register(app)
 
 

@@ -148,7 +148,32 @@ def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
+    except InvalidSignature:
+        return False
+    except (ValueError, TypeError):
+        return _legacy_signed_by(cert, issuer)
+    return True
+
+
+def _legacy_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Check a signature cryptography's X.509 layer refuses (SHA-1, MD5) with the raw key.
+
+    Only to recognise the issuer of an old certificate; the weak signature is then reported.
+    """
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = issuer.public_key()
+    try:
+        algo = cert.signature_hash_algorithm
+        if algo is None:
+            return False
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), algo)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algo))
+        else:
+            return False
+    except Exception:  # any failure means "not verified by this issuer"
         return False
     return True
 

@@ -44,7 +44,7 @@ def new_key(kind: str = "ec", bits: int = 2048) -> PrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _name(cn: str | None, org: str = "tlsdiag lab") -> x509.Name:
+def _name(cn: str | None, org: str = "Example Lab PKI") -> x509.Name:
     attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)]
     if cn is not None:
         attrs.insert(0, x509.NameAttribute(NameOID.COMMON_NAME, cn))
@@ -56,7 +56,7 @@ def make_ca(
     *,
     now: datetime,
     issuer: Issued | None = None,
-    org: str = "tlsdiag lab",
+    org: str = "Example Lab PKI",
     days: int = 3650,
     path_length: int | None = None,
     not_before: datetime | None = None,
@@ -120,7 +120,7 @@ def make_leaf(
 ) -> Issued:
     """A server certificate. ``issuer=None`` makes it self-signed."""
     key = key or new_key()
-    subject = _name(cn if cn is not None else (names[0] if names else None), "tlsdiag lab server")
+    subject = _name(cn if cn is not None else (names[0] if names else None), "Example Lab Server")
     signer = issuer.key if issuer else key
     builder = (
         x509.CertificateBuilder()
@@ -176,3 +176,33 @@ def make_leaf(
             critical=False,
         )
     return Issued(builder.sign(signer, digest or hashes.SHA256()), key)
+
+
+_SHA256_RSA = bytes.fromhex("06092a864886f70d01010b")  # OID 1.2.840.113549.1.1.11
+_SHA1_RSA = bytes.fromhex("06092a864886f70d010105")  # OID 1.2.840.113549.1.1.5
+
+
+def _der_len(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def resign_sha1(cert: x509.Certificate, issuer_key: rsa.RSAPrivateKey) -> x509.Certificate:
+    """Re-sign an RSA/SHA-256 certificate with SHA-1 (cryptography no longer signs SHA-1).
+
+    The TBS part is kept; its signature algorithm OID is switched to sha1WithRSAEncryption
+    (same length) and the outer structure is rebuilt around a new PKCS#1 v1.5 SHA-1 signature.
+    """
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    tbs = cert.tbs_certificate_bytes
+    if tbs.count(_SHA256_RSA) != 1:
+        raise ValueError("expected one sha256WithRSAEncryption identifier in the TBS")
+    tbs = tbs.replace(_SHA256_RSA, _SHA1_RSA)
+    signature = issuer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
+    alg = b"\x30\x0d" + _SHA1_RSA + b"\x05\x00"
+    bits = b"\x03" + _der_len(len(signature) + 1) + b"\x00" + signature
+    body = tbs + alg + bits
+    return x509.load_der_x509_certificate(b"\x30" + _der_len(len(body)) + body)

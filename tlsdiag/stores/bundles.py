@@ -33,6 +33,16 @@ class RootSet:
     certs: tuple[x509.Certificate, ...]
 
 
+def _load_pem_quietly(data: bytes) -> list[x509.Certificate]:
+    """Load a PEM bundle, hiding cryptography's deprecation warnings about odd old roots
+    (e.g. a non-positive serial) that are not ours to fix."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return list(x509.load_pem_x509_certificates(data))
+
+
 def parse_certificates(data: bytes, *, what: str) -> list[x509.Certificate]:
     """Certificates from PEM (one or many), DER or PKCS#7 (PEM or DER) bytes.
 
@@ -83,7 +93,7 @@ def public_roots() -> RootSet:
     import certifi
 
     path = certifi.where()
-    certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    certs = _load_pem_quietly(Path(path).read_bytes())
     return RootSet("public (certifi)", path, tuple(certs))
 
 
@@ -104,7 +114,7 @@ def os_roots() -> RootSet:
     if path is None:
         return RootSet("os", "(no OS bundle found)", ())
     try:
-        certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
+        certs = _load_pem_quietly(Path(path).read_bytes())
     except (OSError, ValueError):
         return RootSet("os", f"{path} (unreadable)", ())
     return RootSet("os", path, tuple(certs))

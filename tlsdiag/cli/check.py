@@ -1,0 +1,92 @@
+"""``tlsdiag check``: does TLS to this host work from here, and if not, why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tlsdiag.cli import _target as T
+from tlsdiag.cli._common import (
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+    spinner,
+)
+from tlsdiag.model import Format
+
+
+def check(
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(help="host, host:port, https://host[:port]/path, IP or [IPv6]:port."),
+    ] = None,
+    from_file: Annotated[
+        Path | None, typer.Option("--from", help="Read targets from FILE, one per line.")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Targets checked at once.")
+    ] = 8,
+    resolve: T.ResolveOpt = None,
+    connect_to: T.ConnectToOpt = None,
+    servername: T.ServernameOpt = None,
+    no_sni: T.NoSniOpt = False,
+    cafile: T.CafileOpt = None,
+    timeout: T.TimeoutOpt = 5.0,
+    ipv4: T.Ipv4Opt = False,
+    ipv6: T.Ipv6Opt = False,
+    no_http: T.NoHttpOpt = False,
+    no_revocation: Annotated[
+        bool, typer.Option("--no-revocation", help="Skip OCSP/CRL revocation checks.")
+    ] = False,
+    tls1_2: T.Tls12Opt = False,
+    tls1_3: T.Tls13Opt = False,
+    cipher: T.CipherOpt = None,
+    alpn: T.AlpnOpt = None,
+    fmt: FormatOpt = Format.CONSOLE,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Check TLS to one or more hosts: handshake, chain, trust, interception, and what to do.
+
+    Exit status: 0 no error found, 1 errors found, 2 bad usage or input, 3 tlsdiag failed.
+    """
+    with handle_errors():
+        from tlsdiag.net.check import run_checks
+        from tlsdiag.render.check import render_check
+
+        parsed = T.parse_targets(targets or [], from_file)
+        opts = T.build_options(
+            resolve=resolve,
+            connect_to=connect_to,
+            servername=servername,
+            no_sni=no_sni,
+            cafile=cafile,
+            timeout=timeout,
+            ipv4=ipv4,
+            ipv6=ipv6,
+            no_http=no_http,
+            tls1_2=tls1_2,
+            tls1_3=tls1_3,
+            cipher=cipher,
+            alpn=alpn,
+            revocation=not no_revocation,
+        )
+        with spinner(f"checking {len(parsed)} target(s)"):
+            outcomes = run_checks(parsed, opts, concurrency=concurrency)
+        code = emit(
+            [o.report for o in outcomes],
+            pick_format(fmt, as_json),
+            output,
+            console_renderer=render_check,
+        )
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("check")(check)

@@ -1,0 +1,182 @@
+"""Findings from the probe record: network failures, handshake facts, HTTP and clock (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from tlsdiag import codes
+from tlsdiag.core.findings import make_finding
+from tlsdiag.model import Finding, Handshake, ProbeResult, Severity
+
+CLOCK_SKEW_WARNING = timedelta(minutes=5)
+CLOCK_SKEW_ERROR = timedelta(days=1)
+MIN_DH_BITS = 2048
+_MODERN = ("TLSv1.2", "TLSv1.3")
+_MTLS_BODY = ("no required ssl certificate was sent", "ssl certificate error")
+
+
+def _weak_cipher(cipher: str) -> bool:
+    """Suites without forward secrecy or with broken algorithms (OpenSSL names)."""
+    name = cipher.upper()
+    if name.startswith("TLS_"):  # TLS 1.3 suites are all fine
+        return False
+    if any(bad in name for bad in ("RC4", "DES", "NULL", "EXPORT", "MD5", "ANON", "ADH", "AECDH")):
+        return True
+    return not name.startswith(("ECDHE-", "DHE-", "EDH-"))
+
+
+def failure_findings(probe: ProbeResult) -> list[Finding]:
+    """Findings for a probe that did not complete a default handshake."""
+    failure = probe.failure
+    if failure is None:
+        return []
+    ev = {"stage": failure.stage, "error": failure.message}
+    if failure.detail:
+        ev["detail"] = failure.detail
+    if probe.address:
+        ev["address"] = f"{probe.address} port {probe.target.port}"
+    seen = probe.failed_handshake
+    if seen and seen.alerts_received:
+        ev["alerts_received"] = ", ".join(seen.alerts_received)
+    legacy = probe.legacy
+    if legacy is not None:
+        ev["retry_with_old_versions"] = f"{legacy.version} {legacy.cipher}"
+        if legacy.version not in _MODERN:
+            return [
+                make_finding(
+                    codes.LEGACY_PROTOCOL_VERSION,
+                    title=f"The server speaks only {legacy.version}",
+                    detail=(
+                        f"The handshake fails with TLS 1.2/1.3; allowing old versions it succeeds "
+                        f"with {legacy.version} ({legacy.cipher}). Modern clients and inspecting "
+                        "proxies refuse versions below TLS 1.2."
+                    ),
+                    evidence=ev,
+                )
+            ]
+        if _weak_cipher(legacy.cipher):
+            return [
+                make_finding(
+                    codes.LEGACY_CIPHER_SUITE,
+                    title=f"The server offers only weak cipher suites ({legacy.cipher})",
+                    detail=(
+                        "The default handshake fails; with every cipher allowed the server picks "
+                        f"{legacy.cipher}, which modern clients refuse."
+                    ),
+                    evidence=ev,
+                )
+            ]
+        if failure.code in (codes.NETWORK_RESET, codes.LEGACY_CIPHER_SUITE):
+            return []  # the retry worked with modern settings: the chain findings explain it
+    if failure.code == codes.APP_MUTUAL_TLS and seen and seen.cert_request:
+        ev["acceptable_ca_names"] = "; ".join(seen.cert_request.ca_names) or "(none listed)"
+    detail = failure.message[0].upper() + failure.message[1:] + "."
+    return [make_finding(failure.code, detail=detail, evidence=ev)]
+
+
+def handshake_findings(probe: ProbeResult) -> list[Finding]:
+    """Findings about a completed handshake and the HTTP exchange after it."""
+    hs = probe.handshake
+    if hs is None:
+        return []
+    out: list[Finding] = []
+    out.extend(_mtls_findings(probe, hs))
+    if hs.dh_bits and hs.dh_bits < MIN_DH_BITS:
+        out.append(
+            make_finding(
+                codes.SERVER_WEAK_KEY,
+                title=f"The server uses a {hs.dh_bits}-bit Diffie-Hellman group",
+                detail=f"The key exchange ({hs.cipher}) uses a DH group below {MIN_DH_BITS} bits.",
+                evidence={"cipher": hs.cipher, "dh_bits": str(hs.dh_bits)},
+            )
+        )
+    if _weak_cipher(hs.cipher):
+        out.append(
+            make_finding(
+                codes.LEGACY_CIPHER_SUITE,
+                severity=Severity.WARNING,
+                title=f"A weak cipher suite was negotiated ({hs.cipher})",
+                detail="The suite has no forward secrecy or uses an obsolete algorithm.",
+                evidence={"cipher": hs.cipher, "version": hs.version},
+            )
+        )
+    return out
+
+
+def _mtls_findings(probe: ProbeResult, hs: Handshake) -> list[Finding]:
+    http = probe.http
+    body = (http.body_excerpt if http else "").lower()
+    # after a CertificateRequest, a connection that dies instead of answering means "required"
+    required = hs.cert_request is not None and (http is None or bool(http.error))
+    rejected = bool(http and http.status == 400 and any(s in body for s in _MTLS_BODY))
+    if hs.cert_request is None and not rejected:
+        return []
+    ev = {}
+    if hs.cert_request is not None:
+        ev["acceptable_ca_names"] = "; ".join(hs.cert_request.ca_names) or "(none listed)"
+    if rejected and http:
+        ev["http_response"] = f"{http.status} {http.reason}: {http.body_excerpt[:120].strip()}"
+    if required or rejected:
+        return [
+            make_finding(
+                codes.APP_MUTUAL_TLS,
+                detail="The server asks for a client certificate and refuses the connection "
+                "without one.",
+                evidence=ev,
+            )
+        ]
+    return [
+        make_finding(
+            codes.APP_MUTUAL_TLS,
+            severity=Severity.WARNING,
+            title="The server asks for an optional client certificate",
+            detail="The server requests a client certificate but continues without one; an "
+            "inspecting proxy cannot present one if the application needs it.",
+            evidence=ev,
+        )
+    ]
+
+
+def clock_skew(server_date: str, local: datetime) -> timedelta | None:
+    """local - server, from an HTTP Date header (None when absent or unparsable)."""
+    if not server_date:
+        return None
+    try:
+        server = parsedate_to_datetime(server_date)
+    except (TypeError, ValueError):
+        return None
+    if server.tzinfo is None:
+        return None
+    return local - server
+
+
+def clock_findings(server_date: str, local: datetime, *, source: str) -> list[Finding]:
+    """client.clock_skew when the local clock and the server's Date differ by over 5 minutes."""
+    skew = clock_skew(server_date, local)
+    if skew is None or abs(skew) < CLOCK_SKEW_WARNING:
+        return []
+    direction = "ahead of" if skew > timedelta(0) else "behind"
+    secs = int(abs(skew).total_seconds())
+    amount = (
+        f"{secs // 86400} days"
+        if secs >= 86400
+        else (f"{secs // 3600} h {secs % 3600 // 60} min" if secs >= 3600 else f"{secs // 60} min")
+    )
+    severity = Severity.ERROR if abs(skew) >= CLOCK_SKEW_ERROR else Severity.WARNING
+    return [
+        make_finding(
+            codes.CLIENT_CLOCK_SKEW,
+            severity=severity,
+            title=f"The local clock is {amount} {direction} the server's",
+            detail=(
+                f"This machine's clock reads {local.strftime('%Y-%m-%d %H:%M:%S %Z')}; {source} "
+                f"says {server_date}. Certificates are judged by the local clock."
+            ),
+            evidence={
+                "local_time": local.isoformat(),
+                "server_date": server_date,
+                "offset_seconds": str(int(skew.total_seconds())),
+            },
+        )
+    ]

@@ -1,0 +1,270 @@
+"""The lab: one broken (or good) server per diagnosis, all on 127.0.0.1, generated at start."""
+
+from __future__ import annotations
+
+import shlex
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tlsdiag import codes
+from tlsdiag.lab.pki import Issued, make_ca, make_leaf, new_key, resign_sha1
+from tlsdiag.lab.pki_http import PkiHttpServer
+from tlsdiag.lab.servers import LabServer, TlsSettings, tls_context
+
+DOMAIN = "lab.test"
+ROOT_FILE = "lab-root.pem"
+LAB_ORG = "Example Lab PKI"  # deliberately not a name tlsdiag's vendor patterns match
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSpec:
+    """What a lab case is and which finding codes ``check`` must report for it."""
+
+    name: str
+    description: str
+    expect: tuple[str, ...]  # error-level codes check must report (empty: no error)
+    host_prefix: str = ""  # the name to check, when not "<name>.lab.test"
+
+    @property
+    def host(self) -> str:
+        """The host name to check."""
+        return f"{self.host_prefix or self.name}.{DOMAIN}"
+
+
+CASES: tuple[CaseSpec, ...] = (
+    CaseSpec("good", "a valid chain, leaf + intermediate", ()),
+    CaseSpec("expired", "the leaf expired 10 days ago", (codes.SERVER_CERT_EXPIRED,)),
+    CaseSpec(
+        "not-yet-valid", "the leaf is valid only from next week", (codes.SERVER_CERT_NOT_YET_VALID,)
+    ),
+    CaseSpec(
+        "wrong-host", "the certificate is for another name", (codes.SERVER_HOSTNAME_MISMATCH,)
+    ),
+    CaseSpec(
+        "wildcard",
+        "*.wildcard.lab.test asked for a name two labels deep",
+        (codes.SERVER_HOSTNAME_MISMATCH,),
+        host_prefix="a.b.wildcard",
+    ),
+    CaseSpec(
+        "cn-only",
+        "the name is only in the Common Name, no subjectAltName",
+        (codes.SERVER_HOSTNAME_MISMATCH,),
+    ),
+    CaseSpec("self-signed", "the leaf is self-signed", (codes.SERVER_SELF_SIGNED,)),
+    CaseSpec(
+        "untrusted-root", "the chain ends at a root no store trusts", (codes.SERVER_UNTRUSTED_ROOT,)
+    ),
+    CaseSpec(
+        "incomplete-chain",
+        "only the leaf is sent; AIA points at the intermediate",
+        (codes.SERVER_CHAIN_INCOMPLETE,),
+    ),
+    CaseSpec(
+        "incomplete-no-aia",
+        "only the leaf is sent and it has no AIA URL",
+        (codes.SERVER_CHAIN_INCOMPLETE,),
+    ),
+    CaseSpec("sha1", "the leaf is signed with SHA-1", (codes.SERVER_WEAK_SIGNATURE,)),
+    CaseSpec("rsa1024", "the leaf has a 1024-bit RSA key", (codes.SERVER_WEAK_KEY,)),
+    CaseSpec("tls10", "the server speaks only TLS 1.0", (codes.LEGACY_PROTOCOL_VERSION,)),
+    CaseSpec(
+        "client-cert",
+        "the server requires a client certificate (mutual TLS)",
+        (codes.APP_MUTUAL_TLS,),
+    ),
+    CaseSpec("revoked", "the OCSP responder says the leaf is revoked", (codes.SERVER_REVOKED,)),
+    CaseSpec("not-tls", "a plain HTTP server on the port", (codes.NETWORK_NOT_TLS,)),
+    CaseSpec("reset", "the server resets the connection", (codes.NETWORK_RESET,)),
+)
+CASE_NAMES = tuple(c.name for c in CASES)
+
+
+@dataclass
+class RunningCase:
+    """A lab case with its server running."""
+
+    spec: CaseSpec
+    port: int
+    server: LabServer
+
+    @property
+    def target(self) -> str:
+        """``host:port`` to check."""
+        return f"{self.spec.host}:{self.port}"
+
+    @property
+    def resolve(self) -> str:
+        """The ``--resolve`` value for this case."""
+        return f"{self.spec.host}:{self.port}:127.0.0.1"
+
+
+@dataclass
+class Lab:
+    """Start with ``with Lab() as lab:``; ``lab.cases[name]`` gives ports and commands."""
+
+    names: Sequence[str] = CASE_NAMES
+    directory: Path | None = None
+    cases: dict[str, RunningCase] = field(default_factory=dict)
+    root_pem_path: Path = field(default=Path())
+    _tmp: tempfile.TemporaryDirectory[str] | None = None
+    _http: PkiHttpServer | None = None
+
+    def __enter__(self) -> Lab:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def command(self, name: str) -> str:
+        """The exact ``tlsdiag check`` command for a case."""
+        case = self.cases[name]
+        return (
+            f"tlsdiag check {case.target} --resolve {case.resolve} "
+            f"--cafile {shlex.quote(str(self.root_pem_path))}"
+        )
+
+    def start(self) -> None:
+        """Generate the PKI, write the lab root, start every server."""
+        unknown = [n for n in self.names if n not in CASE_NAMES]
+        if unknown:
+            raise ValueError(f"unknown lab case(s): {', '.join(unknown)}")
+        if self.directory is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="tlsdiag-lab-")
+            self.directory = Path(self._tmp.name)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        now = datetime.now(UTC)
+        root = make_ca(
+            "Lab Test Root CA", now=now, org=LAB_ORG, not_before=now - timedelta(days=365)
+        )
+        inter = make_ca(
+            "Lab Test Intermediate CA",
+            now=now,
+            issuer=root,
+            org=LAB_ORG,
+            path_length=0,
+            not_before=now - timedelta(days=365),
+        )
+        self.root_pem_path = self.directory / ROOT_FILE
+        self.root_pem_path.write_bytes(root.cert_pem)
+        self._http = PkiHttpServer().start()
+        http = self._http
+        issuer_url = http.add_file(
+            "/issuer/intermediate.der",
+            inter.cert.public_bytes(serialization.Encoding.DER),
+            "application/pkix-cert",
+        )
+        pending: dict[str, Issued] = {}
+        ocsp_url = http.url_for("/ocsp")
+        for spec in CASES:
+            if spec.name not in self.names:
+                continue
+            self._start_case(spec, now, root, inter, issuer_url, ocsp_url, pending)
+        revoked = {
+            leaf.cert.serial_number: (now - timedelta(days=2), x509.ReasonFlags.key_compromise)
+            for name, leaf in pending.items()
+            if name == "revoked"
+        }
+        http.add_ocsp_responder("/ocsp", inter.cert, inter.key, revoked=revoked)
+
+    def _start_case(
+        self,
+        spec: CaseSpec,
+        now: datetime,
+        root: Issued,
+        inter: Issued,
+        issuer_url: str,
+        ocsp_url: str,
+        pending: dict[str, Issued],
+    ) -> None:
+        assert self.directory is not None
+        name = spec.name
+        host = spec.host
+        if name in ("not-tls", "reset"):
+            server = LabServer("http" if name == "not-tls" else "reset").start()
+            self.cases[name] = RunningCase(spec, server.port, server)
+            return
+        leaf_args: dict[str, object] = {
+            "names": [host],
+            "aia_ocsp": ocsp_url,
+            "not_before": now - timedelta(days=60),  # not "newly published"
+            "not_after": now + timedelta(days=90),
+        }
+        issuer: Issued | None = inter
+        send: tuple[int, ...] | None = None
+        settings_extra: dict[str, object] = {}
+        chain_tail: tuple[Issued, ...] = (inter,)
+        if name == "expired":
+            leaf_args.update(
+                not_before=now - timedelta(days=100), not_after=now - timedelta(days=10)
+            )
+        elif name == "not-yet-valid":
+            leaf_args.update(not_before=now + timedelta(days=7), not_after=now + timedelta(days=97))
+        elif name == "wrong-host":
+            leaf_args["names"] = [f"other.{DOMAIN}"]
+        elif name == "wildcard":
+            leaf_args["names"] = [f"*.wildcard.{DOMAIN}"]
+        elif name == "cn-only":
+            leaf_args.update(san=False, cn=host)
+        elif name == "self-signed":
+            issuer, chain_tail = None, ()
+            leaf_args.pop("aia_ocsp")
+        elif name == "untrusted-root":
+            other = make_ca("Untrusted Lab Root CA", now=now, org="Unknown Lab Org")
+            issuer, chain_tail = other, (other,)
+            leaf_args.pop("aia_ocsp")
+        elif name == "incomplete-chain":
+            leaf_args["aia_ca_issuers"] = issuer_url
+            send = (0,)
+        elif name == "incomplete-no-aia":
+            send = (0,)
+        elif name == "sha1":
+            legacy = make_ca(
+                "Lab Test Legacy RSA CA",
+                now=now,
+                issuer=root,
+                org=LAB_ORG,
+                path_length=0,
+                key=new_key("rsa", 2048),
+            )
+            issuer, chain_tail = legacy, (legacy,)
+            settings_extra["seclevel0"] = True
+        elif name == "rsa1024":
+            leaf_args["key"] = new_key("rsa", 1024)
+            settings_extra["seclevel0"] = True
+        elif name == "tls10":
+            settings_extra["legacy_only"] = True
+        elif name == "client-cert":
+            settings_extra["client_ca_pem"] = root.cert_pem
+        leaf = make_leaf(issuer, now=now, **leaf_args)  # type: ignore[arg-type]
+        if name == "sha1" and issuer is not None and isinstance(issuer.key, rsa.RSAPrivateKey):
+            leaf = Issued(resign_sha1(leaf.cert, issuer.key), leaf.key)
+        pending[name] = leaf
+        settings = TlsSettings(chain=(leaf, *chain_tail), send=send, **settings_extra)  # type: ignore[arg-type]
+        server = LabServer(
+            "tls", ctx=tls_context(settings, self.directory), body=f"tlsdiag lab: {name}\n".encode()
+        ).start()
+        self.cases[name] = RunningCase(spec, server.port, server)
+
+    def stop(self) -> None:
+        """Stop every server and remove the temporary directory."""
+        for case in self.cases.values():
+            case.server.stop()
+        if self._http is not None:
+            self._http.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()

@@ -1,0 +1,157 @@
+"""Small TLS (and deliberately broken) servers on 127.0.0.1, one thread each."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import struct
+import tempfile
+import threading
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path
+
+from tlsdiag.lab.pki import Issued
+
+
+@dataclass(frozen=True, slots=True)
+class TlsSettings:
+    """How one lab TLS server behaves."""
+
+    chain: tuple[Issued, ...]  # leaf first; the leaf's key is used
+    send: tuple[int, ...] | None = None  # indexes of ``chain`` to send (default: all)
+    legacy_only: bool = False  # TLS 1.0 only, any cipher at @SECLEVEL=0
+    seclevel0: bool = False  # allow weak keys/signatures in the served chain
+    client_ca_pem: bytes = b""  # non-empty: require a client certificate from this CA
+    body: bytes = b"tlsdiag lab\n"
+    date_offset: float = 0.0  # seconds added to the Date header (clock-skew tests)
+
+
+def tls_context(settings: TlsSettings, workdir: Path) -> ssl.SSLContext:
+    """A server context serving the configured chain."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if settings.legacy_only:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+    elif settings.seclevel0:
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    leaf = settings.chain[0]
+    send = settings.send if settings.send is not None else tuple(range(len(settings.chain)))
+    pem = b"".join(settings.chain[i].cert_pem for i in send)
+    with tempfile.NamedTemporaryFile(dir=workdir, suffix=".pem", delete=False) as cf:
+        cf.write(pem)
+    with tempfile.NamedTemporaryFile(dir=workdir, suffix=".key", delete=False) as kf:
+        kf.write(leaf.key_pem)
+    try:
+        ctx.load_cert_chain(cf.name, kf.name)
+    finally:
+        Path(cf.name).unlink()
+        Path(kf.name).unlink()
+    if settings.client_ca_pem:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(cadata=settings.client_ca_pem.decode("ascii"))
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+class LabServer:
+    """A listening socket on 127.0.0.1 and a thread accepting connections.
+
+    ``kind`` is ``"tls"`` (serve HTTPS), ``"http"`` (plain HTTP: not TLS) or ``"reset"``
+    (accept, then reset the connection).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        ctx: ssl.SSLContext | None = None,
+        body: bytes = b"tlsdiag lab\n",
+        date_offset: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.kind = kind
+        self.ctx = ctx
+        self.body = body
+        self.date_offset = date_offset
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(64)
+        self.host = host
+        self.port: int = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._serve, name=f"lab-{kind}-{self.port}", daemon=True
+        )
+
+    def start(self) -> LabServer:
+        """Start accepting."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting and close the socket."""
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self._thread.join(timeout=2)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        try:
+            if self.kind == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                with contextlib.suppress(OSError):
+                    conn.recv(4096)
+                return
+            if self.kind == "http":
+                conn.recv(4096)  # answer whatever arrives, as web servers do with garbage
+                conn.sendall(_response(400, b"plain HTTP here, not TLS\n", self.date_offset))
+                return
+            assert self.ctx is not None
+            with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                if _read_request(tls):
+                    tls.sendall(_response(200, self.body, self.date_offset))
+                    with contextlib.suppress(OSError, ssl.SSLError):
+                        tls.unwrap()
+        except (OSError, ssl.SSLError, ValueError):
+            pass  # clients are allowed to fail: that is the point of the lab
+        finally:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+
+def _read_request(conn: socket.socket | ssl.SSLSocket) -> bool:
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < 65536:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return False
+        data += chunk
+    return True
+
+
+def _response(status: int, body: bytes, date_offset: float) -> bytes:
+    import time
+
+    reason = {200: "OK", 400: "Bad Request"}.get(status, "OK")
+    date = formatdate(time.time() + date_offset, usegmt=True)
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nDate: {date}\r\nServer: tlsdiag-lab\r\n"
+        f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body

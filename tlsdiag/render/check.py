@@ -1,0 +1,167 @@
+"""Console rendering of ``check`` and ``probe`` reports: verdict, handshake, chain, findings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.tree import Tree
+
+from tlsdiag.kb import finding_info
+from tlsdiag.model import Report, Severity
+from tlsdiag.render.console import render_findings
+
+_WHERE = {
+    "server": "at the server",
+    "client": "on this client",
+    "inspection": "in the inspection path",
+    "network": "in the network (not TLS)",
+}
+
+
+def verdict_line(report: Report) -> tuple[str, str]:
+    """(style, text): one line saying whether TLS works and where the problem is."""
+    errors = [f for f in report.sorted_findings() if f.severity is Severity.ERROR]
+    target = report.target
+    if not errors:
+        warn = sum(1 for f in report.findings if f.severity is Severity.WARNING)
+        extra = f" ({warn} warning{'s' if warn != 1 else ''})" if warn else ""
+        return "bold green", f"OK  TLS to {target} works from here{extra}"
+    wheres = []
+    for f in errors:
+        where = finding_info(f.code).where
+        if where in _WHERE and _WHERE[where] not in wheres:
+            wheres.append(_WHERE[where])
+    place = " and ".join(wheres) or "see below"
+    first = errors[0]
+    return "bold red", f"FAIL  {target}: {first.title} - the problem is {place}"
+
+
+def _handshake_line(hs: Mapping[str, Any] | None, facts: Mapping[str, Any]) -> str:
+    if not hs:
+        return "no TLS handshake"
+    if not hs.get("version"):
+        alerts = ", ".join(hs.get("alerts_received") or []) or "none"
+        return f"handshake failed (alerts received: {alerts})"
+    parts = [f"{hs['version']}, {hs['cipher']} ({hs['cipher_bits']} bits)"]
+    parts.append(f"ALPN {hs['alpn'] or '-'}")
+    parts.append(f"SNI {hs['sni'] or '(none)'}")
+    parts.append(f"{hs['certificates_sent']} certificate(s) sent")
+    if hs.get("settings") == "legacy":
+        parts.append("only with old versions/ciphers allowed")
+    if hs.get("client_certificate_requested"):
+        parts.append("client certificate requested")
+    if hs.get("ocsp_stapled"):
+        parts.append("OCSP stapled")
+    return ", ".join(parts)
+
+
+def render_target_header(report: Report, console: Console) -> None:
+    """Target, addresses and the handshake summary line (like s_client's)."""
+    facts = report.facts
+    t = facts.get("target", {})
+    name = t.get("host", report.target)
+    if t.get("unicode_host") and t.get("unicode_host") != t.get("host"):
+        name = f"{t['unicode_host']} ({t['host']})"
+    dns = facts.get("dns", {})
+    addrs = ", ".join(dns.get("addresses", [])) or "-"
+    source = dns.get("source", "")
+    console.print(
+        f"[bold]{escape(name)}[/] port {t.get('port', '')}  "
+        f"[dim]addresses {escape(addrs)} ({escape(source)})[/]"
+    )
+    if dns.get("cname_chain"):
+        console.print(f"  [dim]CNAME chain:[/] {escape(' -> '.join(dns['cname_chain']))}")
+    hs = facts.get("handshake")
+    timings = facts.get("timings_ms", {})
+    console.print(
+        f"  [dim]handshake:[/] {escape(_handshake_line(hs, facts))}  "
+        f"[dim]({timings.get('dns', 0):.0f} ms DNS, {timings.get('connect', 0):.0f} ms connect, "
+        f"{timings.get('handshake', 0):.0f} ms handshake)[/]"
+    )
+    if hs and hs.get("client_ca_names"):
+        console.print(
+            f"  [dim]acceptable client CA names:[/] {escape('; '.join(hs['client_ca_names']))}"
+        )
+    http = facts.get("http")
+    if http:
+        if http.get("status"):
+            console.print(
+                f"  [dim]HTTP:[/] {http['status']} {escape(http.get('reason', ''))}"
+                f"  [dim]Date:[/] {escape(http.get('date') or '-')}"
+            )
+        elif http.get("error"):
+            console.print(f"  [dim]HTTP:[/] {escape(http['error'])}")
+
+
+def render_chain(report: Report, console: Console) -> None:
+    """The chain as sent, as a tree (subject, issuer, validity, key, signature), and trust."""
+    chain = report.facts.get("chain") or []
+    if not chain:
+        return
+    tree = Tree("[bold]chain as sent by the server[/]")
+    node = tree
+    for cert in chain:
+        label = (
+            f"[{cert['position']}] [bold]{escape(cert['subject'])}[/]\n"
+            f"issuer {escape(cert['issuer'])}\n"
+            f"valid {cert['not_before']} -> {cert['not_after']}, {escape(cert['key'])}, "
+            f"{escape(cert['signature'])}"
+        )
+        names = cert.get("san_dns", []) + cert.get("san_ip", [])
+        if names:
+            shown = ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
+            label += f"\nnames {escape(shown)}"
+        node = node.add(label)
+    console.print(tree)
+    path = report.facts.get("path") or []
+    if path and len(path) > len(chain) or any(p.get("source") != "sent" for p in path):
+        for p in path:
+            if p.get("source") != "sent":
+                console.print(
+                    f"  [dim]path continues with[/] {escape(p['subject'])} "
+                    f"[dim]({escape(p['source'])})[/]"
+                )
+    trust = report.facts.get("trust") or {}
+    if trust:
+        cells = [
+            f"{escape(name)} {'[green]yes[/]' if v['trusted'] else '[red]no[/]'}"
+            for name, v in trust.items()
+        ]
+        console.print("  [dim]trusted by:[/] " + " · ".join(cells))
+    inter = report.facts.get("interception")
+    if inter:
+        if inter.get("inspected"):
+            who = inter.get("vendor") or "an inspecting proxy or private CA"
+            console.print(
+                f"  [dim]interception:[/] [bold yellow]inspected[/] by {escape(who)} "
+                f"(confidence {escape(str(inter.get('confidence')))})"
+            )
+        else:
+            console.print("  [dim]interception:[/] direct (not inspected)")
+
+
+def render_check(report: Report, console: Console) -> None:
+    """The full ``check`` screen: verdict, target, handshake, chain, findings."""
+    style, text = verdict_line(report)
+    console.print(f"[{style}]{escape(text)}[/]")
+    if "dns" in report.facts:
+        render_target_header(report, console)
+    render_chain(report, console)
+    console.print()
+    render_findings(report, console)
+
+
+def render_probe(report: Report, console: Console) -> None:
+    """The s_client-like part alone (no findings unless the handshake failed)."""
+    render_target_header(report, console)
+    render_chain(report, console)
+    pems = report.facts.get("pem") or []
+    for pem in pems:
+        console.print(pem, end="", markup=False, highlight=False)
+    errors = [f for f in report.findings if f.severity is Severity.ERROR]
+    if errors and not report.facts.get("chain"):
+        console.print()
+        render_findings(report, console)
