@@ -1,0 +1,258 @@
+"""The local inspection root CA: where it lives, how it is created, loaded and exported.
+
+The CA key is EC P-256, written once with 0600 permissions (``os.open`` with the mode, never a
+chmod after the write) in the user's config directory, and never overwritten without ``force``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tlsdiag.errors import InputError, ProxyError
+
+CERT_NAME = "ca.pem"
+KEY_NAME = "ca-key.pem"
+HOME_ENV = "TLSDIAG_HOME"
+
+
+def config_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """The user's tlsdiag config directory (``TLSDIAG_HOME`` overrides it).
+
+    Linux and other Unix: ``$XDG_CONFIG_HOME/tlsdiag`` or ``~/.config/tlsdiag``; macOS:
+    ``~/Library/Application Support/tlsdiag``; Windows: ``%APPDATA%\\tlsdiag``.
+    """
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    if env.get(HOME_ENV):
+        return Path(env[HOME_ENV])
+    home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
+    if platform.startswith("win"):
+        base = env.get("APPDATA")
+        return Path(base) / "tlsdiag" if base else home / "AppData" / "Roaming" / "tlsdiag"
+    if platform == "darwin":
+        return home / "Library" / "Application Support" / "tlsdiag"
+    xdg = env.get("XDG_CONFIG_HOME")
+    return (Path(xdg) if xdg else home / ".config") / "tlsdiag"
+
+
+@dataclass(frozen=True, slots=True)
+class CaPaths:
+    """Where the CA certificate and key are."""
+
+    cert: Path
+    key: Path
+
+    @classmethod
+    def in_dir(cls, directory: Path) -> CaPaths:
+        """The standard file names in ``directory``."""
+        return cls(directory / CERT_NAME, directory / KEY_NAME)
+
+
+@dataclass(frozen=True, slots=True)
+class CaMaterial:
+    """A loaded CA: certificate, private key and where they came from."""
+
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+    paths: CaPaths
+
+
+def create_ca(
+    *,
+    now: datetime,
+    machine: str,
+    days: int = 365,
+    permit: Sequence[str] = (),
+    key: ec.EllipticCurvePrivateKey | None = None,
+    common_name: str | None = None,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A self-signed root CA for inspection (EC P-256, CA:true, pathlen 0).
+
+    Args:
+        now: issuance time (the certificate is backdated one hour).
+        machine: the machine name written into the CN.
+        days: validity in days.
+        permit: DNS name constraints (the CA can only issue for these domains); empty for none.
+        key: an existing key (a new P-256 key otherwise).
+        common_name: overrides the CN.
+
+    Returns:
+        The certificate and its private key.
+    """
+    if days < 1:
+        raise ValueError("the CA validity must be at least one day")
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    cn = common_name or f"tlsdiag inspection CA ({machine}, {now:%Y-%m-%d})"
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, cn[:64]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tlsdiag"),
+        ]
+    )
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ski, critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+        )
+    )
+    if permit:
+        subtrees = [x509.DNSName(_permit_name(p)) for p in permit]
+        builder = builder.add_extension(
+            x509.NameConstraints(permitted_subtrees=subtrees, excluded_subtrees=None),
+            critical=True,
+        )
+    return builder.sign(key, hashes.SHA256()), key
+
+
+def _permit_name(value: str) -> str:
+    name = value.strip().lower().removeprefix("*.").removeprefix(".").rstrip(".")
+    if not name or " " in name or "/" in name or ":" in name:
+        raise ValueError(f"--permit {value!r}: expected a domain name such as example.com")
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ValueError(f"--permit {value!r}: not a valid domain name") from exc
+
+
+def permitted_domains(cert: x509.Certificate) -> tuple[str, ...]:
+    """The DNS name constraints of a CA (empty when it has none)."""
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(str(s.value) for s in ext.permitted_subtrees or () if isinstance(s, x509.DNSName))
+
+
+def name_permitted(permitted: Sequence[str], host: str) -> bool:
+    """True when ``host`` is within the DNS name constraints (always true without any)."""
+    if not permitted:
+        return True
+    host = host.lower().rstrip(".")
+    return any(host == p or host.endswith("." + p) for p in permitted)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` with mode 0600 (set by ``os.open``, before any byte is written)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def init_ca(
+    directory: Path,
+    *,
+    now: datetime | None = None,
+    days: int = 365,
+    permit: Sequence[str] = (),
+    force: bool = False,
+) -> CaMaterial:
+    """Create the CA in ``directory`` (refuses to overwrite unless ``force``).
+
+    Raises:
+        ProxyError: a CA already exists there, or the files cannot be written.
+    """
+    paths = CaPaths.in_dir(directory)
+    if not force and (paths.key.exists() or paths.cert.exists()):
+        raise ProxyError(
+            f"a CA already exists in {directory}",
+            hint="use `tlsdiag ca show` to see it, or `tlsdiag ca init --force` to replace it "
+            "(clients that trust the old one must then trust the new one)",
+        )
+    now = now or datetime.now(UTC)
+    cert, key = create_ca(
+        now=now, machine=socket.gethostname() or "localhost", days=days, permit=permit
+    )
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if force:
+            paths.key.unlink(missing_ok=True)  # recreate so the 0600 mode applies to a new file
+        write_private(
+            paths.key,
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
+        paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    except OSError as exc:
+        raise ProxyError(f"cannot write the CA to {directory}: {exc.strerror}") from exc
+    return CaMaterial(cert, key, paths)
+
+
+def load_ca(paths: CaPaths) -> CaMaterial:
+    """Load a CA certificate and its EC or RSA key.
+
+    Raises:
+        ProxyError: the files are missing.
+        InputError: they are unreadable or do not belong together.
+    """
+    if not paths.cert.exists() or not paths.key.exists():
+        raise ProxyError(
+            f"no CA found at {paths.cert}",
+            hint="create one with `tlsdiag ca init` (or pass --ca-cert FILE --ca-key FILE)",
+        )
+    try:
+        cert = x509.load_pem_x509_certificate(paths.cert.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"CA certificate {paths.cert}: cannot read: {exc}") from exc
+    try:
+        key = serialization.load_pem_private_key(paths.key.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(f"CA key {paths.key}: cannot read: {exc}") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise InputError(f"CA key {paths.key}: expected an EC key (tlsdiag ca init makes one)")
+    pub = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    if key.public_key().public_bytes(der, pub) != cert.public_key().public_bytes(der, pub):
+        raise InputError(f"CA key {paths.key} does not match the certificate {paths.cert}")
+    return CaMaterial(cert, key, paths)
+
+
+def untrusted_twin(
+    ca: x509.Certificate, *, now: datetime
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A throw-away CA named after ``ca`` that nobody trusts (Squid's signUntrusted twin).
+
+    Certificates it signs make a client fail exactly as for an unknown issuer. It has its own
+    key (generated in memory, never written) so that no client can chain it to the real CA.
+    """
+    cn = ca.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    base = str(cn[0].value) if cn else "tlsdiag"
+    cert, key = create_ca(now=now, machine="", days=30, common_name=f'Not trusted by "{base}"'[:64])
+    return cert, key

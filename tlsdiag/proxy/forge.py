@@ -1,0 +1,289 @@
+"""Forged leaf certificates: one shared P-256 leaf key, one signature per new name set, an LRU.
+
+``spec_for`` decides what a forged certificate says (pure); ``Forger`` mints it and keeps the
+``ssl.SSLContext`` that presents it. Python's ``ssl`` loads certificates only from files, so
+the forger keeps them in a private temporary directory (mode 0700) that it removes on close.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import ssl
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tlsdiag.proxy.ca import untrusted_twin, write_private
+
+VALIDITY = timedelta(days=30)
+BACKDATE = timedelta(days=1)
+DEFAULT_CACHE = 2048
+
+
+class Signer(StrEnum):
+    """Who signs a forged certificate."""
+
+    TRUSTED = "trusted"  # the inspection CA: the client accepts it (when it trusts the CA)
+    UNTRUSTED = "untrusted"  # the untrusted twin CA: the client sees an unknown issuer
+    SELF = "self"  # self-signed with the leaf key: the client sees a self-signed certificate
+
+
+@dataclass(frozen=True, slots=True)
+class ForgeSpec:
+    """What a forged certificate says. Hashable: it is the cache key."""
+
+    common_name: str
+    dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...] = ()
+    organization: str = ""
+    signer: Signer = Signer.TRUSTED
+    not_before: datetime | None = None  # None: now - BACKDATE (mimic copies the real dates)
+    not_after: datetime | None = None
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _dns_ok(name: str) -> bool:
+    if not name or len(name) > 253 or " " in name or _is_ip(name):
+        return False
+    try:
+        name.encode("ascii")
+    except UnicodeError:
+        return False
+    return True
+
+
+def spec_for(
+    host: str,
+    upstream: x509.Certificate | None = None,
+    *,
+    mimic: bool = False,
+    signer: Signer = Signer.TRUSTED,
+) -> ForgeSpec:
+    """The forged certificate for ``host`` (the SNI, or the CONNECT host without SNI).
+
+    Args:
+        host: the name the client asked for; always among the names.
+        upstream: the server's leaf; its SAN names (and a DNS-like CN) are copied.
+        mimic: copy the server's own dates and names *only* (so an expired or mismatched
+            certificate stays expired or mismatched for the client).
+        signer: who signs it.
+
+    Returns:
+        The spec.
+    """
+    host = host.lower().rstrip(".")
+    dns: list[str] = []
+    ips: list[str] = []
+    cn = ""
+    org = ""
+    if upstream is not None:
+        cns = upstream.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        cn = str(cns[0].value) if cns else ""
+        orgs = upstream.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        org = str(orgs[0].value) if orgs else ""
+        try:
+            san = upstream.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            dns.extend(n.lower() for n in san.get_values_for_type(x509.DNSName) if _dns_ok(n))
+            ips.extend(str(a) for a in san.get_values_for_type(x509.IPAddress))
+        except x509.ExtensionNotFound:
+            pass
+        if _dns_ok(cn) and "." in cn and cn.lower() not in dns and not mimic:
+            dns.append(cn.lower())
+    if not mimic or upstream is None:
+        if _is_ip(host):
+            if host not in ips:
+                ips.append(host)
+        elif _dns_ok(host) and host not in dns:
+            dns.append(host)
+    if not cn or len(cn) > 64:
+        cn = (dns or ips or [host])[0][:64]
+    not_before = not_after = None
+    if mimic and upstream is not None:
+        not_before = upstream.not_valid_before_utc
+        not_after = upstream.not_valid_after_utc
+    return ForgeSpec(
+        common_name=cn,
+        dns_names=tuple(dict.fromkeys(dns)),
+        ip_addresses=tuple(dict.fromkeys(ips)),
+        organization=org[:64],
+        signer=signer,
+        not_before=not_before,
+        not_after=not_after,
+    )
+
+
+def mint(
+    spec: ForgeSpec,
+    *,
+    leaf_key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Certificate,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    now: datetime,
+) -> x509.Certificate:
+    """Build and sign one leaf certificate (one ECDSA signature; no key generation)."""
+    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name or "tlsdiag")]
+    if spec.organization:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organization))
+    subject = x509.Name(attrs)
+    self_signed = spec.signer is Signer.SELF
+    names: list[x509.GeneralName] = [x509.DNSName(n) for n in spec.dns_names]
+    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in spec.ip_addresses]
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject if self_signed else issuer.subject)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(spec.not_before or now - BACKDATE)
+        .not_valid_after(spec.not_after or now + VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    )
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    if not self_signed:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
+    return builder.sign(leaf_key if self_signed else issuer_key, hashes.SHA256())
+
+
+@dataclass(frozen=True, slots=True)
+class TlsVersions:
+    """Minimum and maximum TLS versions of one side."""
+
+    minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
+    maximum: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED
+
+
+class Forger:
+    """Mints forged leaves and the server-side contexts that present them, with an LRU cache."""
+
+    def __init__(
+        self,
+        ca_cert: x509.Certificate,
+        ca_key: ec.EllipticCurvePrivateKey,
+        *,
+        cache_size: int = DEFAULT_CACHE,
+        client_versions: TlsVersions | None = None,
+    ) -> None:
+        if cache_size < 1:
+            raise ValueError("cache_size must be positive")
+        self.ca_cert = ca_cert
+        self.ca_key = ca_key
+        self.cache_size = cache_size
+        self.versions = client_versions or TlsVersions()
+        self.leaf_key = ec.generate_private_key(ec.SECP256R1())
+        self._twin: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None
+        self._dir = Path(tempfile.mkdtemp(prefix="tlsdiag-forge-"))  # mode 0700
+        self._key_path = self._dir / "leaf-key.pem"
+        write_private(
+            self._key_path,
+            self.leaf_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
+        self._certs: OrderedDict[ForgeSpec, tuple[x509.Certificate, Path]] = OrderedDict()
+        self._contexts: OrderedDict[tuple[ForgeSpec, str | None], ssl.SSLContext] = OrderedDict()
+        self._serial = 0
+        self.hits = 0
+        self.misses = 0
+
+    def close(self) -> None:
+        """Remove the temporary files (the leaf key among them)."""
+        self._certs.clear()
+        self._contexts.clear()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _issuer(self, signer: Signer) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        if signer is Signer.UNTRUSTED:
+            if self._twin is None:
+                self._twin = untrusted_twin(self.ca_cert, now=datetime.now(UTC))
+            return self._twin
+        return self.ca_cert, self.ca_key
+
+    def certificate(self, spec: ForgeSpec) -> x509.Certificate:
+        """The forged certificate for ``spec`` (minted on a cache miss)."""
+        return self._entry(spec)[0]
+
+    def _entry(self, spec: ForgeSpec) -> tuple[x509.Certificate, Path]:
+        entry = self._certs.get(spec)
+        if entry is not None:
+            self._certs.move_to_end(spec)
+            self.hits += 1
+            return entry
+        self.misses += 1
+        issuer, issuer_key = self._issuer(spec.signer)
+        cert = mint(
+            spec,
+            leaf_key=self.leaf_key,
+            issuer=issuer,
+            issuer_key=issuer_key,
+            now=datetime.now(UTC),
+        )
+        self._serial += 1
+        path = self._dir / f"leaf-{self._serial}.pem"
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        self._certs[spec] = (cert, path)
+        while len(self._certs) > self.cache_size:
+            _, (_, old) = self._certs.popitem(last=False)
+            old.unlink(missing_ok=True)
+        return cert, path
+
+    def context(self, spec: ForgeSpec, alpn: str | None = None) -> ssl.SSLContext:
+        """A server-side context presenting the forged certificate and selecting ``alpn``."""
+        key = (spec, alpn)
+        ctx = self._contexts.get(key)
+        if ctx is not None and spec in self._certs:
+            self._contexts.move_to_end(key)
+            self._certs.move_to_end(spec)
+            self.hits += 1
+            return ctx
+        _, path = self._entry(spec)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = self.versions.minimum
+        ctx.maximum_version = self.versions.maximum
+        if self.versions.minimum < ssl.TLSVersion.TLSv1_2:
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        ctx.num_tickets = 0
+        ctx.load_cert_chain(os.fspath(path), os.fspath(self._key_path))
+        if alpn:
+            ctx.set_alpn_protocols([alpn])
+        self._contexts[key] = ctx
+        while len(self._contexts) > self.cache_size:
+            self._contexts.popitem(last=False)
+        return ctx

@@ -1,0 +1,260 @@
+"""Toward the server: TLS client contexts and the classification of what went wrong.
+
+Verification runs inside OpenSSL during the handshake (fast path) against certifi + the OS bundle
++ ``--upstream-cafile``. When it fails, ``classify_verify_error`` maps OpenSSL's verify code to a
+finding code, and ``refine_with_chain`` uses the chain analysis (path building against the same
+root sets) to tell an incomplete chain from an unknown root, which OpenSSL reports alike.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tlsdiag import codes
+
+# OpenSSL X509_V_ERR_* -> (finding code, alert OpenSSL sends for it).
+VERIFY_CODES: dict[int, tuple[str, str]] = {
+    2: (codes.SERVER_CHAIN_INCOMPLETE, "unknown ca"),  # unable to get issuer certificate
+    9: (codes.SERVER_CERT_NOT_YET_VALID, "bad certificate"),
+    10: (codes.SERVER_CERT_EXPIRED, "certificate expired"),
+    18: (codes.SERVER_SELF_SIGNED, "unknown ca"),
+    19: (codes.SERVER_UNTRUSTED_ROOT, "unknown ca"),
+    20: (codes.SERVER_UNTRUSTED_ROOT, "unknown ca"),  # refined: incomplete vs unknown root
+    21: (codes.SERVER_CHAIN_INCOMPLETE, "unknown ca"),
+    23: (codes.SERVER_REVOKED, "certificate revoked"),
+    24: (codes.SERVER_UNTRUSTED_ROOT, "unknown ca"),
+    27: (codes.SERVER_UNTRUSTED_ROOT, "unknown ca"),
+    62: (codes.SERVER_HOSTNAME_MISMATCH, "bad certificate"),
+    64: (codes.SERVER_HOSTNAME_MISMATCH, "bad certificate"),
+}
+
+# OpenSSL reason -> finding code, for handshake failures that are not certificate problems.
+_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("CERTIFICATE_REQUIRED", "PEER_DID_NOT_RETURN_A_CERTIFICATE"), codes.APP_MUTUAL_TLS),
+    (
+        (
+            "PROTOCOL_VERSION",
+            "UNSUPPORTED_PROTOCOL",
+            "NO_PROTOCOLS_AVAILABLE",
+            "VERSION_TOO_LOW",
+            "VERSION_TOO_HIGH",
+            "UNSUPPORTED_SSL_VERSION",
+            "WRONG_SSL_VERSION",
+        ),
+        codes.LEGACY_PROTOCOL_VERSION,
+    ),
+    (
+        (
+            "HANDSHAKE_FAILURE",
+            "NO_SHARED_CIPHER",
+            "NO_CIPHERS_AVAILABLE",
+            "INSUFFICIENT_SECURITY",
+            "NO_SUITABLE_SIGNATURE_ALGORITHM",
+            "DH_KEY_TOO_SMALL",
+            "EE_KEY_TOO_SMALL",
+        ),
+        codes.LEGACY_CIPHER_SUITE,
+    ),
+    (
+        (
+            "WRONG_VERSION_NUMBER",
+            "PACKET_LENGTH_TOO_LONG",
+            "RECORD_LAYER_FAILURE",
+            "HTTP_REQUEST",
+            "UNKNOWN_PROTOCOL",
+            "RECORD_LENGTH_MISMATCH",
+        ),
+        codes.NETWORK_NOT_TLS,
+    ),
+    (("UNEXPECTED_EOF", "EOF"), codes.NETWORK_RESET),
+)
+
+CLIENT_REJECTS = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN", "UNSUPPORTED_CERTIFICATE")
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFailure:
+    """A classified handshake failure."""
+
+    code: str  # finding code
+    description: str  # the TLS alert in OpenSSL words ("unknown ca"), or the error text
+    error_type: str = "fatal"
+    certificate_error: str = ""  # the X.509 problem, for certificate failures
+    verify_code: int = 0
+
+
+def alert_from_reason(reason: str | None) -> str:
+    """``TLSV1_ALERT_UNKNOWN_CA`` -> ``unknown ca``; "" when the reason is not an alert."""
+    if not reason or "ALERT_" not in reason:
+        return ""
+    return reason.split("ALERT_", 1)[1].lower().replace("_", " ")
+
+
+def classify_ssl_error(exc: BaseException, *, cert_requested: bool = False) -> TlsFailure:
+    """Classify a failed handshake toward the server (not a verification failure)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return classify_verify_error(exc.verify_code, exc.verify_message)
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ssl.SSLEOFError | EOFError):
+        code = codes.APP_MUTUAL_TLS if cert_requested else codes.NETWORK_RESET
+        return TlsFailure(code, "connection reset or closed during the handshake")
+    reason = getattr(exc, "reason", None) or ""
+    alert = alert_from_reason(reason)
+    text = alert or reason.lower().replace("_", " ") or str(exc)
+    if cert_requested and (
+        alert
+        in {"handshake failure", "bad certificate", "certificate required", "unexpected message"}
+        or not alert
+    ):
+        return TlsFailure(codes.APP_MUTUAL_TLS, alert or "certificate required")
+    for needles, code in _REASONS:
+        if any(n in reason for n in needles):
+            return TlsFailure(code, text)
+    return TlsFailure(codes.NETWORK_RESET if not reason else codes.LEGACY_CIPHER_SUITE, text)
+
+
+def classify_verify_error(verify_code: int, verify_message: str) -> TlsFailure:
+    """Map an OpenSSL verify result to a finding code and the alert OpenSSL sends for it."""
+    default = (codes.SERVER_UNTRUSTED_ROOT, "certificate unknown")
+    code, alert = VERIFY_CODES.get(verify_code, default)
+    message = verify_message or "certificate verify failed"
+    if code == codes.SERVER_HOSTNAME_MISMATCH:
+        message = "hostname mismatch"
+    return TlsFailure(code, alert, "fatal", message, verify_code)
+
+
+# Codes of the chain analysis, most telling first.
+_CHAIN_PRIORITY = (
+    codes.SERVER_CERT_EXPIRED,
+    codes.SERVER_CERT_NOT_YET_VALID,
+    codes.SERVER_HOSTNAME_MISMATCH,
+    codes.SERVER_SELF_SIGNED,
+    codes.SERVER_CHAIN_INCOMPLETE,
+    codes.SERVER_UNTRUSTED_ROOT,
+    codes.SERVER_REVOKED,
+)
+
+_PLAIN = {
+    codes.SERVER_CHAIN_INCOMPLETE: "unable to get local issuer certificate (incomplete chain)",
+    codes.SERVER_UNTRUSTED_ROOT: "unable to get local issuer certificate (unknown root)",
+}
+
+
+def refine_with_chain(
+    failure: TlsFailure,
+    chain_der: Sequence[bytes],
+    *,
+    host: str,
+    now: datetime,
+    extra_roots: Sequence[Any] = (),
+) -> tuple[TlsFailure, list[str]]:
+    """Use the chain analysis to tell the problems apart; returns the failure and all codes seen."""
+    from cryptography import x509
+
+    from tlsdiag.core.chain import Roots, analyze_chain
+    from tlsdiag.stores.bundles import os_roots, public_roots
+
+    try:
+        certs = [x509.load_der_x509_certificate(d) for d in chain_der]
+    except ValueError:
+        return failure, [failure.code]
+    if not certs:
+        return failure, [failure.code]
+    pub, osr = public_roots(), os_roots()
+    root_sets = [Roots(pub.name, pub.certs), Roots(osr.name, osr.certs)]
+    if extra_roots:
+        root_sets.append(Roots("--upstream-cafile", tuple(extra_roots)))
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+        is_ip = True
+    except ValueError:
+        is_ip = False
+    try:
+        analysis = analyze_chain(certs, host=host, is_ip=is_ip, now=now, root_sets=root_sets)
+    except Exception:  # the analysis is a refinement only; never let it break the proxy
+        return failure, [failure.code]
+    seen = [f.code for f in analysis.findings if f.severity.value == "error"]
+    for code in _CHAIN_PRIORITY:
+        if code in seen:
+            if failure.verify_code in (2, 20, 21) and code in _PLAIN:
+                cert_error = _PLAIN[code]
+            elif code == failure.code:
+                cert_error = failure.certificate_error
+            else:
+                cert_error = failure.certificate_error
+            return TlsFailure(
+                code, failure.description, failure.error_type, cert_error, failure.verify_code
+            ), seen
+    return failure, seen or [failure.code]
+
+
+MsgCallback = Callable[..., None]
+
+
+class UpstreamContexts:
+    """Client contexts toward servers, one per offered ALPN list (ALPN is per context in Python)."""
+
+    def __init__(
+        self,
+        *,
+        minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2,
+        maximum: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED,
+        cafiles: Sequence[Path] = (),
+        msg_callback: MsgCallback | None = None,
+    ) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self.cafiles = tuple(cafiles)
+        self.msg_callback = msg_callback
+        self._cache: OrderedDict[tuple[tuple[str, ...], bool], ssl.SSLContext] = OrderedDict()
+
+    def _build(self, alpn: tuple[str, ...], verify: bool) -> ssl.SSLContext:
+        import certifi
+
+        from tlsdiag.stores.bundles import os_bundle_path
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = self.minimum
+        ctx.maximum_version = self.maximum
+        if self.minimum < ssl.TLSVersion.TLSv1_2:
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        if verify:
+            ctx.load_verify_locations(cafile=certifi.where())
+            os_path = os_bundle_path()
+            if os_path:
+                ctx.load_verify_locations(cafile=os_path)
+            for cafile in self.cafiles:
+                ctx.load_verify_locations(cafile=str(cafile))
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.check_hostname = True
+            ctx.hostname_checks_common_name = False
+        else:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if alpn:
+            ctx.set_alpn_protocols(list(alpn))
+        if self.msg_callback is not None:
+            # The C-level setter: ssl.py's wrapper converts every argument to an enum, which
+            # costs microseconds per TLS record for the life of the connection.
+            import _ssl
+
+            _ssl._SSLContext._msg_callback.__set__(ctx, self.msg_callback)  # type: ignore[attr-defined] # private C slot
+        return ctx
+
+    def get(self, alpn: Sequence[str], *, verify: bool = True) -> ssl.SSLContext:
+        """The context for this ALPN offer (built once, then cached)."""
+        key = (tuple(a for a in alpn if a and len(a) < 256), verify)
+        ctx = self._cache.get(key)
+        if ctx is None:
+            ctx = self._build(key[0], verify)
+            self._cache[key] = ctx
+            while len(self._cache) > 32:
+                self._cache.popitem(last=False)
+        return ctx
