@@ -69,7 +69,8 @@ def parse_targets(raw: list[str], from_file: Path | None) -> list[Target]:
         try:
             text = from_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"--from {from_file}: cannot read: {getattr(exc, 'strerror', exc)}")
+            msg = getattr(exc, "strerror", None) or str(exc)
+            raise InputError(f"--from {from_file}: cannot read: {msg}") from exc
         items.extend(
             line.split("#", 1)[0].strip()
             for line in text.splitlines()
@@ -142,7 +143,7 @@ def build_options(
             ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(cipher)
         except ssl.SSLError as exc:
             raise UsageError(f"--cipher {cipher!r}: no cipher matches this list") from exc
-    alpn_list = ("http/1.1",)
+    alpn_list: tuple[str, ...] = ("http/1.1",)
     if alpn is not None:
         alpn_list = tuple(p.strip() for p in alpn.split(",") if p.strip())
         if not alpn_list or any(len(p) > 255 for p in alpn_list):

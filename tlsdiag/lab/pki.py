@@ -113,7 +113,6 @@ def make_leaf(
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     key: PrivateKey | None = None,
-    digest: hashes.HashAlgorithm | None = None,
     aia_ca_issuers: str | None = None,
     aia_ocsp: str | None = None,
     crl_url: str | None = None,
@@ -175,7 +174,7 @@ def make_leaf(
             ),
             critical=False,
         )
-    return Issued(builder.sign(signer, digest or hashes.SHA256()), key)
+    return Issued(builder.sign(signer, hashes.SHA256()), key)
 
 
 _SHA256_RSA = bytes.fromhex("06092a864886f70d01010b")  # OID 1.2.840.113549.1.1.11
@@ -201,7 +200,7 @@ def resign_sha1(cert: x509.Certificate, issuer_key: rsa.RSAPrivateKey) -> x509.C
     if tbs.count(_SHA256_RSA) != 1:
         raise ValueError("expected one sha256WithRSAEncryption identifier in the TBS")
     tbs = tbs.replace(_SHA256_RSA, _SHA1_RSA)
-    signature = issuer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
+    signature = issuer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())
     alg = b"\x30\x0d" + _SHA1_RSA + b"\x05\x00"
     bits = b"\x03" + _der_len(len(signature) + 1) + b"\x00" + signature
     body = tbs + alg + bits

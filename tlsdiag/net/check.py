@@ -52,14 +52,13 @@ class CheckOutcome:
 
 
 def current_platform() -> str:
-    """ "linux", "macos", "windows" (the OS this runs on)."""
-    if sys.platform.startswith("linux"):
+    """The OS this runs on: linux, macos, windows (or Python's own name for others)."""
+    plat = str(sys.platform)  # a plain str: mypy would prune the other branches per platform
+    if plat.startswith("linux"):
         return "linux"
-    if sys.platform == "darwin":
+    if plat == "darwin":
         return "macos"
-    if sys.platform.startswith("win"):
-        return "windows"
-    return sys.platform
+    return "windows" if plat.startswith("win") else plat
 
 
 def root_sets(cafile: RootSet | None) -> list[Roots]:

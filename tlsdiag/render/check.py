@@ -117,7 +117,7 @@ def render_chain(report: Report, console: Console) -> None:
         node = node.add(label)
     console.print(tree)
     path = report.facts.get("path") or []
-    if path and len(path) > len(chain) or any(p.get("source") != "sent" for p in path):
+    if (path and len(path) > len(chain)) or any(p.get("source") != "sent" for p in path):
         for p in path:
             if p.get("source") != "sent":
                 console.print(
