@@ -130,7 +130,9 @@ def emit(
     """
     from tlsdiag.render import render_reports
 
-    text = render_reports(reports, fmt, console_renderer=console_renderer, to_file=output is not None)
+    text = render_reports(
+        reports, fmt, console_renderer=console_renderer, to_file=output is not None
+    )
     if text is not None:
         write_output(text, output)
     return EXIT_FINDINGS if any(r.has_errors for r in reports) else EXIT_OK
