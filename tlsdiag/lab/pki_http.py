@@ -17,7 +17,8 @@ Routes:
   regenerated once it is an hour old so a long-running lab never serves a stale one.
 * :meth:`add_redirect` - a 302 to another URL (to test redirect limits).
 
-Anything else is a 404. Nothing here ever leaves 127.0.0.1.
+Anything else is a 404 (a method a responder does not accept: 405). Nothing here ever leaves
+127.0.0.1.
 """
 
 from __future__ import annotations
