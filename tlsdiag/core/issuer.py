@@ -34,7 +34,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 from tlsdiag import codes
 from tlsdiag.core.findings import make_finding
 from tlsdiag.kb_vendors import NameRule, Vendor, public_issuers, vendors
-from tlsdiag.model import Finding, Severity
+from tlsdiag.model import Finding, Report, Severity
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -731,3 +731,78 @@ def chain_facts(
         "presented_chain": [one(c) for c in presented],
         "path": [one(c) for c in path],
     }
+
+
+def installed_vendors(roots: Sequence[x509.Certificate]) -> list[tuple[str, str]]:
+    """Inspection roots among trusted roots: ``(vendor id, root name)`` for each root whose name
+    matches a vendor's root (or issuer) rules. Tells which product this machine is set up for."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for cert in roots:
+        found = match_name(cert.subject, position="root") or match_name(
+            cert.subject, position="issuer"
+        )
+        if found is not None and found.vendor.id not in seen:
+            seen.add(found.vendor.id)
+            out.append((found.vendor.id, dn(cert.subject)))
+    return out
+
+
+def issuer_report(
+    *,
+    target: str,
+    generated_at: str,
+    tool_version: str,
+    verdict: Interception | None,
+    findings: Sequence[Finding],
+    presented: Sequence[x509.Certificate],
+    path: Sequence[x509.Certificate],
+    trusted_by: Mapping[str, bool],
+    platform: str,
+    app: str | None,
+    configured: Sequence[tuple[str, str]],
+    connection: Mapping[str, Any],
+) -> Report:
+    """The ``tlsdiag issuer`` report: the verdict at the top level, then the chain.
+
+    Args:
+        target: ``host:port`` as shown to the user.
+        generated_at: ISO 8601 UTC.
+        tool_version: ``tlsdiag.__version__``.
+        verdict: the interception verdict (None when no certificate was seen).
+        findings: the findings to report.
+        presented: the chain as sent by the server.
+        path: the built path.
+        trusted_by: which stores accept the chain.
+        platform: the platform judged (``--platform`` or this OS).
+        app: ``--app``.
+        configured: ``(vendor id, root name)`` of inspection roots this machine trusts.
+        connection: host, port, sni, address of the probe.
+
+    Returns:
+        The report.
+    """
+    facts: dict[str, Any] = {"connection": dict(connection)}
+    if verdict is not None:
+        facts["verdict"] = "inspected" if verdict.inspected else "direct"
+        facts["tls_inspection"] = 1 if verdict.inspected else 0
+        facts["interception"] = verdict.to_dict()
+    else:
+        facts["verdict"] = "unknown"
+        facts["tls_inspection"] = None
+        facts["interception"] = None
+    facts["platform"] = platform
+    facts["app"] = app
+    facts["trusted_by"] = dict(trusted_by)
+    facts["inspection_roots_trusted_here"] = [
+        {"vendor_id": vid, "root": name} for vid, name in configured
+    ]
+    facts.update(chain_facts(presented, path))
+    return Report(
+        command="issuer",
+        target=target,
+        generated_at=generated_at,
+        facts=facts,
+        findings=tuple(findings),
+        tool_version=tool_version,
+    )

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+NOW = datetime.now(UTC).replace(microsecond=0)  # chains are built relative to the real clock
 
 _ATTRS = {
     "CN": NameOID.COMMON_NAME,
@@ -110,8 +110,14 @@ def make_ca(
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
+    if issuer is not None:
+        builder = builder.add_extension(_aki(issuer), critical=False)
     signer = issuer.key if issuer else key
     return CA(builder.sign(signer, hashes.SHA256()), key)
+
+
+def _aki(issuer: CA) -> x509.AuthorityKeyIdentifier:
+    return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key())
 
 
 def make_leaf(
@@ -141,6 +147,7 @@ def make_leaf(
         .add_extension(x509.SubjectAlternativeName([san]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(_aki(issuer), critical=False)
     )
     if scts:
         builder = builder.add_extension(sct_extension(scts), critical=False)

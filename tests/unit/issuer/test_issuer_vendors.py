@@ -47,12 +47,14 @@ PUBLIC_ISSUERS = [
     "CN=E6,O=Let's Encrypt,C=US",
     "CN=WR2,O=Google Trust Services,C=US",
     "CN=DigiCert Global G2 TLS RSA SHA256 2020 CA1,O=DigiCert Inc,C=US",
-    "CN=Sectigo RSA Domain Validation Secure Server CA,O=Sectigo Limited,L=Salford,ST=Greater Manchester,C=GB",
+    "CN=Sectigo RSA Domain Validation Secure Server CA,O=Sectigo Limited,L=Salford,"
+    "ST=Greater Manchester,C=GB",
     "CN=Cloudflare Inc ECC CA-3,O=Cloudflare\\, Inc.,C=US",
     "CN=Amazon RSA 2048 M02,O=Amazon,C=US",
     "CN=GlobalSign GCC R6 AlphaSSL CA 2023,O=GlobalSign nv-sa,C=BE",
     "CN=Microsoft Azure RSA TLS Issuing CA 04,O=Microsoft Corporation,C=US",
-    "CN=Go Daddy Secure Certificate Authority - G2,OU=http://certs.godaddy.com/repository/,O=GoDaddy.com\\, Inc.,L=Scottsdale,ST=Arizona,C=US",
+    "CN=Go Daddy Secure Certificate Authority - G2,OU=http://certs.godaddy.com/repository/,"
+    "O=GoDaddy.com\\, Inc.,L=Scottsdale,ST=Arizona,C=US",
     "CN=ISRG Root X1,O=Internet Security Research Group,C=US",
     "CN=Acme Corp Issuing CA 01,DC=acme,DC=corp",
 ]

@@ -1,0 +1,126 @@
+"""``tlsdiag issuer``: is this connection inspected, by whom, and is that expected?"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tlsdiag.cli import _target as T
+from tlsdiag.cli._common import (
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+    spinner,
+)
+from tlsdiag.errors import UsageError
+from tlsdiag.model import Format
+
+PLATFORMS = ("linux", "macos", "windows", "android", "ios", "unknown")
+
+
+def issuer(
+    target: Annotated[
+        str, typer.Argument(help="host, host:port, https://host[:port]/path, IP or [IPv6]:port.")
+    ],
+    resolve: T.ResolveOpt = None,
+    connect_to: T.ConnectToOpt = None,
+    servername: T.ServernameOpt = None,
+    no_sni: T.NoSniOpt = False,
+    cafile: T.CafileOpt = None,
+    timeout: T.TimeoutOpt = 5.0,
+    ipv4: T.Ipv4Opt = False,
+    ipv6: T.Ipv6Opt = False,
+    tls1_2: T.Tls12Opt = False,
+    tls1_3: T.Tls13Opt = False,
+    cipher: T.CipherOpt = None,
+    alpn: T.AlpnOpt = None,
+    expect_issuer: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-issuer",
+            metavar="PATTERN",
+            help="Regex (case-insensitive) the issuer, root or vendor must match; exit 1 if not.",
+        ),
+    ] = None,
+    expect_fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-fingerprint",
+            metavar="SHA256",
+            help="SHA-256 of a certificate that must be in the chain (a pin); exit 1 if not.",
+        ),
+    ] = None,
+    app: Annotated[
+        str | None,
+        typer.Option("--app", help="The application in question (default-bypass apps)."),
+    ] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            "--platform",
+            help="Judge for this platform: linux, macos, windows, android, ios, unknown "
+            "(default: this OS).",
+        ),
+    ] = None,
+    vendor: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vendor",
+            metavar="ID",
+            help="The inspection product deployed here (id from the vendor list; repeatable). "
+            "Default: the products whose roots this machine trusts.",
+        ),
+    ] = None,
+    fmt: FormatOpt = Format.CONSOLE,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Who issued the certificate this client sees: inspected (TLS Inspection = 1) or direct (0).
+
+    Shows the presented chain's issuer and root, a verdict with its confidence and reasons, and
+    whether a direct result is expected on this platform (vendor default bypass).
+
+    Exit status: 0 no error, 1 an error (expectation not met, connection failed), 2 bad usage
+    or input, 3 tlsdiag failed.
+    """
+    with handle_errors():
+        from tlsdiag.net.issuer import run_issuer
+        from tlsdiag.render.issuer import render_issuer
+
+        if platform is not None and platform.lower() not in PLATFORMS:
+            raise UsageError(f"--platform {platform!r}: expected one of {', '.join(PLATFORMS)}")
+        parsed = T.parse_targets([target], None)[0]
+        opts = T.build_options(
+            resolve=resolve,
+            connect_to=connect_to,
+            servername=servername,
+            no_sni=no_sni,
+            cafile=cafile,
+            timeout=timeout,
+            ipv4=ipv4,
+            ipv6=ipv6,
+            no_http=True,
+            tls1_2=tls1_2,
+            tls1_3=tls1_3,
+            cipher=cipher,
+            alpn=alpn,
+            revocation=False,
+            command="issuer",
+            expect_issuer=expect_issuer,
+            expect_fingerprint=expect_fingerprint,
+            app=app,
+            platform=(platform or "").lower(),
+        )
+        with spinner(f"checking who issues {parsed.display}"):
+            report = run_issuer(parsed, opts, vendors=vendor or ())
+        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_issuer)
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("issuer")(issuer)

@@ -1,0 +1,113 @@
+"""``issuer`` end to end: probe the target (through ``check``'s probe and chain analysis), look
+for inspection roots this machine trusts, and judge the presented chain (pure, in core)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from tlsdiag import __version__
+from tlsdiag.core.issuer import (
+    assess_interception,
+    compile_expect_issuer,
+    installed_vendors,
+    issuer_report,
+    normalize_fingerprint,
+)
+from tlsdiag.errors import UsageError
+from tlsdiag.kb_vendors import vendors as all_vendors
+from tlsdiag.model import Report, Target
+from tlsdiag.net.check import CheckOptions, current_platform, run_check
+from tlsdiag.stores.bundles import os_roots, public_roots
+
+
+def validate(opts: CheckOptions, vendor_ids: Sequence[str]) -> None:
+    """Reject bad ``--expect-issuer`` / ``--expect-fingerprint`` / ``--vendor`` before probing.
+
+    Raises:
+        UsageError: with a message naming the option.
+    """
+    try:
+        if opts.expect_issuer:
+            compile_expect_issuer(opts.expect_issuer)
+        if opts.expect_fingerprint:
+            normalize_fingerprint(opts.expect_fingerprint)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    known = {v.id for v in all_vendors()}
+    for vid in vendor_ids:
+        if vid not in known:
+            raise UsageError(
+                f"--vendor {vid!r}: unknown vendor id",
+                "known ids: " + ", ".join(sorted(known)),
+            )
+
+
+def run_issuer(target: Target, opts: CheckOptions, *, vendors: Sequence[str] = ()) -> Report:
+    """Probe ``target`` and build the ``issuer`` report."""
+    validate(opts, vendors)
+    platform = opts.platform or current_platform()
+    outcome = run_check(target, opts)
+    now = opts.now or datetime.now(UTC)
+    probe = outcome.probe
+    connection = {
+        "host": target.host,
+        "port": target.port,
+        "sni": probe.sni,
+        "address": probe.address,
+    }
+    trusted_here: list[x509.Certificate] = list(os_roots().certs)
+    if opts.cafile is not None:
+        trusted_here.extend(opts.cafile.certs)
+    installed = installed_vendors(trusted_here)
+    configured = [(vid, "(--vendor)") for vid in vendors] if vendors else installed
+    generated_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if not outcome.presented or outcome.analysis is None:
+        # No certificate: the connection failed; the check's findings say why.
+        return issuer_report(
+            target=target.display,
+            generated_at=generated_at,
+            tool_version=__version__,
+            verdict=None,
+            findings=outcome.report.findings,
+            presented=(),
+            path=(),
+            trusted_by={},
+            platform=platform,
+            app=opts.app,
+            configured=installed,
+            connection=connection,
+        )
+    analysis = outcome.analysis
+    pub = public_roots()
+    verdict, findings = assess_interception(
+        outcome.presented,
+        analysis.path,
+        host=probe.sni or target.host,
+        now=now,
+        public_root_fingerprints=frozenset(c.fingerprint(hashes.SHA256()).hex() for c in pub.certs),
+        trusted_by=analysis.trusted_by,
+        platform=platform,
+        app=opts.app,
+        expect_issuer=opts.expect_issuer,
+        expect_fingerprint=opts.expect_fingerprint,
+        configured_vendors=[vid for vid, _ in configured],
+        public_roots=pub.certs,
+    )
+    return issuer_report(
+        target=target.display,
+        generated_at=generated_at,
+        tool_version=__version__,
+        verdict=verdict,
+        findings=findings,
+        presented=outcome.presented,
+        path=analysis.path,
+        trusted_by=analysis.trusted_by,
+        platform=platform,
+        app=opts.app,
+        configured=installed,
+        connection=connection,
+    )
