@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 
 from tlsdiag import codes
 from tlsdiag.core.findings import make_finding
@@ -209,7 +209,10 @@ def _ocsp_signature_problem(
         if problem:
             return problem
     hash_alg = response.signature_hash_algorithm
-    if not _signature_ok(signer, response.signature, response.tbs_response_bytes, hash_alg):
+    pss = response.signature_algorithm_oid == SignatureAlgorithmOID.RSASSA_PSS
+    if not _signature_ok(
+        signer, response.signature, response.tbs_response_bytes, hash_alg, pss=pss
+    ):
         who = "issuer" if signer is issuer else "delegated responder"
         return f"bad signature: the response does not verify with the {who}'s key"
     return ""
@@ -249,11 +252,16 @@ def _signature_ok(
     signature: bytes,
     data: bytes,
     hash_alg: hashes.HashAlgorithm | None,
+    *,
+    pss: bool = False,
 ) -> bool:
     key = signer.public_key()
     try:
         if isinstance(key, rsa.RSAPublicKey) and hash_alg is not None:
-            key.verify(signature, data, padding.PKCS1v15(), hash_alg)
+            pad: padding.AsymmetricPadding = (
+                padding.PSS(padding.MGF1(hash_alg), padding.PSS.AUTO) if pss else padding.PKCS1v15()
+            )
+            key.verify(signature, data, pad, hash_alg)
         elif isinstance(key, ec.EllipticCurvePublicKey) and hash_alg is not None:
             key.verify(signature, data, ec.ECDSA(hash_alg))
         elif isinstance(key, dsa.DSAPublicKey) and hash_alg is not None:

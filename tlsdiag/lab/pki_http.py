@@ -79,11 +79,12 @@ def _sign_alg(key: Any) -> hashes.SHA256 | None:
 class PkiHttpServer:
     """A tiny threaded HTTP server for AIA issuers, OCSP and CRLs, bound to 127.0.0.1:0."""
 
-    def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
-        """Bind 127.0.0.1 on a free port (not serving until :meth:`start`).
+    def __init__(self, *, clock: Callable[[], datetime] | None = None, port: int = 0) -> None:
+        """Bind 127.0.0.1 (not serving until :meth:`start`).
 
         Args:
             clock: returns "now" (aware UTC) for response times; the wall clock by default.
+            port: the port to bind; 0 (the default) picks a free one.
         """
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
@@ -92,7 +93,7 @@ class PkiHttpServer:
         self._responders: dict[str, _Responder] = {}
         self._crls: dict[str, _Crl] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) in arrival order
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
         host, port = self._httpd.server_address[:2]

@@ -8,11 +8,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
-from revocation_helpers import NOW, Pki, build_ocsp
+from revocation_helpers import NOW, Pki, build_crl, build_ocsp
 
-from tlsdiag.core.revocation import evaluate_ocsp_response, ocsp_request_der
+from tlsdiag.core.revocation import evaluate_crl, evaluate_ocsp_response, ocsp_request_der
 from tlsdiag.lab.aia_pki import make_ocsp_signer
-from tlsdiag.lab.pki import Issued, make_ca
+from tlsdiag.lab.pki import Issued, make_ca, make_leaf, new_key
 
 SRC = "OCSP http://ocsp.example.test"
 
@@ -251,3 +251,24 @@ def test_to_dict(pki: Pki) -> None:
         "revoked_at": "",
         "detail": "",
     }
+
+
+def test_rsa_issuer_and_crl(pki: Pki) -> None:
+    rsa_ca = make_ca("Unit RSA CA", now=NOW, issuer=pki.root, key=new_key("rsa"))
+    leaf = make_leaf(rsa_ca, now=NOW, names=["rsa.example.test"])
+    der = build_ocsp(
+        leaf=leaf.cert,
+        issuer=rsa_ca.cert,
+        signer_cert=rsa_ca.cert,
+        signer_key=rsa_ca.key,
+        status=ocsp.OCSPCertStatus.REVOKED,
+        revocation_time=NOW - timedelta(days=1),
+        reason=x509.ReasonFlags.ca_compromise,
+    )
+    status = evaluate_ocsp_response(der, leaf=leaf.cert, issuer=rsa_ca.cert, now=NOW, source=SRC)
+    assert (status.status, status.reason) == ("revoked", "cACompromise")
+    crl = build_crl(issuer_name=rsa_ca.cert.subject, signer_key=rsa_ca.key)
+    assert (
+        evaluate_crl(crl, leaf=leaf.cert, issuer=rsa_ca.cert, now=NOW, source="CRL x").status
+        == "good"
+    )
