@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from tlsdiag import __version__
-from tlsdiag.cli import _common, chain, check, demo, lab, probe
+from tlsdiag.cli import _common, ca, chain, check, demo, issuer, lab, probe, proxy
 
 app = typer.Typer(
     name="tlsdiag",
@@ -49,7 +49,7 @@ def _root(
     _common.set_debug(debug)
 
 
-for _module in (check, probe, chain, lab, demo):
+for _module in (check, probe, chain, lab, demo, issuer, proxy, ca):
     _module.register(app)
 
 

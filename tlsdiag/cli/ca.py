@@ -1,0 +1,214 @@
+"""``tlsdiag ca``: the local inspection root used by ``tlsdiag proxy``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
+from tlsdiag.errors import InputError, UsageError
+from tlsdiag.model import Format
+
+ca_app = typer.Typer(
+    name="ca",
+    help="The local root CA that `tlsdiag proxy` signs forged certificates with.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+DirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        help="CA directory (default: the user's config dir, or $TLSDIAG_HOME).",
+        file_okay=False,
+    ),
+]
+
+
+def _dir(directory: Path | None) -> Path:
+    from tlsdiag.proxy.ca import config_dir
+
+    return directory if directory is not None else config_dir()
+
+
+@ca_app.command("init")
+def init(
+    days: Annotated[int, typer.Option("--days", help="Validity in days.", min=1, max=3650)] = 365,
+    permit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--permit",
+            help="Name constraint: the CA can only sign for this domain (repeatable).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing CA.")] = False,
+    directory: DirOpt = None,
+    fmt: FormatOpt = Format.CONSOLE,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Create the local root CA (EC P-256, one year; the key is written with mode 0600).
+
+    Exit status: 0 created, 2 bad usage, 3 a CA already exists (use --force) or cannot write.
+    """
+    with handle_errors():
+        from datetime import UTC, datetime
+
+        from tlsdiag.proxy.ca import init_ca
+        from tlsdiag.proxy.report import ca_report
+        from tlsdiag.render.proxy import render_ca
+
+        try:
+            ca = init_ca(_dir(directory), days=days, permit=tuple(permit or ()), force=force)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        report = ca_report(
+            "ca init", ca.cert, ca.paths, now=datetime.now(UTC), extra={"created": True}
+        )
+        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca)
+    raise typer.Exit(code)
+
+
+@ca_app.command("show")
+def show(
+    directory: DirOpt = None,
+    fmt: FormatOpt = Format.CONSOLE,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Show the CA: subject, validity, fingerprints, name constraints, file paths.
+
+    Exit status: 0 shown, 3 no CA yet (run `tlsdiag ca init`).
+    """
+    with handle_errors():
+        from datetime import UTC, datetime
+
+        from tlsdiag.proxy.ca import CaPaths, load_ca
+        from tlsdiag.proxy.report import ca_report
+        from tlsdiag.render.proxy import render_ca
+
+        ca = load_ca(CaPaths.in_dir(_dir(directory)))
+        report = ca_report("ca show", ca.cert, ca.paths, now=datetime.now(UTC))
+        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca)
+    raise typer.Exit(code)
+
+
+@ca_app.command("export")
+def export(
+    der: Annotated[bool, typer.Option("--der", help="DER instead of PEM.")] = False,
+    directory: DirOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Write the CA certificate (never the key) to stdout or --output, PEM or DER.
+
+    Exit status: 0 written, 2 cannot write, 3 no CA yet.
+    """
+    with handle_errors():
+        from cryptography.hazmat.primitives import serialization
+
+        from tlsdiag.proxy.ca import CaPaths, load_ca
+
+        ca = load_ca(CaPaths.in_dir(_dir(directory)))
+        enc = serialization.Encoding.DER if der else serialization.Encoding.PEM
+        data = ca.cert.public_bytes(enc)
+        if output is not None:
+            try:
+                output.write_bytes(data)
+            except OSError as exc:
+                raise InputError(f"--output {output}: cannot write: {exc.strerror}") from exc
+        else:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+    raise typer.Exit(0)
+
+
+@ca_app.command("path")
+def path(
+    directory: DirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print where the CA lives: directory, certificate, key (whether or not they exist yet)."""
+    with handle_errors():
+        import json
+
+        from tlsdiag.proxy.ca import CaPaths
+
+        d = _dir(directory)
+        paths = CaPaths.in_dir(d)
+        if as_json:
+            info = {
+                "dir": str(d),
+                "cert": str(paths.cert),
+                "key": str(paths.key),
+                "exists": paths.cert.exists() and paths.key.exists(),
+            }
+            sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        else:
+            sys.stdout.write(f"{d}\n{paths.cert}\n{paths.key}\n")
+    raise typer.Exit(0)
+
+
+@ca_app.command("trust-help")
+def trust_help(
+    platform: Annotated[
+        str | None,
+        typer.Option("--platform", help="linux, macos, windows or all (default: this one)."),
+    ] = None,
+    directory: DirOpt = None,
+    fmt: FormatOpt = Format.CONSOLE,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """How to trust the CA: OS stores (Windows, macOS, Linux) and app stores (steps are printed,
+    never run).
+
+    Exit status: 0, 2 bad --platform.
+    """
+    with handle_errors():
+        from datetime import UTC, datetime
+
+        from tlsdiag import __version__
+        from tlsdiag.model import Report
+        from tlsdiag.proxy.ca import CaPaths
+        from tlsdiag.proxy.report import (
+            normalize_platform,
+            trust_catalogue,
+            trust_help_entries,
+        )
+        from tlsdiag.render.proxy import render_trust_help
+
+        try:
+            plat = normalize_platform(platform or sys.platform)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        paths = CaPaths.in_dir(_dir(directory))
+        entries = trust_help_entries(
+            trust_catalogue(),
+            root_pem=str(paths.cert),
+            root_name="tlsdiag inspection CA",
+            platform=None if plat == "all" else plat,
+        )
+        report = Report(
+            command="ca trust-help",
+            target=str(paths.cert),
+            generated_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            facts={
+                "platform": plat,
+                "ca_cert": str(paths.cert),
+                "ca_exists": paths.cert.exists(),
+                "stores": entries,
+            },
+            tool_version=__version__,
+        )
+        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_trust_help)
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``ca`` group to the app."""
+    app.add_typer(ca_app, name="ca")

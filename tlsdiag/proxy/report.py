@@ -1,0 +1,260 @@
+"""Reports of the ``ca`` and ``proxy`` commands, built from plain data (no I/O)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from tlsdiag import __version__, codes
+from tlsdiag.core.findings import make_finding
+from tlsdiag.kb import findings as finding_table
+from tlsdiag.model import Finding, Report, Severity
+from tlsdiag.proxy.ca import CaPaths, permitted_domains
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat().replace("+00:00", "Z")
+
+
+def spki_sha256_b64(cert: x509.Certificate) -> str:
+    """Base64 SHA-256 of the SubjectPublicKeyInfo (Chromium's SPKI allow-list format)."""
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode("ascii")
+
+
+def _key_name(cert: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    key = cert.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return {"secp256r1": "EC P-256", "secp384r1": "EC P-384"}.get(
+            key.curve.name, key.curve.name
+        )
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA {key.key_size}"
+    return type(key).__name__
+
+
+def ca_facts(cert: x509.Certificate, paths: CaPaths | None) -> dict[str, Any]:
+    """What a person needs to know about the inspection CA."""
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "not_before": _iso(cert.not_valid_before_utc),
+        "not_after": _iso(cert.not_valid_after_utc),
+        "key": _key_name(cert),
+        "sha256": hashlib.sha256(der).hexdigest(),
+        "spki_sha256_base64": spki_sha256_b64(cert),
+        "permitted_domains": list(permitted_domains(cert)),
+        "cert_path": str(paths.cert) if paths else "",
+        "key_path": str(paths.key) if paths else "",
+    }
+
+
+def ca_report(
+    command: str,
+    cert: x509.Certificate,
+    paths: CaPaths | None,
+    *,
+    now: datetime,
+    extra: Mapping[str, Any] | None = None,
+) -> Report:
+    """``ca init`` / ``ca show``: the CA's facts; a warning when it expires within 30 days."""
+    facts = ca_facts(cert, paths)
+    facts.update(extra or {})
+    left = cert.not_valid_after_utc - now
+    facts["days_left"] = max(0, left.days)
+    facts["expired"] = left.total_seconds() <= 0
+    return Report(
+        command=command,
+        target=str(paths.cert) if paths else facts["subject"],
+        generated_at=_iso(now),
+        facts=facts,
+        tool_version=__version__,
+    )
+
+
+_PLATFORM_ALIASES = {
+    "linux": "linux",
+    "darwin": "macos",
+    "macos": "macos",
+    "windows": "windows",
+    "win32": "windows",
+}
+
+
+def trust_help_entries(
+    stores: Sequence[Any], *, root_pem: str, root_name: str, platform: str | None
+) -> list[dict[str, Any]]:
+    """How to trust the CA in each store of the trust-store catalogue (steps printed, not run)."""
+    out = []
+    for store in stores:
+        if platform and platform not in store.platforms:
+            continue
+        fixes = [
+            f for f in store.fixes if not f.platforms or not platform or platform in f.platforms
+        ]
+        if not fixes:
+            continue
+        fix = fixes[0]
+        steps = [
+            s.replace("${ROOT_PEM}", root_pem)
+            .replace("${ROOT_ALIAS}", "tlsdiag-ca")
+            .replace("${ROOT_NAME}", root_name)
+            .replace("${BUNDLE_PEM}", "<your-bundle.pem>")
+            for s in fix.steps
+        ]
+        out.append(
+            {
+                "id": store.id,
+                "name": store.name,
+                "kind": store.kind,
+                "platforms": list(store.platforms),
+                "scope": fix.scope,
+                "steps": steps,
+                "note": fix.note,
+                "consumers": list(store.consumers),
+            }
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Fix:
+    steps: tuple[str, ...]
+    scope: str
+    note: str = ""
+    platforms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Store:
+    id: str
+    name: str
+    kind: str
+    platforms: tuple[str, ...]
+    fixes: tuple[_Fix, ...]
+    consumers: tuple[str, ...] = ()
+
+
+def trust_catalogue() -> tuple[Any, ...]:
+    """The trust-store catalogue of ``tlsdiag trust`` when present, else the short built-in one."""
+    try:
+        from tlsdiag.kb_trust import trust_stores
+
+        return tuple(trust_stores())
+    except (ImportError, FileNotFoundError, KeyError, ValueError):
+        pass
+    from tlsdiag.kb import load_toml
+
+    out = []
+    for e in load_toml("proxy_trust_help.toml")["store"]:
+        platforms = tuple(e["platforms"])
+        fix = _Fix(tuple(e["steps"]), e.get("scope", "user"), e.get("note", ""))
+        out.append(_Store(e["id"], e["name"], "store", platforms, (fix,)))
+    return tuple(out)
+
+
+def normalize_platform(value: str) -> str:
+    """``darwin`` -> ``macos``; ``all`` stays; ValueError for anything else."""
+    v = value.lower()
+    if v == "all":
+        return v
+    if v not in _PLATFORM_ALIASES:
+        raise ValueError(f"--platform {value!r}: expected linux, macos, windows or all")
+    return _PLATFORM_ALIASES[v]
+
+
+# --- proxy events ----------------------------------------------------------------------------
+
+
+def _severity(code: str) -> Severity | None:
+    info = finding_table().get(code)
+    return info.severity if info else None
+
+
+def is_error_event(ev: Mapping[str, Any]) -> bool:
+    """True when an event carries an error-level finding or a TLS alert."""
+    code = str(ev.get("finding") or "")
+    sev = _severity(code) if code else None
+    return sev is Severity.ERROR or bool(ev.get("tls_error_description"))
+
+
+def events_summary(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Counts by action, inspection and finding code."""
+    return {
+        "events": len(events),
+        "by_action": dict(Counter(str(e.get("action", "")) for e in events)),
+        "inspected": sum(1 for e in events if e.get("tls_inspection") == 1),
+        "by_finding": dict(Counter(str(e["finding"]) for e in events if e.get("finding"))),
+        "bytes_up": sum(int(e.get("bytes_up") or 0) for e in events),
+        "bytes_down": sum(int(e.get("bytes_down") or 0) for e in events),
+    }
+
+
+def event_findings(events: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """One finding per (code, host), with the count and the first event's words as evidence."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for ev in events:
+        code = str(ev.get("finding") or "")
+        if not code or code not in codes.ALL_CODES:
+            continue
+        host = str(ev.get("sni") or ev.get("host") or "")
+        groups.setdefault((code, host), []).append(ev)
+    out = []
+    for (code, host), evs in groups.items():
+        first = evs[0]
+        evidence = {
+            "host": f"{host}:{first.get('port', '')}",
+            "connections": str(len(evs)),
+            "action": str(first.get("action", "")),
+            "rule": str(first.get("rule", "")),
+        }
+        for key in (
+            "tls_error_description",
+            "tls_certificate_error",
+            "tls_error_type",
+            "issuer",
+            "upstream_version",
+        ):
+            if first.get(key):
+                evidence[key] = str(first[key])
+        detail = str(first.get("detail") or "") or f"seen on {host}"
+        out.append(make_finding(code, detail=f"{host}: {detail}", evidence=evidence))
+    return out
+
+
+def events_report(
+    events: Sequence[Mapping[str, Any]],
+    *,
+    source: str,
+    now: datetime,
+    filters: Mapping[str, Any],
+    total: int,
+    command: str = "proxy events",
+) -> Report:
+    """``proxy events FILE``: the (filtered) events, a summary and findings per host."""
+    return Report(
+        command=command,
+        target=source,
+        generated_at=_iso(now),
+        facts={
+            "file": source,
+            "total_events": total,
+            "filters": dict(filters),
+            "summary": events_summary(events),
+            "events": [dict(e) for e in events],
+        },
+        findings=tuple(event_findings(events)),
+        tool_version=__version__,
+    )
