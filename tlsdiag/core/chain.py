@@ -303,17 +303,22 @@ def analyze_chain(
     # Trust is judged apart from the name and the dates (they get structured findings).
     vtime = _verify_time(path, now)
     trust_name = next(iter(dns), "") or next(iter(ips), "") or verify_name
-    if trust_name.startswith("*."):
-        trust_name = "wildcard-match" + trust_name[1:]
+    trust_name = trust_name.replace("*", "x")  # a concrete name the SAN covers (or not: dates
+    # and names get their own findings; this only asks who vouches for the chain)
     weak_in_path = any(C.signature_hash(c) in ("sha1", "md5") for c in path[:-1])
-    dates_bad = any(not C.not_before(c) <= vtime <= C.not_after(c) for c in path)
+    odd_names = not ips and not any("*" not in n or n.startswith("*.") for n in dns)
+    refusal_explained = odd_names or any(not C.not_before(c) <= vtime <= C.not_after(c) for c in path)
+    self_signed_leaf = C.is_self_signed(leaf)
     trusted_by: dict[str, bool] = {}
     messages: dict[str, str] = {}
     intermediates = [*presented[1:], *fetched_certs]
     for rs in root_sets:
-        if trust_name and C.has_san(leaf):
+        if self_signed_leaf and any(C.fingerprint(r) == C.fingerprint(leaf) for r in rs.certs):
+            trusted_by[rs.name] = True  # trusted explicitly, as curl --cacert does
+            messages[rs.name] = "the certificate itself is in this store"
+        elif trust_name and C.has_san(leaf):
             outcome = verify_chain(leaf, intermediates, rs.certs, name=trust_name, now=vtime)
-            if not outcome.ok and (weak_in_path or dates_bad) and rs.name in anchored_in:
+            if not outcome.ok and (weak_in_path or refusal_explained) and rs.name in anchored_in:
                 # the verifier refuses SHA-1/MD5 and dates outright; the anchor is still this
                 # store's, and the weak signature or the dates get their own findings
                 trusted_by[rs.name] = True
@@ -325,7 +330,6 @@ def analyze_chain(
             trusted_by[rs.name] = rs.name in anchored_in
             messages[rs.name] = "judged by path building (the leaf has no subjectAltName)"
 
-    self_signed_leaf = C.is_self_signed(leaf)
     trusted = any(trusted_by.values())
     used = tuple(f for f in fetched if any(f.cert is c for c in path))
 

@@ -53,8 +53,8 @@ def normalize_host(host: str, raw: str) -> tuple[str, str, bool]:
         if name.startswith("xn--") or ".xn--" in name:
             try:
                 return name, idna.decode(name), False
-            except idna.IDNAError:
-                return name, name, False
+            except idna.IDNAError as exc:
+                raise ValueError(f"{raw!r}: {host!r} is not a valid international name") from exc
         return name, name, False
     try:
         alabel = idna.encode(name, uts46=True).decode("ascii")
@@ -135,7 +135,10 @@ def parse_resolve(spec: str) -> ResolveRule:
     port_text, sep2, addr_text = rest.partition(":")
     if not sep or not sep2 or not host or not addr_text:
         raise ValueError(f"{what}: expected HOST:PORT:ADDRESS")
-    port = _port(port_text, spec)
+    try:
+        port = _port(port_text, spec)
+    except ValueError as exc:
+        raise ValueError(f"--resolve {exc}") from None
     addresses = []
     for item in addr_text.split(","):
         a = item.strip().removeprefix("[").removesuffix("]")

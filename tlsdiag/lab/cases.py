@@ -119,7 +119,11 @@ class Lab:
     _http: PkiHttpServer | None = None
 
     def __enter__(self) -> Lab:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def __exit__(

@@ -8,6 +8,7 @@ import ssl
 import struct
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
@@ -32,8 +33,10 @@ def tls_context(settings: TlsSettings, workdir: Path) -> ssl.SSLContext:
     """A server context serving the configured chain."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     if settings.legacy_only:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
-        ctx.maximum_version = ssl.TLSVersion.TLSv1
+        with warnings.catch_warnings():  # deliberate: the lab's TLS 1.0-only server
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1
         ctx.set_ciphers("ALL:@SECLEVEL=0")
     elif settings.seclevel0:
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")

@@ -13,6 +13,7 @@ import contextlib
 import socket
 import ssl
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -150,13 +151,17 @@ def make_context(
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # tlsdiag verifies the recorded chain itself (core.chain)
     if legacy:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        with warnings.catch_warnings():  # deliberate: this retry exists to detect TLS 1.0/1.1
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
         ctx.set_ciphers(LEGACY_CIPHERS)
     elif ciphers:
         ctx.set_ciphers(ciphers)
     if tls_version:
-        ctx.minimum_version = _VERSIONS[tls_version]
-        ctx.maximum_version = _VERSIONS[tls_version]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = _VERSIONS[tls_version]
+            ctx.maximum_version = _VERSIONS[tls_version]
     if alpn:
         ctx.set_alpn_protocols(list(alpn))
     return ctx
