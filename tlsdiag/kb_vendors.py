@@ -49,7 +49,7 @@ class NameRule:
     def describe(self) -> str:
         """The rule as written in the data file, e.g. ``CN ~ 'Zscaler Root CA', O ~ 'Zscaler'``."""
         parts = [
-            f"{label} ~ {pattern.pattern!r}"
+            f"{label} ~ '{pattern.pattern}'"
             for label, pattern in (("CN", self.cn), ("O", self.o), ("OU", self.ou))
             if pattern is not None
         ]

@@ -611,9 +611,10 @@ def _detected(verdict: Interception, host: str) -> Finding:
         codes.INTERCEPTION_DETECTED,
         title=title,
         detail=(
-            f"The certificate this client sees for {host} was issued by '{verdict.issuer}' "
-            f"(root '{verdict.root}'), {who}, not by the site's own public CA "
-            f"(confidence {verdict.confidence}). " + "; ".join(verdict.reasons) + "."
+            f"The certificate this client sees for {host} was issued by {who}, not by the "
+            f"site's own public CA (confidence {verdict.confidence}): "
+            + (verdict.reasons[0] if verdict.reasons else "")
+            + "."
         ),
         evidence={
             "tls_inspection": "1",

@@ -70,7 +70,14 @@ def sct_extension(count: int = 1) -> x509.UnrecognizedExtension:
         )
         scts += struct.pack(">H", len(body)) + body
     tls = struct.pack(">H", len(scts)) + scts
-    der = b"\x04" + bytes([len(tls)]) + tls
+    n = len(tls)
+    if n < 128:
+        length = bytes([n])
+    elif n < 256:
+        length = bytes([0x81, n])
+    else:
+        length = bytes([0x82]) + struct.pack(">H", n)
+    der = b"\x04" + length + tls
     return x509.UnrecognizedExtension(ExtensionOID.PRECERT_SIGNED_CERTIFICATE_TIMESTAMPS, der)
 
 
