@@ -1,0 +1,112 @@
+"""``tlsdiag trust``: does every trust store on this machine trust the inspection root?"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tlsdiag.cli._common import (
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+    spinner,
+)
+from tlsdiag.model import Format
+
+
+def trust(
+    ca: Annotated[
+        Path | None,
+        typer.Option("--ca", metavar="FILE", help="The root to look for: a PEM or DER file."),
+    ] = None,
+    fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--fingerprint",
+            metavar="SHA256",
+            help="The root to look for, by SHA-256 fingerprint (of the certificate or its key).",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="PATTERN",
+            help="The root to look for, by name: a case-insensitive substring of its subject "
+            "(* and ? wildcards).",
+        ),
+    ] = None,
+    from_host: Annotated[
+        str | None,
+        typer.Option(
+            "--from-host",
+            metavar="HOST",
+            help="The root of the chain HOST presents here (host, host:port or URL).",
+        ),
+    ] = None,
+    time_host: Annotated[
+        str | None,
+        typer.Option(
+            "--time-host",
+            metavar="HOST",
+            help="Compare the local clock with this server's HTTP Date header "
+            "(default: the --from-host target).",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Network timeout in seconds.")
+    ] = 5.0,
+    show_absent: Annotated[
+        bool,
+        typer.Option("--all", help="Also list the stores not found on this machine (console)."),
+    ] = False,
+    fmt: FormatOpt = Format.CONSOLE,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Audit every trust store on this machine for the inspection root.
+
+    With no option, looks for every non-public root of the OS store (where inspection roots
+    live). Prints one row per store present here (OS stores, certifi/requests, pip, conda, curl,
+    git, Go, Node, npm, yarn, Java, Firefox and Chrome NSS, AWS/Azure/gcloud CLIs, Docker):
+    where it is, whether it holds the root, whether an environment variable or config key
+    overrides it, and the exact fix for each store that fails. Also checks the root itself
+    (expiry, key, strict X.509) and, with --time-host or --from-host, the local clock.
+
+    Exit status: 0 every present store trusts the root, 1 an error finding (a store that fails,
+    an expired root, a clock off by more than an hour), 2 bad usage or input, 3 tlsdiag failed.
+    """
+    with handle_errors():
+        import os
+
+        from tlsdiag.render.trust import render_trust
+        from tlsdiag.stores.audit import TrustOptions, run_trust, validate
+        from tlsdiag.stores.engine import machine_context
+
+        opts = TrustOptions(
+            ca=ca,
+            fingerprint=fingerprint,
+            name=name,
+            from_host=from_host,
+            time_host=time_host,
+            timeout=timeout,
+        )
+        validate(opts)
+        ctx = machine_context(os.environ, Path.home())
+        with spinner("reading the trust stores of this machine"):
+            reports = run_trust(ctx, opts)
+
+        renderer = partial(render_trust, show_absent=show_absent)
+        code = emit(reports, pick_format(fmt, as_json), output, console_renderer=renderer)
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``trust`` to the application."""
+    app.command("trust")(trust)
