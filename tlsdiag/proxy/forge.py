@@ -185,7 +185,7 @@ class TlsVersions:
     """Minimum and maximum TLS versions of one side."""
 
     minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
-    maximum: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED
+    maximum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3
 
 
 class Forger:

@@ -116,9 +116,9 @@ class Policy:
     default_action: Action = Action.INSPECT
     default_bypass: bool = True
     server_min: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
-    server_max: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED
+    server_max: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3
     client_min: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
-    client_max: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED
+    client_max: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3
     min_cipher_bits: int = 128
     invalid_certificate: InvalidCert = InvalidCert.BLOCK
     mutual_tls: MutualTls = MutualTls.BYPASS

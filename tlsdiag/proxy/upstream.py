@@ -205,7 +205,7 @@ class UpstreamContexts:
         self,
         *,
         minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2,
-        maximum: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED,
+        maximum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3,
         cafiles: Sequence[Path] = (),
         msg_callback: MsgCallback | None = None,
     ) -> None:

@@ -1,0 +1,95 @@
+"""The local CA: platform config dirs, creation (0600 key, no overwrite), constraints, loading."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tlsdiag.errors import InputError, ProxyError
+from tlsdiag.proxy.ca import (
+    CaPaths,
+    config_dir,
+    create_ca,
+    init_ca,
+    load_ca,
+    name_permitted,
+    permitted_domains,
+)
+
+
+def test_config_dir_per_platform() -> None:
+    env = {"HOME": "/home/u"}
+    assert config_dir(env, "linux") == Path("/home/u/.config/tlsdiag")
+    assert config_dir({**env, "XDG_CONFIG_HOME": "/x"}, "linux") == Path("/x/tlsdiag")
+    assert config_dir(env, "darwin") == Path("/home/u/Library/Application Support/tlsdiag")
+    assert (
+        config_dir({"APPDATA": r"C:\Users\u\AppData\Roaming"}, "win32")
+        == Path(r"C:\Users\u\AppData\Roaming") / "tlsdiag"
+    )
+    assert config_dir({**env, "TLSDIAG_HOME": "/t"}, "linux") == Path("/t")
+
+
+def test_ca_certificate_profile() -> None:
+    now = datetime.now(UTC)
+    cert, key = create_ca(now=now, machine="box")
+    assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
+    bc = cert.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert bc.critical and bc.value.ca and bc.value.path_length == 0
+    ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert ku.key_cert_sign and ku.crl_sign
+    cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+    cn = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+    assert "tlsdiag" in cn and "box" in cn and f"{now:%Y-%m-%d}" in cn
+    assert 364 <= (cert.not_valid_after_utc - now).days <= 365
+    assert permitted_domains(cert) == ()
+
+
+def test_permit_adds_name_constraints() -> None:
+    cert, _ = create_ca(now=datetime.now(UTC), machine="m", permit=["Example.com", "*.lab.test"])
+    nc = cert.extensions.get_extension_for_class(x509.NameConstraints)
+    assert nc.critical
+    assert permitted_domains(cert) == ("example.com", "lab.test")
+    assert name_permitted(permitted_domains(cert), "www.example.com")
+    assert not name_permitted(permitted_domains(cert), "example.org")
+    with pytest.raises(ValueError):
+        create_ca(now=datetime.now(UTC), machine="m", permit=["bad name"])
+
+
+def test_init_writes_key_0600_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    d = tmp_path / "home"
+    old_umask = os.umask(0)  # even with a permissive umask the key must be private
+    try:
+        ca = init_ca(d)
+    finally:
+        os.umask(old_umask)
+    mode = stat.S_IMODE(ca.paths.key.stat().st_mode)
+    assert mode == 0o600
+    before = ca.paths.key.read_bytes()
+    with pytest.raises(ProxyError) as info:
+        init_ca(d)
+    assert "already exists" in info.value.message
+    assert ca.paths.key.read_bytes() == before
+    again = init_ca(d, force=True)
+    assert ca.paths.key.read_bytes() != before
+    assert load_ca(again.paths).cert == again.cert
+
+
+def test_load_errors(tmp_path: Path) -> None:
+    with pytest.raises(ProxyError) as info:
+        load_ca(CaPaths.in_dir(tmp_path / "none"))
+    assert "tlsdiag ca init" in (info.value.hint or "")
+    a = init_ca(tmp_path / "a")
+    b = init_ca(tmp_path / "b")
+    with pytest.raises(InputError, match="does not match"):
+        load_ca(CaPaths(a.paths.cert, b.paths.key))
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a cert")
+    with pytest.raises(InputError):
+        load_ca(CaPaths(junk, a.paths.key))
