@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from issuer_chains import NOW, fp, make_ca, make_leaf
+from issuer_chains import CA, NOW, fp, make_ca, make_leaf
 
 from tlsdiag import codes
 from tlsdiag.core.issuer import (
@@ -348,3 +348,12 @@ def test_sct_count_reads_embedded_scts():
 def test_installed_vendors_finds_inspection_roots_among_trusted_roots():
     found = installed_vendors([PUBLIC_ROOT.cert, ZS_ROOT.cert, ACME_ROOT.cert])
     assert [vid for vid, _ in found] == ["zscaler"]
+
+
+def test_tlsdiags_own_proxy_ca_is_recognised():
+    from tlsdiag.proxy.ca import create_ca
+
+    cert, key = create_ca(now=NOW, machine="helpdesk-laptop")
+    leaf = make_leaf("www.example.com", CA(cert, key))
+    verdict, _ = assess([leaf], [leaf, cert])
+    assert verdict.inspected and verdict.vendor_id == "tlsdiag" and verdict.kind == "tlsdiag"
