@@ -185,8 +185,8 @@ def _hostname_findings(leaf: x509.Certificate, host: str, is_ip: bool) -> list[F
                 title="The certificate has no subjectAltName (CN only)",
                 detail=(
                     f"The certificate names its host only in the Common Name ({covers}). Browsers, "
-                    "curl, Python and Go ignore the CN and reject it, even when the CN matches "
-                    f"{host}."
+                    "Python and Go ignore the CN and reject it even when it matches "
+                    f"{host}; only older OpenSSL-based tools such as curl still accept it."
                 ),
                 evidence={"requested": host, "common_name": cn or "(none)", "san": "(none)"},
             )

@@ -45,6 +45,8 @@ def render_reports(
                 console = Console(file=buf, width=width or 100, no_color=True)
             else:
                 console = Console(width=width, highlight=False)
+                # piped output: no hard wrapping, so lines stay greppable
+                console.soft_wrap = not console.is_terminal
             for i, report in enumerate(reports):
                 if i:
                     console.rule()
