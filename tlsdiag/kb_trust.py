@@ -36,6 +36,7 @@ INSTANCES = frozenset({"single", "java-home", "firefox-profile"})
 
 _STORE_KEYS = {
     "id", "name", "kind", "platforms", "provides_os", "default_source", "consumers", "detect",
+    "default_source_on",
     "instances", "combine", "discover", "locate", "fix", "anchors", "notes", "sources",
 }  # fmt: skip
 _LOCATOR_KEYS = {
@@ -125,6 +126,7 @@ class StoreDef:
     locate: tuple[Locator, ...]
     fixes: tuple[FixDef, ...]
     provides_os: bool = False
+    default_source_on: Mapping[str, str] | None = None  # per-platform default_source
     consumers: tuple[str, ...] = ()
     detect: Detect = Detect()
     instances: str = "single"
@@ -133,6 +135,13 @@ class StoreDef:
     anchors: Anchors | None = None
     notes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+
+
+def default_source_for(store: StoreDef, platform: str | None) -> str:
+    """Where the store's tool gets its roots by default on ``platform`` (None: any)."""
+    if platform and store.default_source_on and platform in store.default_source_on:
+        return store.default_source_on[platform]
+    return store.default_source
 
 
 def _check_keys(where: str, entry: Mapping[str, Any], allowed: set[str]) -> None:
@@ -210,6 +219,9 @@ def parse_store(raw: Mapping[str, Any]) -> StoreDef:
     platforms = _tuple(raw["platforms"])
     if set(platforms) - PLATFORMS:
         raise ValueError(f"trust_stores.toml: {sid}: unknown platform in {platforms}")
+    per_platform = dict(raw.get("default_source_on", {}))
+    if set(per_platform) - PLATFORMS or set(per_platform.values()) - DEFAULT_SOURCES:
+        raise ValueError(f"trust_stores.toml: {sid}: bad default_source_on {per_platform}")
     instances = raw.get("instances", "single")
     if instances not in INSTANCES:
         raise ValueError(f"trust_stores.toml: {sid}: unknown instances {instances!r}")
@@ -250,6 +262,7 @@ def parse_store(raw: Mapping[str, Any]) -> StoreDef:
         ),
         fixes=tuple(fixes),
         provides_os=bool(raw.get("provides_os", False)),
+        default_source_on=per_platform or None,
         consumers=_tuple(raw.get("consumers")),
         detect=Detect(
             commands=_tuple(detect_raw.get("commands")),

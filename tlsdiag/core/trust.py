@@ -33,7 +33,7 @@ from tlsdiag.core.certs import (
     utc,
 )
 from tlsdiag.core.findings import make_finding
-from tlsdiag.kb_trust import trust_stores
+from tlsdiag.kb_trust import default_source_for, trust_stores
 from tlsdiag.model import Finding, Severity
 from tlsdiag.trust_types import SourceReading, StoreCert, StoreReading
 
@@ -433,6 +433,16 @@ def _override_incomplete(reading: StoreReading, public: PublicRoots) -> str:
     return ""
 
 
+def _points_at_os(reading: StoreReading, os_paths: set[str]) -> str:
+    """The env var or config key of this store that points at the OS bundle ("" if none)."""
+    if reading.provides_os:
+        return ""
+    for source in reading.sources:
+        if (source.replaces_default or source.extends) and source.path in os_paths:
+            return source.label.split("=", 1)[0]
+    return ""
+
+
 def build_matrix(
     root: RootInfo,
     readings: Sequence[StoreReading],
@@ -444,6 +454,12 @@ def build_matrix(
     """One row per store reading: does the store trust the root, what overrides it, the fix."""
     resolver = _Resolver(root, readings, public, now)
     variables = fix_variables(root, bundle)
+    os_readings = [r for r in readings if r.provides_os and r.present]
+    os_paths = {s.path for r in os_readings for s in r.sources if s.path}
+    os_steps = next(
+        (render_steps(r.fix.steps, {**variables, **r.variables}) for r in os_readings if r.fix),
+        ["install the root in the operating system's trust store"],
+    )
     rows = []
     for reading in readings:
         if not reading.present:
@@ -472,11 +488,24 @@ def build_matrix(
         if verdict.trusted is False or incomplete:
             if status == "anchor-not-applied":
                 fix = {"steps": [reading.anchor_update], "scope": "system", "note": ""}
-            elif reading.fix is not None:
-                local = {**variables, "STORE_PATH": reading.variables.get("STORE_PATH", "")}
+            elif pointer := _points_at_os(reading, os_paths):
                 fix = {
-                    "steps": render_steps(reading.fix.steps, local),
-                    "scope": reading.fix.scope,
+                    "steps": os_steps,
+                    "scope": "system",
+                    "note": f"{pointer} points at the OS bundle",
+                }
+            elif reading.fix is not None:
+                local = {
+                    **variables,
+                    "STORE_PATH": reading.variables.get("STORE_PATH", ""),
+                    "OVERRIDE": reading.variables.get("OVERRIDE", ""),
+                }
+                steps: list[str] = []
+                for step in render_steps(reading.fix.steps, local):
+                    steps.extend(os_steps if step == "@os-fix" else [step])
+                fix = {
+                    "steps": steps,
+                    "scope": "system" if "@os-fix" in reading.fix.steps else reading.fix.scope,
                     "note": render_steps([reading.fix.note], local)[0],
                 }
             if incomplete and fix is not None:
@@ -504,7 +533,9 @@ def build_matrix(
                 status=status,
                 location=_location(reading, resolver),
                 overridden_by=tuple(
-                    s.label for s in reading.sources if s.replaces_default or s.extends
+                    s.label.split("=", 1)[0]
+                    for s in reading.sources
+                    if s.replaces_default or s.extends
                 ),
                 fix=fix,
                 detail=detail,
@@ -819,17 +850,26 @@ class StoreGap:
     unknown: tuple[str, ...] = field(default=())  # stores with their own files: audit them
 
 
-def tools_failing_for(root_in_os: bool, root_in_certifi: bool) -> list[str]:
+def tools_failing_for(
+    root_in_os: bool, root_in_certifi: bool, platform: str | None = None
+) -> list[str]:
     """Tools that fail by default (no override) given where the root is."""
-    return list(store_gap_summary(root_in_os=root_in_os, root_in_certifi=root_in_certifi).failing)
+    gap = store_gap_summary(
+        root_in_os=root_in_os, root_in_certifi=root_in_certifi, platform=platform
+    )
+    return list(gap.failing)
 
 
-def store_gap_summary(*, root_in_os: bool, root_in_certifi: bool) -> StoreGap:
+def store_gap_summary(
+    *, root_in_os: bool, root_in_certifi: bool, platform: str | None = None
+) -> StoreGap:
     """From the catalogue's ``default_source`` of each store: which tools fail by default.
 
     Args:
         root_in_os: the chain verifies against the OS store.
         root_in_certifi: the chain verifies against certifi (the public bundle).
+        platform: ``linux``, ``macos`` or ``windows`` to keep only that platform's stores and
+            defaults (None: every store, generic defaults).
 
     Returns:
         The failing and working tool names (deduplicated, catalogue order), the failing store
@@ -841,9 +881,9 @@ def store_gap_summary(*, root_in_os: bool, root_in_certifi: bool) -> StoreGap:
     ids: list[str] = []
     unknown: list[str] = []
     for store in trust_stores():
-        if store.provides_os:
+        if store.provides_os or (platform and platform not in store.platforms):
             continue
-        match store.default_source:
+        match default_source_for(store, platform):
             case "os":
                 ok: bool | None = root_in_os
             case "certifi" | "public":
@@ -880,12 +920,14 @@ def store_gap_summary(*, root_in_os: bool, root_in_certifi: bool) -> StoreGap:
 
 
 def store_mismatch_finding(
-    *, root_in_os: bool, root_in_certifi: bool, root_subject: str = ""
+    *, root_in_os: bool, root_in_certifi: bool, root_subject: str = "", platform: str | None = None
 ) -> Finding | None:
     """The ``client.store_mismatch`` finding for ``check`` (None when both agree)."""
     if root_in_os == root_in_certifi:
         return None
-    gap = store_gap_summary(root_in_os=root_in_os, root_in_certifi=root_in_certifi)
+    gap = store_gap_summary(
+        root_in_os=root_in_os, root_in_certifi=root_in_certifi, platform=platform
+    )
     return make_finding(
         codes.CLIENT_STORE_MISMATCH,
         detail=gap.detail,

@@ -81,7 +81,7 @@ def render_matrix(
         if not row["present"]:
             continue
         where = escape(str(row.get("location") or "-"))
-        if row.get("detail") and row["trusts_root"] is not True:
+        if row.get("detail") and row.get("status") not in {"trusted", "missing"}:
             where += f"\n[dim]{escape(str(row['detail']))}[/]"
         table.add_row(
             _store_label(row),

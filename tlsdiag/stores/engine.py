@@ -34,7 +34,9 @@ from tlsdiag.stores.readers import Reading, read_path, read_pem
 from tlsdiag.trust_types import FixText, SourceReading, StoreCert, StoreReading
 
 # Placeholders the core fills in (the root and the store path): kept as they are here.
-LATE_PLACEHOLDERS = frozenset({"ROOT_PEM", "ROOT_ALIAS", "ROOT_NAME", "STORE_PATH", "BUNDLE_PEM"})
+LATE_PLACEHOLDERS = frozenset(
+    {"ROOT_PEM", "ROOT_ALIAS", "ROOT_NAME", "STORE_PATH", "BUNDLE_PEM", "OVERRIDE"}
+)
 _DRIVE = re.compile(r"^[A-Za-z]:[/\\]")
 
 
@@ -344,6 +346,8 @@ def _predicate_one(key: str, arg: Any, ctx: StoreContext, variables: Mapping[str
             name = arg["key"] if key == "pref" else arg
             value = configfiles.firefox_pref(Path(profile), name)
             return value is None if key == "pref_absent" else value == arg["equals"]
+        case "override":
+            return bool(variables.get("OVERRIDE")) == bool(arg)
         case "path_under":
             store_path = variables.get("STORE_PATH")
             if not store_path:
@@ -609,6 +613,11 @@ def _detected(store: StoreDef, ctx: StoreContext, sources: Sequence[SourceReadin
     return False
 
 
+def override_name(source: SourceReading) -> str:
+    """``$REQUESTS_CA_BUNDLE`` or ``~/.npmrc cafile``: the label without the value."""
+    return source.label.split("=", 1)[0]
+
+
 def _choose_fix(
     fixes: Sequence[FixDef], ctx: StoreContext, variables: Mapping[str, str]
 ) -> FixText | None:
@@ -686,6 +695,9 @@ def evaluate_store(
     store_path = next((s.path for s in sources if s.path and s.kind != "glob"), "")
     if store_path:
         variables["STORE_PATH"] = store_path
+    override = next((s for s in sources if s.replaces_default and s.path), None)
+    if override is not None:
+        variables["OVERRIDE"] = override_name(override)
     anchors, ignored = _read_anchors(store, ctx) if present else ((), ())
     fix = _choose_fix(store.fixes, ctx, variables)
     return replace(
