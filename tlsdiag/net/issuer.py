@@ -21,7 +21,7 @@ from tlsdiag.errors import UsageError
 from tlsdiag.kb_vendors import vendors as all_vendors
 from tlsdiag.model import Report, Target
 from tlsdiag.net.check import CheckOptions, current_platform, run_check
-from tlsdiag.stores.bundles import os_roots, public_roots
+from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
 
 def validate(opts: CheckOptions, vendor_ids: Sequence[str]) -> None:
@@ -46,6 +46,16 @@ def validate(opts: CheckOptions, vendor_ids: Sequence[str]) -> None:
             )
 
 
+def inspection_roots_here(cafile: RootSet | None = None) -> list[tuple[str, str]]:
+    """``(vendor id, root name)`` of the inspection roots this machine's OS store (and
+    ``--cafile``) trusts: which product this machine is set up for. ``check`` can pass the ids to
+    ``assess_interception(configured_vendors=...)``."""
+    trusted: list[x509.Certificate] = list(os_roots().certs)
+    if cafile is not None:
+        trusted.extend(cafile.certs)
+    return installed_vendors(trusted)
+
+
 def run_issuer(target: Target, opts: CheckOptions, *, vendors: Sequence[str] = ()) -> Report:
     """Probe ``target`` and build the ``issuer`` report."""
     validate(opts, vendors)
@@ -59,10 +69,7 @@ def run_issuer(target: Target, opts: CheckOptions, *, vendors: Sequence[str] = (
         "sni": probe.sni,
         "address": probe.address,
     }
-    trusted_here: list[x509.Certificate] = list(os_roots().certs)
-    if opts.cafile is not None:
-        trusted_here.extend(opts.cafile.certs)
-    installed = installed_vendors(trusted_here)
+    installed = inspection_roots_here(opts.cafile)
     configured = [(vid, "(--vendor)") for vid in vendors] if vendors else installed
     generated_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     if not outcome.presented or outcome.analysis is None:
