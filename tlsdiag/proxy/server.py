@@ -1351,9 +1351,10 @@ class RunningProxy:
         return f"http://{host}:{self.port}"
 
     def stop(self) -> None:
-        """Close every connection, write the last events, stop the thread."""
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        """Close every connection, write the last events, stop the thread (idempotent)."""
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
             self._thread.join(15)
         self.events.close()
