@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,27 +148,34 @@ def _store_mismatch(analysis: ChainAnalysis) -> list[Finding]:
     ]
 
 
+@cache
+def _public_fingerprints() -> frozenset[str]:
+    return frozenset(C.fingerprint(c) for c in public_roots().certs)
+
+
 def _interception(
-    target: Target,
+    host: str,
     presented: Sequence[x509.Certificate],
     analysis: ChainAnalysis,
     opts: CheckOptions,
     now: datetime,
 ) -> tuple[dict[str, Any] | None, list[Finding]]:
     from tlsdiag.core.issuer import assess_interception
+    from tlsdiag.net.issuer import inspection_roots_here
 
-    public_fps = frozenset(C.fingerprint(c) for c in public_roots().certs)
     verdict, findings = assess_interception(
         presented,
         analysis.path,
-        host=target.host,
+        host=host,
         now=now,
-        public_root_fingerprints=public_fps,
+        public_root_fingerprints=_public_fingerprints(),
         trusted_by=analysis.trusted_by,
         platform=opts.platform or current_platform(),
         app=opts.app,
         expect_issuer=opts.expect_issuer,
         expect_fingerprint=opts.expect_fingerprint,
+        configured_vendors=[vid for vid, _ in inspection_roots_here(opts.cafile)],
+        public_roots=public_roots().certs,
     )
     return verdict.to_dict(), findings
 
@@ -231,7 +239,7 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
                     fetch_errors=errors,
                 )
         facts.update(chain_facts(analysis))
-        interception, issuer_findings = _interception(target, presented, analysis, opts, now)
+        interception, issuer_findings = _interception(host, presented, analysis, opts, now)
         facts["interception"] = interception
         inspected = bool(interception and interception.get("inspected"))
         findings.extend(_reclassify_untrusted(list(analysis.findings), inspected))
