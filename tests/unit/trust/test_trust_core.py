@@ -161,7 +161,8 @@ def test_delegation_follows_a_missing_os_root(root, public):
     rows = {r.id: r for r in T.build_matrix(info, readings, public, NOW)}
     assert rows["docker"].trusts_root is False
     assert rows["docker"].fix["steps"] == [
-        "sudo cp acme-inspection-root.pem /usr/local/share/ca-certificates/acme-inspection-root.crt",
+        "sudo cp acme-inspection-root.pem "
+        "/usr/local/share/ca-certificates/acme-inspection-root.crt",
         "sudo update-ca-certificates",
         "sudo systemctl restart docker",
     ]
@@ -173,8 +174,9 @@ def test_override_pointing_at_os_bundle_gets_the_os_fix(root, public):
         os_reading(*pubs()),
         reading(
             "curl",
-            file_source(*pubs(), kind="env", label="$CURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
-                        path="/etc/ssl/certs/ca-certificates.crt", replaces_default=True),
+            file_source(*pubs(), kind="env", path="/etc/ssl/certs/ca-certificates.crt",
+                        label="$CURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
+                        replaces_default=True),
             fix=FixText(steps=('cat ${ROOT_PEM} >> "${STORE_PATH}"',)),
         ),
         reading("certifi", file_source(sc(root))),
