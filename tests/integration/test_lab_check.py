@@ -60,6 +60,7 @@ def test_incomplete_chain_is_completed_from_aia(lab: Lab) -> None:
     f = next(f for f in out.report.findings if f.code == codes.SERVER_CHAIN_INCOMPLETE)
     assert "/issuer/intermediate.der" in f.evidence["fetched"]
     assert f.evidence["verifies_with_fetched"] == "--cafile"
+    assert "curl" in f.evidence["clients_that_fail"] and "Chrome" in f.evidence["clients_that_work"]
     sources = [p["source"] for p in out.report.facts["path"]]
     assert sources[0] == "sent" and sources[1].startswith("fetched (AIA")
 

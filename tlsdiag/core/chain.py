@@ -108,6 +108,14 @@ def build_path(
     return path, [], ""
 
 
+def _aia_clients(*, public_ca: bool) -> dict[str, str]:
+    """Which clients complete a chain from AIA (or preloaded intermediates) and which fail."""
+    from tlsdiag.core.aia_clients import aia_client_summary
+
+    fetch, fail = aia_client_summary(public_ca=public_ca)
+    return {"clients_that_work": ", ".join(fetch), "clients_that_fail": ", ".join(fail)}
+
+
 def _verify_time(certs: Sequence[x509.Certificate], now: datetime) -> datetime:
     """``now`` when every certificate is valid then, else a moment inside all validity windows.
 
@@ -346,6 +354,7 @@ def analyze_chain(
                 evidence={
                     "fetched": fetched_desc,
                     "verifies_with_fetched": ", ".join(n for n, ok in trusted_by.items() if ok),
+                    **_aia_clients(public_ca=bool(trusted_by.get(PUBLIC))),
                 },
             )
         )
