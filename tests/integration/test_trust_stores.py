@@ -163,8 +163,9 @@ def test_java_keytool_made_jks_cacerts(machine, root):
     machine.write("root.pem", pem(root))
     subprocess.run(
         [KEYTOOL, "-importcert", "-noprompt", "-alias", "acme",
-         "-file", str(machine.path("root.pem")), "-keystore", str(jdk / "jre/lib/security/cacerts"), "-storetype", "JKS",
-         "-storepass", "changeit"],
+         "-file", str(machine.path("root.pem")),
+         "-keystore", str(jdk / "jre/lib/security/cacerts"),
+         "-storetype", "JKS", "-storepass", "changeit"],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     machine.env["JAVA_HOME"] = str(jdk)
@@ -249,9 +250,10 @@ def test_git_npm_pip_curl_aws_gcloud_config_files(machine, root):
     rows = rows_by_id(report)
     assert rows["git"]["trusts_root"] is False
     assert rows["git"]["overridden_by"] == [f"{machine.path('~/.gitconfig')} http.sslcainfo"]
-    assert (
-        rows["git"]["fix"]["steps"][0]
-        == f'cat {machine.path("root.pem")} >> "{stale}"   # {machine.path("~/.gitconfig")} http.sslcainfo points here; keep it a complete bundle'
+    gitconfig = machine.path("~/.gitconfig")
+    assert rows["git"]["fix"]["steps"][0] == (
+        f'cat {machine.path("root.pem")} >> "{stale}"   '
+        f"# {gitconfig} http.sslcainfo points here; keep it a complete bundle"
     )
     assert rows["npm"]["trusts_root"] is False and str(stale) in rows["npm"]["location"]
     assert rows["pip"]["trusts_root"] is True
