@@ -1,0 +1,612 @@
+"""Map a pasted TLS or connection error text to the finding codes that explain it (pure).
+
+The knowledge lives in ``tlsdiag/data`` (``error_patterns.toml``, ``explain_context.toml``,
+``explain_causes.toml``) and is loaded and compiled on first use. :func:`explain` takes the text
+and what the user said about inspection and returns an :class:`Explanation`: the errors it
+recognised (with the client that prints them), the finding codes ranked best first, near misses
+when nothing matched, the inspection context and the host the text talks about.
+
+Scoring: every matched pattern gives each of its codes a weight in 0..1 (the pattern's
+``inspected`` / ``direct`` weight when the context says so). Weights of different patterns for
+the same code combine as independent evidence, ``1 - prod(1 - w)``. A *generic* pattern (such as
+curl's exit status 60, which only says "verification failed") counts for less when a more
+specific message was recognised too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from tlsdiag.kb import finding_info
+from tlsdiag.kb_explain import CauseWeight, ContextRule, ErrorPattern, ExplainKB, explain_kb
+
+GENERIC_DAMPING = 0.4
+"""Factor applied to a generic pattern's weights when a specific pattern matched too."""
+
+MAX_MATCHES_SHOWN = 20
+_EXCERPT = 240
+_PLACEHOLDER = "<host>"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedError:
+    """One recognised error message in the text."""
+
+    pattern: str  # the pattern id in error_patterns.toml
+    client: str  # the client family id
+    client_name: str
+    meaning: str
+    excerpt: str  # the line that holds the match (shortened)
+    line: int  # 1-based line number in the text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "pattern": self.pattern,
+            "client": self.client,
+            "client_name": self.client_name,
+            "meaning": self.meaning,
+            "excerpt": self.excerpt,
+            "line": self.line,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RankedCause:
+    """One finding code as an explanation of the text, with its score and next steps."""
+
+    code: str
+    score: float
+    title: str
+    why: str
+    meaning: str
+    inspection: str
+    next: str
+    check: str
+    patterns: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "code": self.code,
+            "score": self.score,
+            "title": self.title,
+            "why": self.why,
+            "meaning": self.meaning,
+            "inspection": self.inspection,
+            "next": self.next,
+            "check": self.check,
+            "patterns": list(self.patterns),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A known error message that resembles the text although no pattern matched."""
+
+    pattern: str
+    client: str
+    example: str
+    similarity: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "pattern": self.pattern,
+            "client": self.client,
+            "example": self.example,
+            "similarity": self.similarity,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionContext:
+    """What is known about TLS inspection on the path that produced the text."""
+
+    inspected: bool | None  # None: nothing says either way
+    source: str  # "option" (the user said so), "text", "none"
+    vendors: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()  # the words in the text that showed it
+    proxy_seen: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "inspected": self.inspected,
+            "source": self.source,
+            "vendors": list(self.vendors),
+            "evidence": list(self.evidence),
+            "proxy_seen": self.proxy_seen,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """The answer for one text."""
+
+    recognised: bool
+    matches: tuple[MatchedError, ...]
+    causes: tuple[RankedCause, ...]
+    suggestions: tuple[Suggestion, ...]
+    context: InspectionContext
+    host: str = ""
+    port: int | None = None
+    clients: tuple[str, ...] = ()  # display names of the clients the text shows
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def target(self) -> str:
+        """``host`` or ``host:port`` (port shown when not 443), or "" when no host is known."""
+        return _target(self.host, self.port)
+
+    def to_facts(self) -> dict[str, Any]:
+        """The JSON-ready facts of the explain report."""
+        return {
+            "recognised": self.recognised,
+            "host": self.host or None,
+            "port": self.port,
+            "clients": list(self.clients),
+            "inspection": self.context.to_dict(),
+            "matches": [m.to_dict() for m in self.matches],
+            "causes": [c.to_dict() for c in self.causes],
+            "suggestions": [s.to_dict() for s in self.suggestions],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CodeExplanation:
+    """The shared words for one finding code, as ``explain`` and ``check`` show them."""
+
+    code: str
+    severity: str
+    where: str
+    title: str
+    meaning: str
+    inspection: str
+    next_step: str
+    check: str
+
+    def as_text(self) -> str:
+        """Plain-text paragraphs: meaning, under inspection, next step, confirm with."""
+        return (
+            f"{self.title} ({self.code})\n"
+            f"What it means: {self.meaning}\n"
+            f"Under TLS inspection: {self.inspection}\n"
+            f"What to do: {self.next_step}\n"
+            f"Confirm with: {self.check}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "where": self.where,
+            "title": self.title,
+            "meaning": self.meaning,
+            "inspection": self.inspection,
+            "next": self.next_step,
+            "check": self.check,
+        }
+
+
+def explanation_for_code(
+    code: str, target: str = "", kb: ExplainKB | None = None
+) -> CodeExplanation:
+    """The shared explanation of one finding code (the words ``check`` and ``explain`` both use).
+
+    Args:
+        code: a ``tlsdiag.codes`` constant.
+        target: host (or host:port) to fill into the confirming command; "" gives ``<host>``.
+        kb: the knowledge base (default: the shipped one).
+
+    Returns:
+        Title, meaning and next step from ``findings.toml``; what the code means under
+        inspection and the confirming command from ``explain_causes.toml``.
+
+    Raises:
+        KeyError: ``code`` is not a known finding code.
+    """
+    kb = kb or explain_kb()
+    info = finding_info(code)
+    extra = kb.causes.get(code)
+    return CodeExplanation(
+        code=code,
+        severity=info.severity.value,
+        where=info.where,
+        title=info.title,
+        meaning=info.meaning,
+        inspection=extra.inspection if extra else "",
+        next_step=info.next_step,
+        check=extra.check.format(target=target or _PLACEHOLDER) if extra else "",
+    )
+
+
+def explanation_text(code: str, target: str = "") -> str:
+    """:func:`explanation_for_code` as plain text (for findings of other commands)."""
+    return explanation_for_code(code, target).as_text()
+
+
+def explain(
+    text: str,
+    *,
+    inspected: bool | None = None,
+    kb: ExplainKB | None = None,
+) -> Explanation:
+    """Recognise the error messages in ``text`` and rank the finding codes that explain them.
+
+    Args:
+        text: what the user pasted: one message, a ``curl -v`` transcript, an ``openssl
+            s_client`` session, a stack trace or a log excerpt.
+        inspected: True when the user says the connection is inspected, False when they say
+            it is not, None to read it from the text.
+        kb: the knowledge base (default: the shipped one, loaded once).
+
+    Returns:
+        The explanation. ``recognised`` is False, and ``causes`` empty, when no known TLS or
+        connection error is in the text; ``suggestions`` then lists near misses.
+    """
+    kb = kb or explain_kb()
+    lower = text.lower()
+    names = kb.client_names
+    matched = _match_patterns(kb.patterns, text, lower)
+    ctx = _inspection_context(kb.contexts, text, lower, inspected, [p for p, _ in matched])
+    host, port = find_host(text, lower, kb.contexts)
+    target = _target(host, port)
+    causes = _rank(matched, ctx, kb, target)
+    matches = tuple(
+        MatchedError(
+            pattern=p.id,
+            client=p.client,
+            client_name=names.get(p.client, p.client),
+            meaning=p.meaning,
+            excerpt=_excerpt(text, m),
+            line=text.count("\n", 0, m.start()) + 1,
+        )
+        for p, m in matched[:MAX_MATCHES_SHOWN]
+    )
+    clients = _clients_seen(kb.contexts, text, lower, [p.client for p, _ in matched], names)
+    suggestions = () if matched else suggest(text, kb)
+    notes: list[str] = []
+    if len(matched) > MAX_MATCHES_SHOWN:
+        notes.append(
+            f"{len(matched)} known messages matched; the first {MAX_MATCHES_SHOWN} are shown"
+        )
+    return Explanation(
+        recognised=bool(causes),
+        matches=matches,
+        causes=causes,
+        suggestions=suggestions,
+        context=ctx,
+        host=host,
+        port=port,
+        clients=clients,
+        notes=tuple(notes),
+    )
+
+
+def _match_patterns(
+    patterns: Iterable[ErrorPattern], text: str, lower: str
+) -> list[tuple[ErrorPattern, re.Match[str]]]:
+    found: list[tuple[ErrorPattern, re.Match[str]]] = []
+    for p in patterns:
+        if p.needle and p.needle not in lower:
+            continue
+        m = p.compiled().search(text)
+        if m is not None:
+            found.append((p, m))
+    found.sort(key=lambda pm: pm[1].start())
+    return found
+
+
+def _first(rule: ContextRule, text: str, lower: str) -> re.Match[str] | None:
+    if rule.needle and rule.needle not in lower:
+        return None
+    return rule.compiled().search(text)
+
+
+def _inspection_context(
+    rules: Iterable[ContextRule],
+    text: str,
+    lower: str,
+    option: bool | None,
+    matched: list[ErrorPattern],
+) -> InspectionContext:
+    vendors: list[str] = []
+    evidence: list[str] = []
+    proxy = False
+    for rule in rules:
+        if rule.kind not in ("inspection", "proxy"):
+            continue
+        m = _first(rule, text, lower)
+        if m is None:
+            continue
+        if rule.kind == "proxy":
+            proxy = True
+            continue
+        evidence.append(m.group(0).strip())
+        if rule.name and rule.name not in vendors:
+            vendors.append(rule.name)
+    if proxy and not evidence:
+        hinted = [p for p in matched if p.proxy_means_inspection]
+        if hinted:
+            evidence.append(f"a proxy in the path and {hinted[0].meaning.rstrip('.').lower()}")
+    if option is not None:
+        return InspectionContext(option, "option", tuple(vendors), tuple(evidence), proxy)
+    if evidence:
+        return InspectionContext(True, "text", tuple(vendors), tuple(evidence), proxy)
+    return InspectionContext(None, "none", (), (), proxy)
+
+
+def _host_ok(host: str, ignore: list[re.Pattern[str]]) -> bool:
+    if not host or host == _PLACEHOLDER:
+        return False
+    if any(r.fullmatch(host) for r in ignore):
+        return False
+    if host == "localhost" or ":" in host:
+        return True
+    if "." not in host or host.startswith(".") or "*" in host:
+        return False
+    last = host.rsplit(".", 1)[-1]
+    # reject file names such as "_ssl.c" or "cert.pem", keep IPv4 literals
+    if last.isdigit():
+        return host.replace(".", "").isdigit()
+    return last.isalpha() and len(last) >= 2
+
+
+def find_host(text: str, lower: str, rules: Iterable[ContextRule]) -> tuple[str, int | None]:
+    """The host (and port) the text talks about, from the ``host`` rules in file order.
+
+    Returns:
+        ``(host, port)``; ``("", None)`` when the text names no usable host.
+    """
+    rules = tuple(rules)
+    ignore = [r.compiled() for r in rules if r.kind == "ignore_host"]
+    for rule in rules:
+        if rule.kind != "host" or (rule.needle and rule.needle not in lower):
+            continue
+        for i, m in enumerate(rule.compiled().finditer(text)):
+            if i >= 20:
+                break
+            host = m.group("host").strip("[]").rstrip(".").lower()
+            if not _host_ok(host, ignore):
+                continue
+            port_text = m.groupdict().get("port")
+            port = int(port_text) if port_text and port_text.isdigit() else None
+            if port is not None and not 0 < port < 65536:
+                port = None
+            return host, port
+    return "", None
+
+
+def _target(host: str, port: int | None) -> str:
+    if not host:
+        return ""
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port in (None, 443) else f"{shown}:{port}"
+
+
+def _rank(
+    matched: list[tuple[ErrorPattern, re.Match[str]]],
+    ctx: InspectionContext,
+    kb: ExplainKB,
+    target: str,
+) -> tuple[RankedCause, ...]:
+    if not matched:
+        return ()
+    any_specific = any(not p.generic for p, _ in matched)
+    remaining: dict[str, float] = {}
+    best: dict[str, tuple[float, CauseWeight]] = {}
+    sources: dict[str, list[str]] = {}
+    order: dict[str, int] = {}
+    seen: set[str] = set()
+    for p, _ in matched:
+        if p.id in seen:
+            continue
+        seen.add(p.id)
+        damping = GENERIC_DAMPING if p.generic and any_specific else 1.0
+        for cw in p.causes:
+            w = cw.weight_for(ctx.inspected) * damping
+            order.setdefault(cw.code, len(order))
+            remaining[cw.code] = remaining.get(cw.code, 1.0) * (1.0 - w)
+            sources.setdefault(cw.code, []).append(p.id)
+            if cw.code not in best or w > best[cw.code][0]:
+                best[cw.code] = (w, cw)
+    ranked: list[RankedCause] = []
+    for code, rest in remaining.items():
+        score = round(1.0 - rest, 3)
+        if score <= 0:
+            continue
+        cw = best[code][1]
+        ex = explanation_for_code(code, target, kb)
+        extra = kb.causes.get(code)
+        why = cw.why or (extra.why if extra else ex.meaning)
+        note = _context_note(cw, ctx)
+        ranked.append(
+            RankedCause(
+                code=code,
+                score=score,
+                title=ex.title,
+                why=f"{why} {note}".strip(),
+                meaning=ex.meaning,
+                inspection=ex.inspection,
+                next=ex.next_step,
+                check=ex.check,
+                patterns=tuple(dict.fromkeys(sources[code])),
+            )
+        )
+    ranked.sort(key=lambda c: (-c.score, order[c.code]))
+    return tuple(ranked)
+
+
+def _context_note(cw: CauseWeight, ctx: InspectionContext) -> str:
+    if cw.inspected is None or cw.inspected == cw.weight:
+        return ""
+    up = cw.inspected > cw.weight
+    if ctx.inspected is True:
+        shown = ", ".join(ctx.vendors) or "; ".join(ctx.evidence) or "TLS inspection"
+        how = (
+            "you said the connection is inspected"
+            if ctx.source == "option"
+            else f"the text shows inspection ({shown})"
+        )
+        return f"Ranked {'higher' if up else 'lower'} because {how}."
+    if ctx.inspected is False:
+        return "Ranked for a connection without TLS inspection, as you said."
+    more = "More" if up else "Less"
+    return f"{more} likely when the connection is inspected (re-run with --inspected if it is)."
+
+
+def _excerpt(text: str, m: re.Match[str]) -> str:
+    start = text.rfind("\n", 0, m.start()) + 1
+    end = text.find("\n", m.end())
+    line = text[start : len(text) if end < 0 else end].strip()
+    if len(line) <= _EXCERPT:
+        return line
+    offset = max(0, m.start() - start - 40)
+    cut = line[offset : offset + _EXCERPT]
+    return ("..." if offset else "") + cut + "..."
+
+
+def _clients_seen(
+    rules: Iterable[ContextRule],
+    text: str,
+    lower: str,
+    from_matches: list[str],
+    names: Mapping[str, str],
+) -> tuple[str, ...]:
+    seen: list[str] = []
+    for family in from_matches:
+        name = names.get(family, family)
+        if name not in seen:
+            seen.append(name)
+    for rule in rules:
+        if rule.kind == "client" and rule.name not in seen and _first(rule, text, lower):
+            seen.append(rule.name)
+    return tuple(seen)
+
+
+# ------------------------------------------------------------------ near misses
+
+_WORD = re.compile(r"[a-z][a-z0-9_]{2,}")
+_STOP = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "not",
+        "was",
+        "with",
+        "this",
+        "that",
+        "from",
+        "are",
+        "has",
+        "have",
+        "can",
+        "could",
+        "cannot",
+        "will",
+        "would",
+        "your",
+        "you",
+        "but",
+        "its",
+        "into",
+        "been",
+        "were",
+        "when",
+        "which",
+        "what",
+        "there",
+        "their",
+        "then",
+        "than",
+        "all",
+        "any",
+        "may",
+        "did",
+        "does",
+        "error",
+        "errors",
+        "failed",
+        "failure",
+        "fail",
+        "while",
+        "unable",
+    ]
+)
+_TLS_WORDS = frozenset(
+    [
+        "ssl",
+        "tls",
+        "certificate",
+        "cert",
+        "certificates",
+        "handshake",
+        "x509",
+        "https",
+        "verify",
+        "verification",
+        "trust",
+        "trusted",
+        "issuer",
+        "pkix",
+        "schannel",
+        "secure",
+        "cipher",
+        "openssl",
+        "self_signed",
+        "selfsigned",
+    ]
+)
+SUGGEST_MIN = 0.5
+
+
+def _tokens(text: str) -> set[str]:
+    return {w[:7] for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+@cache
+def _example_tokens(kb: ExplainKB) -> tuple[tuple[ErrorPattern, str, frozenset[str]], ...]:
+    out: list[tuple[ErrorPattern, str, frozenset[str]]] = []
+    for p in kb.patterns:
+        for example in p.examples[:1]:
+            toks = frozenset(_tokens(example))
+            if len(toks) >= 2:
+                out.append((p, example, toks))
+    return tuple(out)
+
+
+def suggest(text: str, kb: ExplainKB | None = None, limit: int = 3) -> tuple[Suggestion, ...]:
+    """Known messages that resemble ``text`` (for a text no pattern recognised).
+
+    Only texts that use TLS or certificate vocabulary get suggestions; the similarity is the
+    share of an example's words (typo-tolerant: first seven letters) found in the text.
+    """
+    kb = kb or explain_kb()
+    words = _tokens(text[:20000])
+    if not words & {w[:7] for w in _TLS_WORDS}:
+        return ()
+    scored: list[tuple[float, ErrorPattern, str]] = []
+    for p, example, toks in _example_tokens(kb):
+        shared = words & toks
+        if len(shared) < 2:
+            continue
+        sim = len(shared) / len(toks)
+        if sim >= SUGGEST_MIN:
+            scored.append((sim, p, example))
+    scored.sort(key=lambda t: -t[0])
+    out: list[Suggestion] = []
+    for sim, p, example in scored:
+        if any(s.pattern == p.id for s in out):
+            continue
+        out.append(Suggestion(p.id, p.client, example, round(sim, 2)))
+        if len(out) >= limit:
+            break
+    return tuple(out)
