@@ -396,3 +396,17 @@ def test_every_private_root_gets_its_own_report(machine, root):
         "Acme Inspection Root",
         "Second Private Root",
     ]
+
+
+def test_pip_cert_adds_on_new_pip_and_replaces_on_old_pip(machine, root):
+    only = machine.write("bundles/root-only.pem", pem(root))
+    machine.env["PIP_CERT"] = str(only)
+    machine.command("pip", "pip 24.3.1 from /x/site-packages/pip (python 3.12)")
+    new = rows_by_id(audit(machine, root))["pip"]
+    assert (new["trusts_root"], new["status"]) == (True, "trusted")  # truststore + the file
+    assert new["overridden_by"] == ["$PIP_CERT"]
+    assert "os-debian" in new["location"]
+    machine.command("pip", "pip 23.0.1 from /usr/lib/python3/dist-packages/pip (python 3.11)")
+    old = rows_by_id(audit(machine, root))["pip"]
+    assert (old["trusts_root"], old["status"]) == (True, "override-incomplete")
+    assert "os-debian" not in old["location"]
