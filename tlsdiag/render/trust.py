@@ -31,16 +31,6 @@ def _status(row: Mapping[str, Any]) -> str:
     return f"{mark} [dim]{escape(status)}[/]"
 
 
-def _fix(row: Mapping[str, Any]) -> str:
-    fix = row.get("fix")
-    if not fix:
-        return ""
-    text = "\n".join(escape(step) for step in fix["steps"])
-    if fix.get("note"):
-        text += f"\n[dim]{escape(fix['note'])}[/]"
-    return text
-
-
 def render_root(root: Mapping[str, Any] | None, console: Console) -> None:
     """The root being looked for."""
     if root is None:
@@ -70,13 +60,12 @@ def render_root(root: Mapping[str, Any] | None, console: Console) -> None:
 def render_matrix(
     rows: Sequence[Mapping[str, Any]], console: Console, *, show_absent: bool
 ) -> None:
-    """The coverage matrix."""
-    table = Table(show_lines=True, expand=False, pad_edge=False)
-    table.add_column("store", overflow="fold")
-    table.add_column("where", overflow="fold", max_width=44)
+    """The coverage matrix, then the fixes (outside the table, so commands copy cleanly)."""
+    table = Table(show_lines=False, expand=False, pad_edge=False)
+    table.add_column("store", overflow="fold", ratio=3)
+    table.add_column("where", overflow="fold", ratio=4)
     table.add_column("root", no_wrap=True)
-    table.add_column("overridden by", overflow="fold", max_width=24)
-    table.add_column("fix", overflow="fold")
+    table.add_column("overridden by", overflow="fold", ratio=2)
     for row in rows:
         if not row["present"]:
             continue
@@ -88,18 +77,42 @@ def render_matrix(
             where,
             _status(row),
             escape(", ".join(row.get("overridden_by") or [])) or "-",
-            _fix(row),
         )
     console.print(table)
     absent = [r for r in rows if not r["present"]]
     if absent and show_absent:
-        console.print(
-            "[dim]not found on this machine:[/] " + escape(", ".join(r["name"] for r in absent))
-        )
+        names = ", ".join(dict.fromkeys(str(r["name"]) for r in absent))
+        console.print("[dim]not found on this machine:[/] " + escape(names))
     elif absent:
         console.print(
             f"[dim]{len(absent)} known stores are not on this machine (--all lists them)[/]"
         )
+    render_fixes(rows, console)
+
+
+def render_fixes(rows: Sequence[Mapping[str, Any]], console: Console) -> None:
+    """One block per store that needs a fix: its commands, one per line, unwrapped."""
+    fixes = [r for r in rows if r["present"] and r.get("fix")]
+    if not fixes:
+        return
+    console.print("[bold]fixes[/]")
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for row in fixes:
+        groups.setdefault(tuple(row["fix"]["steps"]), []).append(row)
+    for steps, members in groups.items():
+        labels = []
+        for row in members:
+            label = escape(str(row["name"]))
+            if row.get("instance"):
+                label += f" [dim]({escape(str(row['instance']))})[/]"
+            labels.append(label)
+        admin = any(r["fix"].get("scope") == "system" for r in members)
+        console.print(f"  {', '.join(labels)}{' [dim](admin)[/]' if admin else ''}")
+        for step in steps:
+            console.print(f"    [green]{escape(step)}[/]", soft_wrap=True)
+        for note in dict.fromkeys(str(r["fix"].get("note") or "") for r in members):
+            if note:
+                console.print(f"    [dim]{escape(note)}[/]", soft_wrap=True)
 
 
 def render_clock(clock: Mapping[str, Any] | None, console: Console) -> None:
