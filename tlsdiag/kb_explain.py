@@ -10,20 +10,31 @@ Three data files, one array of tables each:
   it means under TLS inspection and the tlsdiag command that confirms it. The title, meaning and
   next step of a code stay in ``findings.toml`` (``tlsdiag.kb.finding_info``).
 
-Parsing the TOML is cheap compared with compiling hundreds of regexes, so each pattern carries a
-lower-case ``needle`` (a literal its regex cannot match without) and is compiled only the first
-time a text contains that needle.
+Each regex carries lower-case ``needles`` (literals it cannot match without, one per top-level
+alternative) and is compiled only the first time a text contains one of them, once per process.
+
+Parsing 200 KB of TOML and deriving the needles costs tens of milliseconds, more than the rest of
+an explanation; the parsed tables are therefore kept in a small JSON cache in the user's cache
+directory (``$TLSDIAG_CACHE_DIR``, else ``$XDG_CACHE_HOME/tlsdiag`` or ``~/.cache/tlsdiag``),
+keyed by a hash of the three files and the tlsdiag version. ``TLSDIAG_NO_CACHE=1`` turns it
+off; any problem with the cache silently falls back to parsing the TOML.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
+from tlsdiag import __version__
 from tlsdiag.codes import ALL_CODES
-from tlsdiag.kb import load_toml
 
 PATTERN_KEYS = frozenset(
     {
@@ -78,8 +89,12 @@ class ErrorPattern:
     causes: tuple[CauseWeight, ...]
     generic: bool = False
     examples: tuple[str, ...] = ()
-    needle: str = ""  # lower case; "" = always try the regex
+    needles: tuple[str, ...] = ()  # lower case; any one present -> try the regex; () = always
     proxy_means_inspection: bool = False
+
+    def may_match(self, lower: str) -> bool:
+        """Cheap prefilter on the lower-cased text: False means the regex cannot match."""
+        return not self.needles or any(n in lower for n in self.needles)
 
     def compiled(self) -> re.Pattern[str]:
         """The compiled regex (case-insensitive, multi-line), compiled once per process."""
@@ -94,7 +109,11 @@ class ContextRule:
     kind: str
     regex: str
     name: str = ""
-    needle: str = ""
+    needles: tuple[str, ...] = ()
+
+    def may_match(self, lower: str) -> bool:
+        """Cheap prefilter on the lower-cased text: False means the regex cannot match."""
+        return not self.needles or any(n in lower for n in self.needles)
 
     def compiled(self) -> re.Pattern[str]:
         """The compiled regex (case-insensitive, multi-line), compiled once per process."""
@@ -131,6 +150,49 @@ def _compile(regex: str) -> re.Pattern[str]:
 
 
 _META = set(".^$*+?{}[]\\|()")
+
+
+def _top_level_branches(regex: str) -> list[str]:
+    branches: list[str] = []
+    depth = 0
+    start = 0
+    i = 0
+    in_class = False
+    while i < len(regex):
+        ch = regex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            branches.append(regex[start:i])
+            start = i + 1
+        i += 1
+    branches.append(regex[start:])
+    return branches
+
+
+def derive_needles(regex: str) -> tuple[str, ...]:
+    """One required literal per top-level alternative, or () when some branch has none.
+
+    The regex can only match a text that contains at least one of the returned literals
+    (compared in lower case), so the regex need not be compiled or run otherwise.
+    """
+    out: list[str] = []
+    for branch in _top_level_branches(regex):
+        needle = derive_needle(branch)
+        if not needle:
+            return ()
+        if needle not in out:
+            out.append(needle)
+    return tuple(out)
 
 
 def derive_needle(regex: str) -> str:
@@ -215,8 +277,104 @@ def derive_needle(regex: str) -> str:
     return best.lower() if len(best.strip()) >= 3 else ""
 
 
+def _needles(given: str | None, regex: str) -> tuple[str, ...]:
+    if given is None:
+        return derive_needles(regex)
+    return (given.lower(),) if given else ()
+
+
+CACHE_FORMAT = 1
+_FILES = (
+    ("error_patterns.toml", "pattern"),
+    ("explain_context.toml", "context"),
+    ("explain_causes.toml", "cause"),
+)
+_NEEDLES = "_needles"  # key the loader adds to pattern and context entries
+
+
+def cache_dir(env: dict[str, str] | None = None) -> Path | None:
+    """Where the parsed knowledge base is cached, or None when caching is off."""
+    env = dict(os.environ) if env is None else env
+    if env.get("TLSDIAG_NO_CACHE", "") not in ("", "0"):
+        return None
+    if env.get("TLSDIAG_CACHE_DIR"):
+        return Path(env["TLSDIAG_CACHE_DIR"])
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "tlsdiag"
+    if sys.platform == "win32" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "tlsdiag" / "cache"
+    home = env.get("HOME") or env.get("USERPROFILE")
+    return Path(home) / ".cache" / "tlsdiag" if home else None
+
+
+def parse_tables(blobs: dict[str, bytes]) -> dict[str, list[dict[str, Any]]]:
+    """Parse the three TOML files and add the derived needles (no validation here)."""
+    import tomllib
+
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for name, table in _FILES:
+        try:
+            entries: list[dict[str, Any]] = tomllib.loads(blobs[name].decode("utf-8"))[table]
+        except (tomllib.TOMLDecodeError, KeyError) as exc:
+            raise ValueError(f"{name}: {exc}") from exc
+        if table != "cause":
+            for entry in entries:
+                needle = entry.get("needle")
+                regex = str(entry.get("regex", ""))
+                entry[_NEEDLES] = list(_needles(needle if isinstance(needle, str) else None, regex))
+        tables[table] = entries
+    return tables
+
+
+def load_tables(directory: Path | None) -> dict[str, list[dict[str, Any]]]:
+    """The parsed tables, from the cache in ``directory`` when it is current, else parsed
+    from the TOML (and written to the cache)."""
+    data = files("tlsdiag.data")
+    blobs = {name: data.joinpath(name).read_bytes() for name, _ in _FILES}
+    digest = hashlib.sha256(f"{__version__}/{CACHE_FORMAT}".encode())
+    for name, _ in _FILES:
+        digest.update(name.encode() + b"\0" + blobs[name] + b"\0")
+    key = digest.hexdigest()
+    path = directory / f"explain-kb-{key[:20]}.json" if directory else None
+    if path is not None:
+        try:
+            doc = json.loads(path.read_bytes())
+            if isinstance(doc, dict) and doc.get("key") == key:
+                tables = doc["tables"]
+                if isinstance(tables, dict) and all(t in tables for _, t in _FILES):
+                    return tables
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    tables = parse_tables(blobs)
+    if path is not None:
+        _write_cache(path, {"key": key, "tables": tables})
+    return tables
+
+
+def _write_cache(path: Path, doc: dict[str, Any]) -> None:
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
+        ) as fh:
+            json.dump(doc, fh, separators=(",", ":"))
+        os.replace(fh.name, path)
+        for old in path.parent.glob("explain-kb-*.json"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        return
+
+
+@cache
+def _tables() -> dict[str, list[dict[str, Any]]]:
+    return load_tables(cache_dir())
+
+
 def _reject_unknown(where: str, entry: dict[str, Any], allowed: frozenset[str]) -> None:
-    unknown = set(entry) - allowed
+    unknown = set(entry) - allowed - {_NEEDLES}
     if unknown:
         raise ValueError(
             f"{where}: {entry.get('id', entry.get('code'))}: unknown keys {sorted(unknown)}"
@@ -246,14 +404,13 @@ def error_patterns() -> tuple[ErrorPattern, ...]:
     """All error patterns, in file order (regexes not compiled yet)."""
     out: list[ErrorPattern] = []
     seen: set[str] = set()
-    for entry in load_toml("error_patterns.toml")["pattern"]:
+    for entry in _tables()["pattern"]:
         _reject_unknown("error_patterns.toml", entry, PATTERN_KEYS)
         pid = entry["id"]
         if pid in seen:
             raise ValueError(f"error_patterns.toml: duplicate id {pid}")
         seen.add(pid)
         regex = entry["regex"]
-        needle = entry.get("needle")
         out.append(
             ErrorPattern(
                 id=pid,
@@ -263,7 +420,7 @@ def error_patterns() -> tuple[ErrorPattern, ...]:
                 causes=tuple(_cause_weight(pid, c) for c in entry["causes"]),
                 generic=bool(entry.get("generic", False)),
                 examples=tuple(entry.get("examples", ())),
-                needle=(needle if needle is not None else derive_needle(regex)).lower(),
+                needles=tuple(entry[_NEEDLES]),
                 proxy_means_inspection=bool(entry.get("proxy_means_inspection", False)),
             )
         )
@@ -275,7 +432,7 @@ def context_rules() -> tuple[ContextRule, ...]:
     """All context rules, in file order (first host rule that matches wins)."""
     out: list[ContextRule] = []
     seen: set[str] = set()
-    for entry in load_toml("explain_context.toml")["context"]:
+    for entry in _tables()["context"]:
         _reject_unknown("explain_context.toml", entry, CONTEXT_KEYS)
         cid = entry["id"]
         if cid in seen:
@@ -284,14 +441,13 @@ def context_rules() -> tuple[ContextRule, ...]:
         if entry["kind"] not in CONTEXT_KINDS:
             raise ValueError(f"explain_context.toml: {cid}: unknown kind {entry['kind']!r}")
         regex = entry["regex"]
-        needle = entry.get("needle")
         out.append(
             ContextRule(
                 id=cid,
                 kind=entry["kind"],
                 regex=regex,
                 name=entry.get("name", ""),
-                needle=(needle if needle is not None else derive_needle(regex)).lower(),
+                needles=tuple(entry[_NEEDLES]),
             )
         )
     return tuple(out)
@@ -301,7 +457,7 @@ def context_rules() -> tuple[ContextRule, ...]:
 def cause_texts() -> dict[str, CauseText]:
     """Explain-specific words per finding code."""
     out: dict[str, CauseText] = {}
-    for entry in load_toml("explain_causes.toml")["cause"]:
+    for entry in _tables()["cause"]:
         _reject_unknown("explain_causes.toml", entry, CAUSE_KEYS)
         code = entry["id"]
         if code not in ALL_CODES:

@@ -236,6 +236,7 @@ def explain(
     text: str,
     *,
     inspected: bool | None = None,
+    host: str | None = None,
     kb: ExplainKB | None = None,
 ) -> Explanation:
     """Recognise the error messages in ``text`` and rank the finding codes that explain them.
@@ -245,6 +246,8 @@ def explain(
             s_client`` session, a stack trace or a log excerpt.
         inspected: True when the user says the connection is inspected, False when they say
             it is not, None to read it from the text.
+        host: the host (``name`` or ``name:port``) to put in the confirming commands; None
+            to take it from the text.
         kb: the knowledge base (default: the shipped one, loaded once).
 
     Returns:
@@ -256,7 +259,10 @@ def explain(
     names = kb.client_names
     matched = _match_patterns(kb.patterns, text, lower)
     ctx = _inspection_context(kb.contexts, text, lower, inspected, [p for p, _ in matched])
-    host, port = find_host(text, lower, kb.contexts)
+    if host:
+        host, port = split_host(host)
+    else:
+        host, port = find_host(text, lower, kb.contexts)
     target = _target(host, port)
     causes = _rank(matched, ctx, kb, target)
     matches = tuple(
@@ -295,7 +301,7 @@ def _match_patterns(
 ) -> list[tuple[ErrorPattern, re.Match[str]]]:
     found: list[tuple[ErrorPattern, re.Match[str]]] = []
     for p in patterns:
-        if p.needle and p.needle not in lower:
+        if not p.may_match(lower):
             continue
         m = p.compiled().search(text)
         if m is not None:
@@ -305,7 +311,7 @@ def _match_patterns(
 
 
 def _first(rule: ContextRule, text: str, lower: str) -> re.Match[str] | None:
-    if rule.needle and rule.needle not in lower:
+    if not rule.may_match(lower):
         return None
     return rule.compiled().search(text)
 
@@ -368,7 +374,7 @@ def find_host(text: str, lower: str, rules: Iterable[ContextRule]) -> tuple[str,
     rules = tuple(rules)
     ignore = [r.compiled() for r in rules if r.kind == "ignore_host"]
     for rule in rules:
-        if rule.kind != "host" or (rule.needle and rule.needle not in lower):
+        if rule.kind != "host" or not rule.may_match(lower):
             continue
         for i, m in enumerate(rule.compiled().finditer(text)):
             if i >= 20:
@@ -382,6 +388,22 @@ def find_host(text: str, lower: str, rules: Iterable[ContextRule]) -> tuple[str,
                 port = None
             return host, port
     return "", None
+
+
+def split_host(value: str) -> tuple[str, int | None]:
+    """``name``, ``name:port``, ``[v6]:port`` or a URL to ``(host, port)``."""
+    value = value.strip()
+    if "://" in value:
+        value = value.split("://", 1)[1]
+    value = value.split("/", 1)[0].rsplit("@", 1)[-1]
+    if value.startswith("["):
+        inner, _, rest = value[1:].partition("]")
+        port_text = rest.removeprefix(":")
+        return inner.lower(), int(port_text) if port_text.isdigit() else None
+    if value.count(":") == 1:
+        name, _, port_text = value.partition(":")
+        return name.lower().rstrip("."), int(port_text) if port_text.isdigit() else None
+    return value.lower().rstrip("."), None
 
 
 def _target(host: str, port: int | None) -> str:

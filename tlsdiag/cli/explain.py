@@ -1,0 +1,206 @@
+"""``tlsdiag explain``: map a pasted TLS or connection error to the documented causes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
+from tlsdiag.errors import InputError, UsageError
+from tlsdiag.model import Format
+
+if TYPE_CHECKING:
+    from tlsdiag.model import Report
+
+MAX_INPUT = 2 * 1024 * 1024
+"""Longest text explained; longer input keeps its last 2 MiB (errors are usually at the end)."""
+
+
+def _decode(data: bytes) -> str:
+    """Text from bytes: UTF-8, or UTF-16 as PowerShell's ``>`` writes it."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    if len(data) >= 4 and data[1:4:2] == b"\x00\x00" and data[0:4:2] != b"\x00\x00":
+        return data.decode("utf-16-le", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def _read_stdin() -> tuple[str, bool]:
+    data = sys.stdin.buffer.read()
+    truncated = len(data) > MAX_INPUT
+    if truncated:
+        data = data[-MAX_INPUT:]
+    return _decode(data), truncated
+
+
+def _read_file(path: Path) -> tuple[str, bool]:
+    if str(path) == "-":
+        return _read_stdin()
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, 2)
+            truncated = size > MAX_INPUT
+            fh.seek(max(0, size - MAX_INPUT))
+            data = fh.read()
+    except FileNotFoundError as exc:
+        raise InputError(f"--file {path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"--file {path}: is a directory") from exc
+    except OSError as exc:
+        raise InputError(f"--file {path}: cannot read: {exc.strerror}") from exc
+    return _decode(data), truncated
+
+
+def _gather(text: list[str] | None, file: Path | None) -> tuple[str, str, bool]:
+    """The text to explain, where it came from, and whether it was cut."""
+    if text and file is not None:
+        raise UsageError("give the error text or --file LOG, not both")
+    if file is not None:
+        body, cut = _read_file(file)
+        source = "stdin" if str(file) == "-" else str(file)
+    elif text == ["-"] or (not text and not sys.stdin.isatty()):
+        body, cut = _read_stdin()
+        source = "stdin"
+    elif text:
+        body, cut = " ".join(text), False
+        source = "argument"
+    else:
+        raise UsageError(
+            "nothing to explain: give the error text, - to read it from stdin, or --file LOG",
+            hint='tlsdiag explain "curl: (60) SSL certificate problem: ..."',
+        )
+    if not body.strip():
+        raise InputError(f"{source}: empty text, nothing to explain")
+    return body, source, cut
+
+
+def explain(
+    text: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="The error message (quote it), or - to read a transcript, trace or log "
+            "from stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-F", help="Read the text from this log file (- for stdin)."),
+    ] = None,
+    inspected: Annotated[
+        bool | None,
+        typer.Option(
+            "--inspected/--not-inspected",
+            help="Say whether the connection goes through TLS inspection (default: read it "
+            "from the text).",
+            show_default=False,
+        ),
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host", help="Host to put in the confirming command (default: from the text)."
+        ),
+    ] = None,
+    code: Annotated[
+        str | None,
+        typer.Option(
+            "--code",
+            help="Show the shared explanation of one finding code (e.g. server.chain_incomplete).",
+        ),
+    ] = None,
+    fmt: FormatOpt = Format.CONSOLE,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Explain a TLS or connection error message: likely causes, best first, and what to run next.
+
+    Paste what the client printed: a browser error code or page, a curl or openssl line, a
+    whole `curl -v` transcript or `openssl s_client` session, a Java or Python stack trace, a
+    git, npm, pip or Docker failure, a Windows Schannel code. The answer lists the messages
+    recognised and the client that prints them, then the causes (finding codes) ranked best
+    first with why each fits, what it means under TLS inspection, the command that confirms it
+    and what to do.
+
+    Exit status: 0 a TLS or connection error was recognised, 1 none was, 2 bad usage or input.
+    """
+    with handle_errors():
+        from tlsdiag.render.explain import render_explain
+
+        if code is not None:
+            if text or file is not None:
+                raise UsageError("--code explains one finding code; give no text with it")
+            report = _code_report(code, host or "")
+            emit([report], pick_format(fmt, as_json), output, console_renderer=render_explain)
+            raise typer.Exit(0)
+        body, source, cut = _gather(text, file)
+        report = _text_report(body, source, cut, inspected, host)
+        emit([report], pick_format(fmt, as_json), output, console_renderer=render_explain)
+        recognised = bool(report.facts.get("recognised"))
+    raise typer.Exit(0 if recognised else 1)
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _code_report(code: str, host: str) -> Report:
+    from tlsdiag import __version__
+    from tlsdiag.codes import ALL_CODES
+    from tlsdiag.core.explain import explanation_for_code
+    from tlsdiag.model import Report
+
+    if code not in ALL_CODES:
+        raise UsageError(
+            f"--code {code}: not a finding code",
+            hint="codes look like server.chain_incomplete or client.root_not_trusted",
+        )
+    ex = explanation_for_code(code, host)
+    return Report(
+        command="explain",
+        target=code,
+        generated_at=_now(),
+        facts={"explanation": ex.to_dict()},
+        tool_version=__version__,
+    )
+
+
+def _text_report(
+    body: str, source: str, cut: bool, inspected: bool | None, host: str | None
+) -> Report:
+    from tlsdiag import __version__
+    from tlsdiag.core.explain import explain as explain_text
+    from tlsdiag.core.findings import make_finding
+    from tlsdiag.model import Report
+
+    result = explain_text(body, inspected=inspected, host=host)
+    facts = {
+        "input": {"source": source, "characters": len(body), "truncated": cut},
+        **result.to_facts(),
+    }
+    findings = tuple(
+        make_finding(
+            c.code,
+            detail=c.why,
+            evidence={"score": f"{c.score:.2f}", "confirm with": c.check},
+        )
+        for c in result.causes
+    )
+    return Report(
+        command="explain",
+        target=result.target or source,
+        generated_at=_now(),
+        facts=facts,
+        findings=findings,
+        tool_version=__version__,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("explain")(explain)
