@@ -408,10 +408,13 @@ def _location(reading: StoreReading, resolver: _Resolver) -> str:
     parts = []
     for source in reading.sources:
         if source.delegate_to:
-            names = [r.id for t in source.delegate_to for r in resolver.targets(t)] or list(
-                source.delegate_to
+            names = list(
+                dict.fromkeys(r.id for t in source.delegate_to for r in resolver.targets(t))
             )
-            parts.append(f"{source.label} -> {', '.join(dict.fromkeys(names))}")
+            if not names or names == list(source.delegate_to):
+                parts.append(source.label)
+            else:
+                parts.append(f"{source.label} -> {', '.join(names)}")
         elif source.kind in {"env", "config", "jvm-option"} or not source.path:
             parts.append(source.label)
         else:
@@ -419,18 +422,14 @@ def _location(reading: StoreReading, resolver: _Resolver) -> str:
     return "; ".join(parts)
 
 
-def _override_incomplete(reading: StoreReading, public: PublicRoots) -> str:
+def _incomplete_override(reading: StoreReading, public: PublicRoots) -> SourceReading | None:
     """An override that replaces the default store with a file holding no public root."""
     for source in reading.sources:
         if not source.replaces_default or not source.certs or source.delegate_to:
             continue
         if not any(public.holds(c) for c in source.certs):
-            return (
-                f"{source.label} replaces the default store with {len(source.certs)} "
-                "certificate(s) and no public root: sites that are not inspected (bypassed) "
-                "will fail"
-            )
-    return ""
+            return source
+    return None
 
 
 def _points_at_os(reading: StoreReading, os_paths: set[str]) -> str:
@@ -481,11 +480,26 @@ def build_matrix(
             continue
         verdict = resolver.store(reading)
         status, detail = verdict.status, verdict.detail
-        incomplete = _override_incomplete(reading, public) if verdict.trusted else ""
-        if incomplete:
-            status, detail = "override-incomplete", incomplete
+        incomplete = _incomplete_override(reading, public) if verdict.trusted else None
         fix: dict[str, Any] | None = None
-        if verdict.trusted is False or incomplete:
+        if incomplete is not None:
+            status = "override-incomplete"
+            name = incomplete.label.split("=", 1)[0]
+            detail = (
+                f"{name} replaces the default store with {incomplete.path}, which holds "
+                f"{len(incomplete.certs)} certificate(s) and no public root: sites that are not "
+                "inspected (bypassed) will fail"
+            )
+            public_source = next(iter(sorted(os_paths)), "") or "$(python3 -m certifi)"
+            fix = {
+                "steps": [f'cat "{public_source}" >> "{incomplete.path}"   # add the public roots'],
+                "scope": "user",
+                "note": (
+                    f"or point {name} at a complete bundle (public roots plus the inspection "
+                    "root), or remove it so the tool uses its default store"
+                ),
+            }
+        elif verdict.trusted is False:
             if status == "anchor-not-applied":
                 fix = {"steps": [reading.anchor_update], "scope": "system", "note": ""}
             elif pointer := _points_at_os(reading, os_paths):
@@ -508,10 +522,6 @@ def build_matrix(
                     "scope": "system" if "@os-fix" in reading.fix.steps else reading.fix.scope,
                     "note": render_steps([reading.fix.note], local)[0],
                 }
-            if incomplete and fix is not None:
-                fix["note"] = (fix["note"] + " " if fix["note"] else "") + (
-                    f"use a complete bundle (public roots plus the inspection root), e.g. {bundle}"
-                )
         notes = list(reading.notes)
         notes.extend(
             f"{path} is ignored by the update tool (wrong file name extension)"

@@ -202,6 +202,10 @@ def test_override_without_public_roots_is_incomplete(root, public):
     assert git.trusts_root is True
     assert git.status == "override-incomplete"
     assert "bypassed" in git.detail
+    assert git.fix["steps"] == [
+        'cat "/etc/ssl/certs/ca-certificates.crt" >> "/r.pem"   # add the public roots'
+    ]
+    assert "$GIT_SSL_CAINFO" in git.fix["note"]
     findings = T.matrix_findings(info, list(rows.values()))
     assert [(f.code, f.severity) for f in findings] == [
         (codes.CLIENT_STORE_MISMATCH, Severity.WARNING)
