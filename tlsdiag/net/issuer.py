@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -50,10 +51,16 @@ def inspection_roots_here(cafile: RootSet | None = None) -> list[tuple[str, str]
     """``(vendor id, root name)`` of the inspection roots this machine's OS store (and
     ``--cafile``) trusts: which product this machine is set up for. ``check`` can pass the ids to
     ``assess_interception(configured_vendors=...)``."""
-    trusted: list[x509.Certificate] = list(os_roots().certs)
-    if cafile is not None:
-        trusted.extend(cafile.certs)
-    return installed_vendors(trusted)
+    return list(_os_inspection_roots()) + (installed_vendors(cafile.certs) if cafile else [])
+
+
+@cache
+def _os_inspection_roots() -> tuple[tuple[str, str], ...]:
+    """Vendor roots in the OS store; public roots (certifi) are skipped: they are never an
+    inspection root, and matching every vendor rule against every public root is slow."""
+    public = {c.fingerprint(hashes.SHA256()) for c in public_roots().certs}
+    private = [c for c in os_roots().certs if c.fingerprint(hashes.SHA256()) not in public]
+    return tuple(installed_vendors(private))
 
 
 def run_issuer(target: Target, opts: CheckOptions, *, vendors: Sequence[str] = ()) -> Report:
