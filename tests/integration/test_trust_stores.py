@@ -410,3 +410,11 @@ def test_pip_cert_adds_on_new_pip_and_replaces_on_old_pip(machine, root):
     old = rows_by_id(audit(machine, root))["pip"]
     assert (old["trusts_root"], old["status"]) == (True, "override-incomplete")
     assert "os-debian" not in old["location"]
+
+
+def test_fix_commands_use_the_roots_own_file_when_there_is_one(machine, root):
+    machine.os_bundle(root)
+    anchor = machine.write("/usr/local/share/ca-certificates/corp.crt", pem(root))
+    report = audit(machine)
+    steps = rows_by_id(report)["certifi"]["fix"]["steps"]
+    assert f'cat "$(python3 -m certifi)" {anchor} > ~/.config/tlsdiag/ca-bundle.pem' in steps

@@ -92,10 +92,21 @@ def _origin(readings: Sequence[StoreReading], cert: StoreCert) -> str:
     return ""
 
 
-def _pem_path(cert: StoreCert) -> str:
-    """A file holding only this certificate, when the store keeps one per file."""
-    if cert.where and cert.where.endswith((".crt", ".pem", ".cer")):
-        return cert.where
+def _pem_path(cert: StoreCert, readings: Sequence[StoreReading]) -> str:
+    """A file holding only this certificate (an OS anchor file, a certificate directory entry),
+    for the fix commands; "" when it only sits inside bundles and keystores."""
+    candidates = [c for r in readings for c in r.anchors if c.sha256 == cert.sha256]
+    candidates += [
+        c
+        for r in readings
+        for s in r.sources
+        if s.kind in {"path", "env"} and s.path and Path(s.path).is_dir()
+        for c in s.certs
+        if c.sha256 == cert.sha256
+    ]
+    for candidate in candidates:
+        if candidate.where.endswith((".crt", ".pem", ".cer")):
+            return candidate.where
     return ""
 
 
@@ -103,7 +114,8 @@ def _from_store_certs(
     certs: Sequence[StoreCert], readings: Sequence[StoreReading]
 ) -> list[T.RootInfo]:
     return [
-        T.root_info(_load(c), origin=_origin(readings, c), pem_path=_pem_path(c)) for c in certs
+        T.root_info(_load(c), origin=_origin(readings, c), pem_path=_pem_path(c, readings))
+        for c in certs
     ]
 
 
