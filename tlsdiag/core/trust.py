@@ -686,8 +686,16 @@ def _ext(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> x509.Extension[A
         return None
 
 
+def presented_cert_is_ca(cert: x509.Certificate) -> bool:
+    """basicConstraints CA:TRUE."""
+    bc = _ext(cert, ExtensionOID.BASIC_CONSTRAINTS)
+    return bc is not None and isinstance(bc.value, x509.BasicConstraints) and bc.value.ca
+
+
 def strict_x509_problems(cert: x509.Certificate) -> list[str]:
-    """What OpenSSL's ``X509_STRICT`` (Python >= 3.13 default) rejects in a CA certificate."""
+    """What OpenSSL's ``X509_STRICT`` (Python >= 3.13 default) rejects in a CA certificate
+    (checked with ``openssl verify -x509_strict``: errors 89, 92, 86 and, for the certificates
+    it signs, 85 "Missing Authority Key Identifier")."""
     problems = []
     bc = _ext(cert, ExtensionOID.BASIC_CONSTRAINTS)
     if bc is None or not isinstance(bc.value, x509.BasicConstraints) or not bc.value.ca:
@@ -825,12 +833,20 @@ def root_health_findings(
             )
         )
     problems = strict_x509_problems(cert)
+    for presented_cert in presented:
+        if fingerprint(presented_cert) == root.sha256:
+            continue
+        name = presented_cert.subject.rfc4514_string()
+        if presented_cert_is_ca(presented_cert):
+            problems += [f"{name}: {p}" for p in strict_x509_problems(presented_cert)]
+        elif _ext(presented_cert, ExtensionOID.AUTHORITY_KEY_IDENTIFIER) is None:
+            problems.append(f"{name}: no authorityKeyIdentifier")
     if problems:
         out.append(
             make_finding(
                 codes.CLIENT_STORE_MISMATCH,
                 severity=Severity.WARNING,
-                title="Python 3.13+ clients reject this root even where it is installed",
+                title="Python 3.13+ clients reject this chain even where the root is installed",
                 detail=(
                     "Python 3.13 turns on strict X.509 verification (VERIFY_X509_STRICT), which "
                     "rejects this root: " + "; ".join(problems) + "."

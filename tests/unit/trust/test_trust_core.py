@@ -429,3 +429,28 @@ def test_clock_without_or_with_bad_date():
         local_utc=NOW, server_date="yesterday", host="h", tz_name="UTC", utc_offset_seconds=0
     )
     assert findings == [] and "unparseable" in facts["error"]
+
+
+def test_strict_x509_problems_of_the_presented_chain(root):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    leaf_key = new_key()
+    name = x509.Name.from_rfc4514_string("CN=minted.example")
+    minted = (  # what a careless proxy mints: no AKI
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(root.cert.subject)
+        .public_key(leaf_key.public_key())
+        .serial_number(7)
+        .not_valid_before(NOW - timedelta(days=1))
+        .not_valid_after(NOW + timedelta(days=30))
+        .sign(root.key, hashes.SHA256())
+    )
+    found = T.root_health_findings(T.root_info(root.cert), NOW, presented=[minted])
+    assert [(f.code, f.severity) for f in found] == [
+        (codes.CLIENT_STORE_MISMATCH, Severity.WARNING)
+    ]
+    assert "CN=minted.example: no authorityKeyIdentifier" in found[0].evidence["problems"]
+    good = make_leaf(root, now=NOW, names=["ok.example"])
+    assert T.root_health_findings(T.root_info(root.cert), NOW, presented=[good.cert]) == []
