@@ -373,7 +373,25 @@ def _tables() -> dict[str, list[dict[str, Any]]]:
     return load_tables(cache_dir())
 
 
-def _reject_unknown(where: str, entry: dict[str, Any], allowed: frozenset[str]) -> None:
+def _entry_needles(entry: dict[str, Any]) -> tuple[str, ...]:
+    if _NEEDLES in entry:
+        return tuple(entry[_NEEDLES])
+    needle = entry.get("needle")
+    return _needles(needle if isinstance(needle, str) else None, entry["regex"])
+
+
+_REQUIRED = {
+    "pattern": ("id", "client", "regex", "meaning", "causes"),
+    "context": ("id", "kind", "regex"),
+    "cause": ("id", "why", "inspection", "check"),
+    "weight": ("code", "weight"),
+}
+
+
+def _reject_unknown(where: str, entry: dict[str, Any], allowed: frozenset[str], table: str) -> None:
+    missing = [k for k in _REQUIRED[table] if k not in entry]
+    if missing:
+        raise ValueError(f"{where}: {entry.get('id', entry.get('code', '?'))}: missing {missing}")
     unknown = set(entry) - allowed - {_NEEDLES}
     if unknown:
         raise ValueError(
@@ -382,7 +400,7 @@ def _reject_unknown(where: str, entry: dict[str, Any], allowed: frozenset[str]) 
 
 
 def _cause_weight(pid: str, raw: dict[str, Any]) -> CauseWeight:
-    _reject_unknown(f"error_patterns.toml: {pid}", raw, CAUSE_WEIGHT_KEYS)
+    _reject_unknown(f"error_patterns.toml: {pid}", raw, CAUSE_WEIGHT_KEYS, "weight")
     code = raw["code"]
     if code not in ALL_CODES:
         raise ValueError(f"error_patterns.toml: {pid}: unknown code {code!r}")
@@ -402,10 +420,19 @@ def _cause_weight(pid: str, raw: dict[str, Any]) -> CauseWeight:
 @cache
 def error_patterns() -> tuple[ErrorPattern, ...]:
     """All error patterns, in file order (regexes not compiled yet)."""
+    return build_patterns(_tables()["pattern"])
+
+
+def build_patterns(entries: list[dict[str, Any]]) -> tuple[ErrorPattern, ...]:
+    """Validate ``[[pattern]]`` tables and turn them into patterns.
+
+    Raises:
+        ValueError: unknown keys, duplicate ids, unknown codes, weights outside 0..1.
+    """
     out: list[ErrorPattern] = []
     seen: set[str] = set()
-    for entry in _tables()["pattern"]:
-        _reject_unknown("error_patterns.toml", entry, PATTERN_KEYS)
+    for entry in entries:
+        _reject_unknown("error_patterns.toml", entry, PATTERN_KEYS, "pattern")
         pid = entry["id"]
         if pid in seen:
             raise ValueError(f"error_patterns.toml: duplicate id {pid}")
@@ -420,7 +447,7 @@ def error_patterns() -> tuple[ErrorPattern, ...]:
                 causes=tuple(_cause_weight(pid, c) for c in entry["causes"]),
                 generic=bool(entry.get("generic", False)),
                 examples=tuple(entry.get("examples", ())),
-                needles=tuple(entry[_NEEDLES]),
+                needles=_entry_needles(entry),
                 proxy_means_inspection=bool(entry.get("proxy_means_inspection", False)),
             )
         )
@@ -430,10 +457,15 @@ def error_patterns() -> tuple[ErrorPattern, ...]:
 @cache
 def context_rules() -> tuple[ContextRule, ...]:
     """All context rules, in file order (first host rule that matches wins)."""
+    return build_contexts(_tables()["context"])
+
+
+def build_contexts(entries: list[dict[str, Any]]) -> tuple[ContextRule, ...]:
+    """Validate ``[[context]]`` tables and turn them into rules (ValueError when invalid)."""
     out: list[ContextRule] = []
     seen: set[str] = set()
-    for entry in _tables()["context"]:
-        _reject_unknown("explain_context.toml", entry, CONTEXT_KEYS)
+    for entry in entries:
+        _reject_unknown("explain_context.toml", entry, CONTEXT_KEYS, "context")
         cid = entry["id"]
         if cid in seen:
             raise ValueError(f"explain_context.toml: duplicate id {cid}")
@@ -447,7 +479,7 @@ def context_rules() -> tuple[ContextRule, ...]:
                 kind=entry["kind"],
                 regex=regex,
                 name=entry.get("name", ""),
-                needles=tuple(entry[_NEEDLES]),
+                needles=_entry_needles(entry),
             )
         )
     return tuple(out)
@@ -456,9 +488,14 @@ def context_rules() -> tuple[ContextRule, ...]:
 @cache
 def cause_texts() -> dict[str, CauseText]:
     """Explain-specific words per finding code."""
+    return build_causes(_tables()["cause"])
+
+
+def build_causes(entries: list[dict[str, Any]]) -> dict[str, CauseText]:
+    """Validate ``[[cause]]`` tables (ValueError when invalid)."""
     out: dict[str, CauseText] = {}
-    for entry in _tables()["cause"]:
-        _reject_unknown("explain_causes.toml", entry, CAUSE_KEYS)
+    for entry in entries:
+        _reject_unknown("explain_causes.toml", entry, CAUSE_KEYS, "cause")
         code = entry["id"]
         if code not in ALL_CODES:
             raise ValueError(f"explain_causes.toml: unknown code {code!r}")

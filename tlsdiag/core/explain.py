@@ -338,10 +338,8 @@ def _inspection_context(
         evidence.append(m.group(0).strip())
         if rule.name and rule.name not in vendors:
             vendors.append(rule.name)
-    if proxy and not evidence:
-        hinted = [p for p in matched if p.proxy_means_inspection]
-        if hinted:
-            evidence.append(f"a proxy in the path and {hinted[0].meaning.rstrip('.').lower()}")
+    if proxy and not evidence and any(p.proxy_means_inspection for p in matched):
+        evidence.append("a proxy in the path and an untrusted root at the top of the chain")
     if option is not None:
         return InspectionContext(option, "option", tuple(vendors), tuple(evidence), proxy)
     if evidence:
@@ -471,12 +469,12 @@ def _context_note(cw: CauseWeight, ctx: InspectionContext) -> str:
         return ""
     up = cw.inspected > cw.weight
     if ctx.inspected is True:
-        shown = ", ".join(ctx.vendors) or "; ".join(ctx.evidence) or "TLS inspection"
-        how = (
-            "you said the connection is inspected"
-            if ctx.source == "option"
-            else f"the text shows inspection ({shown})"
-        )
+        if ctx.source == "option":
+            how = "you said the connection is inspected"
+        elif ctx.vendors:
+            how = f"the text shows TLS inspection ({', '.join(ctx.vendors)})"
+        else:
+            how = "the text shows TLS inspection"
         return f"Ranked {'higher' if up else 'lower'} because {how}."
     if ctx.inspected is False:
         return "Ranked for a connection without TLS inspection, as you said."
@@ -591,14 +589,14 @@ SUGGEST_MIN = 0.5
 
 
 def _tokens(text: str) -> set[str]:
-    return {w[:7] for w in _WORD.findall(text.lower()) if w not in _STOP}
+    return {w[:5] for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
 @cache
 def _example_tokens(kb: ExplainKB) -> tuple[tuple[ErrorPattern, str, frozenset[str]], ...]:
     out: list[tuple[ErrorPattern, str, frozenset[str]]] = []
     for p in kb.patterns:
-        for example in p.examples[:1]:
+        for example in p.examples:
             toks = frozenset(_tokens(example))
             if len(toks) >= 2:
                 out.append((p, example, toks))
@@ -608,21 +606,24 @@ def _example_tokens(kb: ExplainKB) -> tuple[tuple[ErrorPattern, str, frozenset[s
 def suggest(text: str, kb: ExplainKB | None = None, limit: int = 3) -> tuple[Suggestion, ...]:
     """Known messages that resemble ``text`` (for a text no pattern recognised).
 
-    Only texts that use TLS or certificate vocabulary get suggestions; the similarity is the
-    share of an example's words (typo-tolerant: first seven letters) found in the text.
+    Only texts that use TLS or certificate vocabulary get suggestions. Candidates share at
+    least half of an example's words (typo-tolerant: first five letters); they are ranked by
+    character-level similarity of the text and the example.
     """
+    from difflib import SequenceMatcher
+
     kb = kb or explain_kb()
     words = _tokens(text[:20000])
-    if not words & {w[:7] for w in _TLS_WORDS}:
+    if not words & {w[:5] for w in _TLS_WORDS}:
         return ()
     scored: list[tuple[float, ErrorPattern, str]] = []
     for p, example, toks in _example_tokens(kb):
         shared = words & toks
         if len(shared) < 2:
             continue
-        sim = len(shared) / len(toks)
-        if sim >= SUGGEST_MIN:
-            scored.append((sim, p, example))
+        if len(shared) / len(toks) >= SUGGEST_MIN:
+            ratio = SequenceMatcher(None, text[:400].lower(), example[:400].lower()).ratio()
+            scored.append((ratio, p, example))
     scored.sort(key=lambda t: -t[0])
     out: list[Suggestion] = []
     for sim, p, example in scored:

@@ -22,12 +22,12 @@ def render_explain(report: Report, console: Console) -> None:
     if isinstance(explanation, Mapping):
         _render_code(explanation, console)
         return
-    _render_matches(facts.get("matches") or [], facts, console)
-    _render_context(facts, console)
     causes: Sequence[Mapping[str, Any]] = facts.get("causes") or []
     if not causes:
         _render_unrecognised(facts, console)
         return
+    _render_matches(facts.get("matches") or [], facts, console)
+    _render_context(facts, console)
     shown = [c for c in causes if float(c.get("score", 0)) >= CONSOLE_MIN_SCORE][:CONSOLE_CAUSES]
     console.print()
     console.print("[bold]Likely causes, best first[/]")
@@ -96,7 +96,6 @@ def _render_cause(rank: int, cause: Mapping[str, Any], console: Console) -> None
 
 
 def _render_unrecognised(facts: Mapping[str, Any], console: Console) -> None:
-    console.print()
     console.print("[bold]No known TLS error recognised[/] in this text.")
     console.print(
         "[dim]It may not be a TLS or connection error (an HTTP status, another failure), or a "

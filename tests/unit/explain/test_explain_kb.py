@@ -1,0 +1,237 @@
+"""The explain knowledge base: every entry loads, compiles, matches its own examples, and the
+loader rejects malformed entries; the prefilter never hides a match; the parsed-KB cache."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tlsdiag import codes
+from tlsdiag.kb import findings
+from tlsdiag.kb_explain import (
+    build_causes,
+    build_contexts,
+    build_patterns,
+    cache_dir,
+    cause_texts,
+    context_rules,
+    derive_needle,
+    derive_needles,
+    error_patterns,
+    explain_kb,
+    load_tables,
+)
+
+REQUIRED_FAMILIES = {
+    "chrome",
+    "firefox",
+    "safari",
+    "windows",
+    "dotnet",
+    "curl",
+    "openssl",
+    "python",
+    "java",
+    "go",
+    "node",
+    "git",
+    "npm",
+    "docker",
+    "powershell",
+    "nginx",
+    "network",
+    "proxy",
+}
+
+
+def test_patterns_load_with_unique_ids_and_known_codes() -> None:
+    patterns = error_patterns()
+    assert len(patterns) >= 250
+    ids = [p.id for p in patterns]
+    assert len(ids) == len(set(ids))
+    used = {cw.code for p in patterns for cw in p.causes}
+    assert used <= codes.ALL_CODES
+    for p in patterns:
+        assert p.causes, p.id
+        assert p.meaning.strip(), p.id
+        assert len({cw.code for cw in p.causes}) == len(p.causes), f"{p.id}: a code twice"
+
+
+def test_every_regex_compiles() -> None:
+    for p in error_patterns():
+        assert isinstance(p.compiled(), re.Pattern), p.id
+    for c in context_rules():
+        assert isinstance(c.compiled(), re.Pattern), c.id
+
+
+def test_every_pattern_has_examples_that_it_matches_and_the_prefilter_lets_through() -> None:
+    missing = [p.id for p in error_patterns() if not p.examples]
+    failing = [
+        (p.id, example)
+        for p in error_patterns()
+        for example in p.examples
+        if not (p.may_match(example.lower()) and p.compiled().search(example))
+    ]
+    assert missing == []
+    assert failing == []
+
+
+def test_client_families_are_declared_and_cover_the_issue() -> None:
+    kb = explain_kb()
+    names = kb.client_names
+    unknown = {p.client for p in kb.patterns} - set(names)
+    assert unknown == set()
+    assert {p.client for p in kb.patterns} >= REQUIRED_FAMILIES
+
+
+def test_every_code_has_explain_words_and_a_confirming_command() -> None:
+    texts = cause_texts()
+    assert set(texts) == set(codes.ALL_CODES)
+    for code, t in texts.items():
+        assert t.check.startswith("tlsdiag "), code
+        assert "{target}" in t.check, code
+        assert t.why and t.inspection, code
+
+
+def test_explain_words_do_not_repeat_findings_toml() -> None:
+    # The title, meaning and next step live in findings.toml only; explain adds other words.
+    words = findings()
+    for code, t in cause_texts().items():
+        info = words[code]
+        assert t.why not in (info.meaning, info.next_step, info.title), code
+        assert t.inspection not in (info.meaning, info.next_step), code
+
+
+def test_context_rules_kinds_and_vendors() -> None:
+    rules = context_rules()
+    kinds = {r.kind for r in rules}
+    assert kinds == {"client", "inspection", "proxy", "host", "ignore_host"}
+    vendors = {r.name for r in rules if r.kind == "inspection"}
+    for vendor in ("Zscaler", "Netskope", "Cato Networks", "Palo Alto Networks", "Fortinet"):
+        assert vendor in vendors
+    for r in rules:
+        if r.kind == "host":
+            assert "host" in r.compiled().groupindex, r.id
+
+
+@pytest.mark.parametrize(
+    ("regex", "needle"),
+    [
+        ("unable to get local issuer certificate", "unable to get local issuer certificate"),
+        (r"curl: \(60\)", "curl: (60)"),
+        (r"x509: certificate is valid for .*, not ", "x509: certificate is valid for "),
+        (r"Peer(?:'|\u2019)s Certificate issuer", "s certificate issuer"),
+        (r"\bECONNRESET\b", "econnreset"),
+        (r"abc?def", "def"),
+        (r"(?:optional)? required part", " required part"),
+        (r"[a-z]+abc", "abc"),
+        (r"[a-z]+ab", ""),
+        (r"a|b", ""),
+    ],
+)
+def test_derive_needle(regex: str, needle: str) -> None:
+    assert derive_needle(regex) == needle
+
+
+def test_derive_needles_gives_one_literal_per_alternative_or_none() -> None:
+    assert derive_needles(r"foo bar|baz qux") == ("foo bar", "baz qux")
+    assert derive_needles(r"(?:a|b)cdef|ghij") == ("cdef", "ghij")
+    # One branch without a literal: no prefilter at all (the regex always runs).
+    assert derive_needles(r"foo bar|\d+") == ()
+
+
+def test_prefilter_never_hides_a_match_on_a_corpus_of_examples() -> None:
+    # Every example of every pattern against every other pattern: a regex match must always
+    # pass the prefilter, otherwise the needle logic lost a match.
+    kb = explain_kb()
+    examples = [e for p in kb.patterns for e in p.examples]
+    for p in kb.patterns:
+        for e in examples:
+            if p.compiled().search(e):
+                assert p.may_match(e.lower()), (p.id, e)
+
+
+def _pattern(**over: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": "x-one",
+        "client": "curl",
+        "regex": "boom",
+        "meaning": "m",
+        "causes": [{"code": "network.reset", "weight": 0.5}],
+        "examples": ["boom"],
+    }
+    entry.update(over)
+    return entry
+
+
+def test_loader_accepts_a_good_entry() -> None:
+    (p,) = build_patterns([_pattern()])
+    assert p.id == "x-one" and p.needles == ("boom",) and p.causes[0].weight == 0.5
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"colour": "red"}, "unknown keys"),
+        ({"causes": [{"code": "network.nope", "weight": 0.5}]}, "unknown code"),
+        ({"causes": [{"code": "network.reset", "weight": 1.5}]}, "0..1"),
+        ({"causes": [{"code": "network.reset", "weight": 0.5, "wieght": 1}]}, "unknown keys"),
+    ],
+)
+def test_loader_rejects_bad_pattern_entries(bad: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_patterns([_pattern(**bad)])
+
+
+def test_loader_rejects_missing_keys_and_duplicates() -> None:
+    entry = _pattern()
+    del entry["meaning"]
+    with pytest.raises(ValueError, match="missing"):
+        build_patterns([entry])
+    with pytest.raises(ValueError, match="duplicate"):
+        build_patterns([_pattern(), _pattern()])
+    with pytest.raises(ValueError, match="unknown kind"):
+        build_contexts([{"id": "c", "kind": "weather", "regex": "x"}])
+    with pytest.raises(ValueError, match="unknown code"):
+        build_causes([{"id": "no.such", "why": "w", "inspection": "i", "check": "c"}])
+
+
+def test_cache_dir_follows_the_environment(tmp_path: Path) -> None:
+    assert cache_dir({"TLSDIAG_NO_CACHE": "1", "HOME": str(tmp_path)}) is None
+    assert cache_dir({"TLSDIAG_CACHE_DIR": str(tmp_path)}) == tmp_path
+    assert cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "tlsdiag"
+    assert cache_dir({"HOME": str(tmp_path)}) == tmp_path / ".cache" / "tlsdiag"
+    assert cache_dir({}) is None
+
+
+def test_cache_is_written_reused_and_ignored_when_broken(tmp_path: Path) -> None:
+    fresh = load_tables(tmp_path)
+    (cached,) = tmp_path.glob("explain-kb-*.json")
+    assert json.loads(cached.read_text())["tables"] == json.loads(json.dumps(fresh))
+    # A current cache is used as is: change a word in it and the loader returns the change.
+    doc = json.loads(cached.read_text())
+    doc["tables"]["pattern"][0]["meaning"] = "from the cache"
+    cached.write_text(json.dumps(doc))
+    assert load_tables(tmp_path)["pattern"][0]["meaning"] == "from the cache"
+    # A broken or stale cache falls back to the TOML and is rewritten.
+    cached.write_text("{not json")
+    assert load_tables(tmp_path)["pattern"][0]["meaning"] == fresh["pattern"][0]["meaning"]
+    doc["key"] = "stale"
+    cached.write_text(json.dumps(doc))
+    assert load_tables(tmp_path)["pattern"][0]["meaning"] == fresh["pattern"][0]["meaning"]
+    assert json.loads(cached.read_text())["key"] != "stale"
+
+
+def test_unwritable_cache_directory_still_loads(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    tables = load_tables(blocker / "sub")
+    assert len(tables["pattern"]) == len(error_patterns())
+
+
+def test_no_cache_gives_the_same_tables(tmp_path: Path) -> None:
+    assert load_tables(None) == json.loads(json.dumps(load_tables(tmp_path)))
