@@ -153,7 +153,7 @@ def _run(config: object, *, quiet: bool) -> Report:
     from tlsdiag.cli._common import stderr_console
     from tlsdiag.proxy.events import EventLog, ProxyEvent
     from tlsdiag.proxy.policy import policy_summary
-    from tlsdiag.proxy.report import events_report, spki_sha256_b64
+    from tlsdiag.proxy.report import EventSummary, spki_sha256_b64
     from tlsdiag.proxy.server import ProxyConfig, ProxyServer, serve
     from tlsdiag.render.proxy import event_line
 
@@ -161,11 +161,14 @@ def _run(config: object, *, quiet: bool) -> Report:
     console = stderr_console()
     _raise_fd_limit()
 
+    summary = EventSummary()
+
     def on_event(ev: ProxyEvent) -> None:
+        summary.add(ev.to_dict())
         if not quiet:
             console.print(event_line(ev.to_dict()), highlight=False, soft_wrap=True)
 
-    log = EventLog(config.events_path, listener=on_event)
+    log = EventLog(config.events_path, listener=on_event, keep=0)
     started = datetime.now(UTC)
 
     def ready(server: ProxyServer) -> None:
@@ -199,14 +202,10 @@ def _run(config: object, *, quiet: bool) -> Report:
         pass
     finally:
         log.close()
-    events = [e.to_dict() for e in log.recent]
-    return events_report(
-        events,
-        source=str(config.events_path or "(memory)"),
+    return summary.report(
+        source=str(config.events_path or "(not written)"),
         now=datetime.now(UTC),
-        filters={"since": started.isoformat().replace("+00:00", "Z")},
-        total=log.count,
-        command="proxy",
+        since=started.isoformat().replace("+00:00", "Z"),
     )
 
 

@@ -78,7 +78,7 @@ class EventLog:
         self,
         path: Path | None = None,
         *,
-        keep: int = 10000,
+        keep: int = 1000,
         listener: Callable[[ProxyEvent], None] | None = None,
     ) -> None:
         self.path = path

@@ -234,6 +234,61 @@ def event_findings(events: Sequence[Mapping[str, Any]]) -> list[Finding]:
     return out
 
 
+class EventSummary:
+    """Running totals of a proxy run (so the proxy need not keep every event in memory)."""
+
+    def __init__(self, max_groups: int = 500) -> None:
+        self.count = 0
+        self.by_action: Counter[str] = Counter()
+        self.by_finding: Counter[str] = Counter()
+        self.inspected = 0
+        self.bytes_up = 0
+        self.bytes_down = 0
+        self.max_groups = max_groups
+        self.groups: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
+
+    def add(self, ev: Mapping[str, Any]) -> None:
+        """Count one event; keep the first event of each (finding, host) pair."""
+        self.count += 1
+        self.by_action[str(ev.get("action", ""))] += 1
+        self.inspected += 1 if ev.get("tls_inspection") == 1 else 0
+        self.bytes_up += int(ev.get("bytes_up") or 0)
+        self.bytes_down += int(ev.get("bytes_down") or 0)
+        code = str(ev.get("finding") or "")
+        if code:
+            self.by_finding[code] += 1
+            key = (code, str(ev.get("sni") or ev.get("host") or ""))
+            first, n = self.groups.get(key, (dict(ev), 0))
+            if key in self.groups or len(self.groups) < self.max_groups:
+                self.groups[key] = (first, n + 1)
+
+    def report(self, *, source: str, now: datetime, since: str) -> Report:
+        """The summary report printed when the proxy stops."""
+        samples: list[Mapping[str, Any]] = []
+        for first, n in self.groups.values():
+            samples.extend([first] * n)
+        return Report(
+            command="proxy",
+            target=source,
+            generated_at=_iso(now),
+            facts={
+                "file": source,
+                "since": since,
+                "total_events": self.count,
+                "summary": {
+                    "events": self.count,
+                    "by_action": dict(self.by_action),
+                    "inspected": self.inspected,
+                    "by_finding": dict(self.by_finding),
+                    "bytes_up": self.bytes_up,
+                    "bytes_down": self.bytes_down,
+                },
+            },
+            findings=tuple(event_findings(samples)),
+            tool_version=__version__,
+        )
+
+
 def events_report(
     events: Sequence[Mapping[str, Any]],
     *,

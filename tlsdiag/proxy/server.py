@@ -254,10 +254,12 @@ class Endpoint(asyncio.Protocol):
 
     def _decrypt(self) -> None:
         tls = self.tls
-        assert tls is not None
+        bio = self.bio_in
+        assert tls is not None and bio is not None
+        raw: Any = tls._sslobj  # type: ignore[attr-defined] # skip the Python wrapper (hot path)
         try:
             while True:
-                n = int(tls.read(len(_READ_BUF), _READ_BUF))
+                n = raw.read(len(_READ_BUF), _READ_BUF)
                 if not n:
                     self._flush()
                     self.eof = True
@@ -266,6 +268,9 @@ class Endpoint(asyncio.Protocol):
                         self.conn.side_eof(self)
                     return
                 self._deliver(bytes(_READ_VIEW[:n]))
+                # Stop without provoking SSLWantReadError (building it costs microseconds).
+                if not bio.pending and not raw.pending():
+                    break
         except ssl.SSLWantReadError:
             pass
         except ssl.SSLError as exc:
@@ -844,6 +849,11 @@ class Connection:
             spec, issuer, subject = srv.spec_for_der(name, der)
             ev.issuer, ev.subject = issuer, subject
         assert up.tls is not None
+        if verify_failed is None:
+            # Same settings without the message callback: no Python call per TLS record from
+            # now on (CPython re-reads the callback from the SSL object's context).
+            # Verification is over, so a context without trust anchors does.
+            up.tls.context = srv.upstream.get(hello.alpn, verify=False, callback=False)
         self._upstream_facts(up)
         if ev.cipher_bits and ev.cipher_bits < cfg.policy.min_cipher_bits:
             up.close()
@@ -1102,6 +1112,22 @@ class _UpstreamDown(Exception):
     """The server could not be reached (the event already says why)."""
 
 
+def _release_memory() -> None:
+    """Collect cycles and ask glibc to return free heap pages (no-op elsewhere)."""
+    import gc
+    import sys
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("c")
+        if name:
+            with contextlib.suppress(OSError, AttributeError):
+                ctypes.CDLL(name).malloc_trim(0)
+
+
 def _peer_chain(ep: Endpoint) -> list[bytes]:
     tls = ep.tls
     if tls is None:
@@ -1177,6 +1203,7 @@ class ProxyServer:
             ) from exc
         for alpn in ((), ("h2", "http/1.1"), ("http/1.1",)):
             self.upstream.get(alpn)  # load the trust store now, not on the first connection
+            self.upstream.get(alpn, verify=False, callback=False)
         sock = self._server.sockets[0]
         self.port = int(sock.getsockname()[1])
         self._sweeper = self.loop.create_task(self._sweep())
@@ -1186,8 +1213,13 @@ class ProxyServer:
 
     async def _sweep(self) -> None:
         idle = self.config.idle_timeout
+        peak = 0
         while True:
-            await asyncio.sleep(max(0.5, min(5.0, idle / 4)))
+            await asyncio.sleep(max(0.5, min(2.0, idle / 4)))
+            peak = max(peak, len(self.connections))
+            if peak >= 64 and len(self.connections) <= peak // 16:
+                _release_memory()  # a burst is over: give its memory back to the OS
+                peak = len(self.connections)
             now = self.loop.time()
             for conn in list(self.connections):
                 if conn.relaying and now - conn.last_activity > idle:

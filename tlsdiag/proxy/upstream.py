@@ -213,9 +213,9 @@ class UpstreamContexts:
         self.maximum = maximum
         self.cafiles = tuple(cafiles)
         self.msg_callback = msg_callback
-        self._cache: OrderedDict[tuple[tuple[str, ...], bool], ssl.SSLContext] = OrderedDict()
+        self._cache: OrderedDict[tuple[tuple[str, ...], bool, bool], ssl.SSLContext] = OrderedDict()
 
-    def _build(self, alpn: tuple[str, ...], verify: bool) -> ssl.SSLContext:
+    def _build(self, alpn: tuple[str, ...], verify: bool, callback: bool) -> ssl.SSLContext:
         import certifi
 
         from tlsdiag.stores.bundles import os_bundle_path
@@ -240,7 +240,7 @@ class UpstreamContexts:
             ctx.verify_mode = ssl.CERT_NONE
         if alpn:
             ctx.set_alpn_protocols(list(alpn))
-        if self.msg_callback is not None:
+        if self.msg_callback is not None and callback:
             # The C-level setter: ssl.py's wrapper converts every argument to an enum, which
             # costs microseconds per TLS record for the life of the connection.
             import _ssl
@@ -248,12 +248,14 @@ class UpstreamContexts:
             _ssl._SSLContext._msg_callback.__set__(ctx, self.msg_callback)  # type: ignore[attr-defined] # private C slot
         return ctx
 
-    def get(self, alpn: Sequence[str], *, verify: bool = True) -> ssl.SSLContext:
+    def get(
+        self, alpn: Sequence[str], *, verify: bool = True, callback: bool = True
+    ) -> ssl.SSLContext:
         """The context for this ALPN offer (built once, then cached)."""
-        key = (tuple(a for a in alpn if a and len(a) < 256), verify)
+        key = (tuple(a for a in alpn if a and len(a) < 256), verify, callback)
         ctx = self._cache.get(key)
         if ctx is None:
-            ctx = self._build(key[0], verify)
+            ctx = self._build(key[0], verify, callback)
             self._cache[key] = ctx
             while len(self._cache) > 32:
                 self._cache.popitem(last=False)

@@ -1,0 +1,442 @@
+"""Benchmark: tlsdiag proxy next to mitmdump, same origin, same client, same run.
+
+Run by hand (not part of the test suite)::
+
+    python bench/bench_proxy.py --mitmdump /tmp/mitmvenv/bin/mitmdump
+
+Layout: the proxy under test runs on CPU 1 (taskset); the load generator and the HTTPS origin
+run on CPU 0. Phases, each against direct (no proxy), tlsdiag and mitmdump:
+
+1. requests/s over 10 established keep-alive tunnels (small responses);
+2. median latency of one request on an established tunnel (added = proxy - direct);
+3. median time of a new connection (TCP + CONNECT + TLS + one request);
+4. new inspected connections/s, 20 concurrent clients, 200 rotating host names;
+5. proxy RSS with 1000 idle tunnels open (per tunnel) and after they close.
+
+Both proxies sign with the same P-256 CA and verify the origin against the same bench root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import re
+import resource
+import shutil
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+BODY = b"ok"
+HOSTS = [f"h{i}.bench.test" for i in range(200)]
+CLIENT_CPU = 0
+PROXY_CPU = 1
+
+
+# --- PKI ---------------------------------------------------------------------------------------
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def make_pki(d: Path) -> dict[str, Path]:
+    now = datetime.now(UTC)
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(_name("bench origin root"))
+        .issuer_name(_name("bench origin root"))
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name("bench.test"))
+        .issuer_name(root.subject)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("bench.test"), x509.DNSName("*.bench.test")]),
+            critical=False,
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    key_fmt = (pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    paths = {"root": d / "origin-root.pem", "leaf": d / "origin.pem", "leaf_key": d / "origin.key"}
+    paths["root"].write_bytes(root.public_bytes(pem))
+    paths["leaf"].write_bytes(leaf.public_bytes(pem))
+    paths["leaf_key"].write_bytes(leaf_key.private_bytes(*key_fmt))
+    # The proxies' CA (the same for both).
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tlsdiag.proxy.ca import create_ca
+
+    ca, ca_key = create_ca(now=now, machine="bench")
+    paths["ca"] = d / "ca.pem"
+    paths["ca_key"] = d / "ca-key.pem"
+    paths["ca"].write_bytes(ca.public_bytes(pem))
+    paths["ca_key"].write_bytes(ca_key.private_bytes(*key_fmt))
+    conf = d / "mitm"
+    conf.mkdir()
+    (conf / "mitmproxy-ca.pem").write_bytes(ca_key.private_bytes(*key_fmt) + ca.public_bytes(pem))
+    paths["mitm_conf"] = conf
+    return paths
+
+
+# --- origin ------------------------------------------------------------------------------------
+
+
+def _origin_main(cert: str, key: str, port_q: Any) -> None:
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
+
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await r.readuntil(b"\r\n\r\n")
+                w.write(response)
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            w.close()
+
+    async def main() -> None:
+        srv = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx, backlog=2048)
+        port_q.put(srv.sockets[0].getsockname()[1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# --- proxies -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Proxy:
+    name: str
+    proc: subprocess.Popen[bytes] | None
+    port: int
+
+    def rss_kib(self) -> int:
+        if self.proc is None:
+            return 0
+        text = Path(f"/proc/{self.proc.pid}/status").read_text()
+        m = re.search(r"VmRSS:\s+(\d+) kB", text)
+        return int(m.group(1)) if m else 0
+
+    def cpu_seconds(self) -> float:
+        if self.proc is None:
+            return 0.0
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(2)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def start_tlsdiag(paths: dict[str, Path], events: Path) -> Proxy:
+    port = _free_port()
+    cmd = [
+        "taskset", "-c", str(PROXY_CPU), sys.executable, "-m", "tlsdiag", "proxy",
+        "--listen", f"127.0.0.1:{port}", "--ca-cert", str(paths["ca"]), "--ca-key",
+        str(paths["ca_key"]), "--upstream-cafile", str(paths["root"]), "--events", str(events),
+        "--quiet", "--max-connections", "8192",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_port(port)
+    return Proxy("tlsdiag", proc, port)
+
+
+def start_mitmdump(mitmdump: str, paths: dict[str, Path]) -> Proxy:
+    port = _free_port()
+    cmd = [
+        "taskset", "-c", str(PROXY_CPU), mitmdump, "-q", "--listen-host", "127.0.0.1",
+        "--listen-port", str(port), "--set", f"confdir={paths['mitm_conf']}",
+        "--set", f"ssl_verify_upstream_trusted_ca={paths['root']}",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_port(port)
+    return Proxy("mitmdump", proc, port)
+
+
+# --- client ------------------------------------------------------------------------------------
+
+CLIENT_CTX = ssl.create_default_context()
+CLIENT_CTX.check_hostname = False
+CLIENT_CTX.verify_mode = ssl.CERT_NONE  # the client's own cost stays small and equal for all
+CLIENT_CTX.set_alpn_protocols(["http/1.1"])
+REQUEST = b"GET / HTTP/1.1\r\nHost: bench.test\r\n\r\n"
+
+
+async def open_conn(
+    proxy: Proxy | None, origin_port: int, sni: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    if proxy is None:
+        return await asyncio.open_connection(
+            "127.0.0.1", origin_port, ssl=CLIENT_CTX, server_hostname=sni
+        )
+    r, w = await asyncio.open_connection("127.0.0.1", proxy.port)
+    w.write(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (origin_port,
+                                                                              origin_port))
+    head = await r.readuntil(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200") and not head.startswith(b"HTTP/1.0 200"):
+        raise RuntimeError(head[:80])
+    await w.start_tls(CLIENT_CTX, server_hostname=sni)
+    return r, w
+
+
+async def request(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+    w.write(REQUEST)
+    head = await r.readuntil(b"\r\n\r\n")
+    m = re.search(rb"(?i)content-length:\s*(\d+)", head)
+    await r.readexactly(int(m.group(1)) if m else 0)
+
+
+async def close(w: asyncio.StreamWriter) -> None:
+    w.close()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(w.wait_closed(), 2)
+
+
+async def phase_rps(proxy: Proxy | None, port: int, seconds: float, tunnels: int = 10) -> float:
+    conns = [await open_conn(proxy, port, "bench.test") for _ in range(tunnels)]
+    for r, w in conns:
+        await request(r, w)
+    count = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        nonlocal count
+        while time.perf_counter() < stop:
+            await request(r, w)
+            count += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(r, w) for r, w in conns))
+    elapsed = time.perf_counter() - t0
+    for _, w in conns:
+        await close(w)
+    return count / elapsed
+
+
+async def phase_latency(proxy: Proxy | None, port: int, n: int = 2000) -> float:
+    r, w = await open_conn(proxy, port, "bench.test")
+    for _ in range(50):
+        await request(r, w)
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await request(r, w)
+        samples.append(time.perf_counter() - t0)
+    await close(w)
+    return statistics.median(samples) * 1000
+
+
+async def phase_new_latency(proxy: Proxy | None, port: int, n: int = 200) -> float:
+    samples = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        r, w = await open_conn(proxy, port, HOSTS[i % len(HOSTS)])
+        await request(r, w)
+        samples.append(time.perf_counter() - t0)
+        await close(w)
+    return statistics.median(samples) * 1000
+
+
+async def phase_new_rate(proxy: Proxy | None, port: int, seconds: float, workers: int = 20) -> float:
+    count = 0
+    errors = 0
+    stop = time.perf_counter() + seconds
+    nxt = 0
+
+    async def worker() -> None:
+        nonlocal count, errors, nxt
+        while time.perf_counter() < stop:
+            host = HOSTS[nxt % len(HOSTS)]
+            nxt += 1
+            try:
+                r, w = await open_conn(proxy, port, host)
+                await request(r, w)
+                await close(w)
+                count += 1
+            except (OSError, ssl.SSLError, asyncio.IncompleteReadError, RuntimeError):
+                errors += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    if errors:
+        print(f"  ({errors} failed connections)", file=sys.stderr)
+    return count / (time.perf_counter() - t0)
+
+
+async def phase_memory(proxy: Proxy, port: int, n: int = 1000) -> dict[str, float]:
+    await asyncio.sleep(1.0)
+    base = proxy.rss_kib()
+    sem = asyncio.Semaphore(50)
+    conns: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def one(i: int) -> None:
+        async with sem:
+            r, w = await open_conn(proxy, port, HOSTS[i % len(HOSTS)])
+            await request(r, w)
+            conns.append((r, w))
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+    await asyncio.sleep(1.5)
+    opened = proxy.rss_kib()
+    await asyncio.gather(*(close(w) for _, w in conns))
+    conns.clear()
+    await asyncio.sleep(3.0)
+    after = proxy.rss_kib()
+    return {
+        "rss_base_kib": base,
+        "rss_open_kib": opened,
+        "rss_after_close_kib": after,
+        "kib_per_idle_tunnel": (opened - base) / n,
+    }
+
+
+async def run_all(
+    proxy: Proxy | None, port: int, seconds: float, memory: bool
+) -> dict[str, float]:
+    out: dict[str, float] = {}
+    cpu0 = proxy.cpu_seconds() if proxy else 0.0
+    out["rps_10_tunnels"] = await phase_rps(proxy, port, seconds)
+    out["latency_ms"] = await phase_latency(proxy, port)
+    out["new_conn_ms"] = await phase_new_latency(proxy, port)
+    out["new_conn_per_s"] = await phase_new_rate(proxy, port, seconds)
+    if proxy is not None:
+        out["proxy_cpu_s"] = proxy.cpu_seconds() - cpu0
+        if memory:
+            out.update(await phase_memory(proxy, port))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mitmdump", help="path to mitmdump (a separate venv); omit to skip it")
+    ap.add_argument("--seconds", type=float, default=5.0, help="length of the timed phases")
+    ap.add_argument("--no-memory", action="store_true", help="skip the 1000-tunnel phase")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = ap.parse_args()
+    if shutil.which("taskset") is None or os.cpu_count() is None or os.cpu_count() < 2:
+        sys.exit("needs taskset and at least 2 CPUs")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    tmp = Path(tempfile.mkdtemp(prefix="tlsdiag-bench-"))
+    paths = make_pki(tmp)
+    q: Any = multiprocessing.Queue()
+    origin = multiprocessing.Process(
+        target=_origin_main, args=(str(paths["leaf"]), str(paths["leaf_key"]), q), daemon=True
+    )
+    origin.start()
+    port = int(q.get(timeout=20))
+    results: dict[str, dict[str, float]] = {}
+    try:
+        print("direct ...", file=sys.stderr)
+        results["direct"] = asyncio.run(run_all(None, port, args.seconds, False))
+        print("tlsdiag ...", file=sys.stderr)
+        p = start_tlsdiag(paths, tmp / "events.jsonl")
+        try:
+            results["tlsdiag"] = asyncio.run(run_all(p, port, args.seconds, not args.no_memory))
+        finally:
+            p.stop()
+        if args.mitmdump:
+            print("mitmdump ...", file=sys.stderr)
+            m = start_mitmdump(args.mitmdump, paths)
+            try:
+                results["mitmdump"] = asyncio.run(
+                    run_all(m, port, args.seconds, not args.no_memory)
+                )
+            finally:
+                m.stop()
+    finally:
+        origin.terminate()
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def report(results: dict[str, dict[str, float]]) -> None:
+    d = results["direct"]
+    rows = [
+        ("requests/s, 10 keep-alive tunnels", "rps_10_tunnels", "{:.0f}"),
+        ("median request latency (ms)", "latency_ms", "{:.3f}"),
+        ("median new connection (ms)", "new_conn_ms", "{:.2f}"),
+        ("new connections/s (200 hosts)", "new_conn_per_s", "{:.0f}"),
+        ("proxy CPU during phases 1-4 (s)", "proxy_cpu_s", "{:.1f}"),
+        ("RSS idle baseline (KiB)", "rss_base_kib", "{:.0f}"),
+        ("RSS with 1000 idle tunnels (KiB)", "rss_open_kib", "{:.0f}"),
+        ("KiB per idle tunnel", "kib_per_idle_tunnel", "{:.1f}"),
+        ("RSS after the tunnels closed (KiB)", "rss_after_close_kib", "{:.0f}"),
+    ]
+    names = list(results)
+    print(f"{'':38}" + "".join(f"{n:>12}" for n in names))
+    for label, key, fmt in rows:
+        cells = [fmt.format(results[n][key]) if key in results[n] else "-" for n in names]
+        print(f"{label:38}" + "".join(f"{c:>12}" for c in cells))
+    t = results.get("tlsdiag")
+    m = results.get("mitmdump")
+    if t:
+        print()
+        print(f"tlsdiag rps / direct: {t['rps_10_tunnels'] / d['rps_10_tunnels']:.2f}")
+        print(f"tlsdiag added latency per request: {t['latency_ms'] - d['latency_ms']:.3f} ms")
+        print(f"tlsdiag added time per new connection: {t['new_conn_ms'] - d['new_conn_ms']:.2f} ms")
+    if t and m:
+        print(f"rps tlsdiag / mitmdump: {t['rps_10_tunnels'] / m['rps_10_tunnels']:.1f}x")
+        print(f"new conn/s tlsdiag / mitmdump: {t['new_conn_per_s'] / m['new_conn_per_s']:.1f}x")
+        print(f"mitmdump added latency per request: {m['latency_ms'] - d['latency_ms']:.3f} ms")
+        print(f"mitmdump added time per new connection: {m['new_conn_ms'] - d['new_conn_ms']:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
