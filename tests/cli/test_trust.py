@@ -17,7 +17,14 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "trust"))
 
-from trust_machine import ca, der, make_machine, pem, public_roots
+from trust_machine import (
+    ca,
+    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
+    der,
+    make_machine,
+    pem,
+    public_roots,
+)
 
 from tlsdiag.cli.app import app
 from tlsdiag.kb_trust import trust_stores

@@ -13,7 +13,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "trust"))
 
-from trust_machine import NOW, ca, make_machine, rows_by_id
+from trust_machine import (
+    NOW,
+    ca,
+    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
+    make_machine,
+    rows_by_id,
+)
 
 from tlsdiag import codes
 from tlsdiag.lab.pki import make_leaf

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "trust"))
 from trust_machine import (
     NOW,
     ca,
+    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
     der,
     make_machine,
     pem,

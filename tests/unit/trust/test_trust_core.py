@@ -6,7 +6,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from trust_machine import NOW, ca, der, public_roots
+from trust_machine import (
+    NOW,
+    ca,
+    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
+    der,
+    public_roots,
+)
 
 from tlsdiag import codes
 from tlsdiag.core import trust as T

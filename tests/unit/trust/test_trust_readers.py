@@ -12,7 +12,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from trust_machine import ca, der, pem, pkcs12_truststore, public_roots
+from trust_machine import (
+    ca,
+    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
+    der,
+    pem,
+    pkcs12_truststore,
+    public_roots,
+)
 
 from tlsdiag.stores import configfiles
 from tlsdiag.stores.platform_stores import (

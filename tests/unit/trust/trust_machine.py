@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -21,6 +22,25 @@ from tlsdiag.lab.pki import Issued, make_ca
 from tlsdiag.stores.engine import StoreContext
 
 NOW = datetime.now(UTC)
+
+# Every variable a store of the catalogue reads. The engine gets an explicit environment in these
+# tests anyway; clearing them too makes sure nothing falls back to the machine's own values.
+OVERRIDES = (
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PIP_CERT",
+    "PIP_CONFIG_FILE", "NODE_EXTRA_CA_CERTS", "NODE_USE_SYSTEM_CA", "NODE_OPTIONS",
+    "GIT_SSL_CAINFO", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "AWS_CA_BUNDLE",
+    "AWS_CONFIG_FILE", "AWS_PROFILE", "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE", "CLOUDSDK_CONFIG",
+    "CONDA_SSL_VERIFY", "CONDARC", "JAVA_HOME", "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS",
+    "_JAVA_OPTIONS", "NIX_SSL_CERT_FILE", "npm_config_cafile", "NPM_CONFIG_USERCONFIG",
+    "YARN_HTTPS_CA_FILE_PATH", "CURL_HOME", "HTTPS_PROXY", "https_proxy", "ALL_PROXY",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def clean_trust_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Import into a test module to clear the trust overrides of the machine running it."""
+    for name in OVERRIDES:
+        monkeypatch.delenv(name, raising=False)
 
 
 def ca(cn: str, **kw: Any) -> Issued:
