@@ -946,9 +946,25 @@ def store_gap_summary(
 
 
 def store_mismatch_finding(
-    *, root_in_os: bool, root_in_certifi: bool, root_subject: str = "", platform: str | None = None
+    *,
+    root_in_os: bool,
+    root_in_certifi: bool,
+    root_subject: str = "",
+    platform: str | None = None,
+    severity: Severity | None = None,
 ) -> Finding | None:
-    """The ``client.store_mismatch`` finding for ``check`` (None when both agree)."""
+    """The ``client.store_mismatch`` finding for ``check`` (None when both agree).
+
+    Args:
+        root_in_os: the chain verifies against the OS store.
+        root_in_certifi: the chain verifies against certifi.
+        root_subject: the root's name, for the evidence.
+        platform: ``linux`` / ``macos`` / ``windows`` (None: every platform's stores).
+        severity: overrides the code's default (error), e.g. a warning from ``check``.
+
+    Returns:
+        The finding, naming the tools that fail by default, or None.
+    """
     if root_in_os == root_in_certifi:
         return None
     gap = store_gap_summary(
@@ -956,6 +972,7 @@ def store_mismatch_finding(
     )
     return make_finding(
         codes.CLIENT_STORE_MISMATCH,
+        severity=severity,
         detail=gap.detail,
         evidence={
             **({"root": root_subject} if root_subject else {}),
