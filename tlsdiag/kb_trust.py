@@ -36,7 +36,7 @@ INSTANCES = frozenset({"single", "java-home", "firefox-profile"})
 
 _STORE_KEYS = {
     "id", "name", "kind", "platforms", "provides_os", "default_source", "consumers", "detect",
-    "default_source_on",
+    "default_source_on", "packaged",
     "instances", "combine", "discover", "locate", "fix", "anchors", "notes", "sources",
 }  # fmt: skip
 _LOCATOR_KEYS = {
@@ -133,6 +133,7 @@ class StoreDef:
     combine: str = "first"
     discover: tuple[Locator, ...] = ()
     anchors: Anchors | None = None
+    packaged: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
 
@@ -276,6 +277,7 @@ def parse_store(raw: Mapping[str, Any]) -> StoreDef:
             for i, loc in enumerate(raw.get("discover", []))
         ),
         anchors=anchors,
+        packaged=_tuple(raw.get("packaged")),
         notes=_tuple(raw.get("notes")),
         sources=_tuple(raw.get("sources")),
     )

@@ -67,6 +67,7 @@ class StoreReading:
     anchors: tuple[StoreCert, ...] = ()  # certs waiting in the OS store's input directories
     anchor_update: str = ""  # the command that rebuilds the bundle from them
     anchor_ignored: tuple[str, ...] = ()  # files the update tool skips (wrong suffix)
+    packaged: frozenset[str] = frozenset()  # SHA-256 of the distribution's own public roots
     consumers: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     sources_urls: tuple[str, ...] = ()

@@ -419,3 +419,11 @@ def test_fix_commands_use_the_roots_own_file_when_there_is_one(machine, root):
     report = audit(machine)
     steps = rows_by_id(report)["certifi"]["fix"]["steps"]
     assert f'cat "$(python3 -m certifi)" {anchor} > ~/.config/tlsdiag/ca-bundle.pem' in steps
+
+
+def test_distribution_roots_dropped_by_certifi_are_not_taken_for_inspection_roots(machine, root):
+    legacy = ca("Legacy Public Root", org="Old CA")  # still in the distro bundle, not certifi
+    machine.write("/usr/share/ca-certificates/mozilla/Legacy_Public_Root.crt", pem(legacy))
+    machine.os_bundle(legacy, root)
+    reports = run_trust(machine.context(), TrustOptions(now=NOW))
+    assert [r.facts["root"]["common_name"] for r in reports] == ["Acme Inspection Root"]

@@ -5,6 +5,7 @@ check the clock. Orchestrates the I/O of ``tlsdiag.stores`` (and the probe of ``
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
 from tlsdiag import __version__
 from tlsdiag.core import trust as T
@@ -255,20 +257,31 @@ def _clock(opts: TrustOptions, now: datetime) -> tuple[dict[str, Any], list[Find
     return facts, findings
 
 
-def public_from_certifi(ctx: StoreContext) -> T.PublicRoots:
-    """The public root set (certifi of tlsdiag's interpreter)."""
-    if not ctx.certifi_path:
-        return T.PublicRoots()
-    certs, _ = read_pem(Path(ctx.certifi_path))
-    return T.public_roots_from(certs)
+def public_roots_here(ctx: StoreContext, readings: Sequence[StoreReading]) -> T.PublicRoots:
+    """The public roots: certifi of tlsdiag's interpreter, plus the roots the distribution
+    packages itself (an older distribution bundle keeps roots certifi has dropped)."""
+    certs: list[StoreCert] = []
+    if ctx.certifi_path:
+        certs = list(read_pem(Path(ctx.certifi_path))[0])
+    public = T.public_roots_from(certs)
+    packaged = frozenset().union(*(r.packaged for r in readings if r.provides_os))
+    return T.PublicRoots(public.sha256 | packaged, public.spki)
 
 
 def run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
     """Audit every store for the chosen root(s): one report per root."""
+    with warnings.catch_warnings():
+        # distribution bundles still carry certificates cryptography warns about (negative
+        # serial numbers); they are facts of the machine, not problems of tlsdiag
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return _run_trust(ctx, opts)
+
+
+def _run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
     validate(opts)
     now = opts.now or datetime.now(UTC)
     readings = read_stores(ctx)
-    public = public_from_certifi(ctx)
+    public = public_roots_here(ctx, readings)
     selection = _select(opts, readings, public)
     clock_facts, clock_findings = _clock(opts, now)
     generated = now.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,6 +10,7 @@ fake filesystem root in temporary directories).
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import re
 import shutil
@@ -30,7 +31,7 @@ from tlsdiag.stores.platform_stores import (
     read_keychain,
     read_windows_store,
 )
-from tlsdiag.stores.readers import Reading, read_path, read_pem
+from tlsdiag.stores.readers import Reading, pem_ders, read_path, read_pem
 from tlsdiag.trust_types import FixText, SourceReading, StoreCert, StoreReading
 
 # Placeholders the core fills in (the root and the store path): kept as they are here.
@@ -652,6 +653,13 @@ def _read_anchors(
     return tuple(certs.values()), tuple(ignored)
 
 
+def _file_ders(path: Path) -> list[bytes]:
+    try:
+        return pem_ders(path.read_bytes())
+    except OSError:
+        return []
+
+
 def evaluate_store(
     store: StoreDef,
     ctx: StoreContext,
@@ -700,6 +708,13 @@ def evaluate_store(
         variables["OVERRIDE"] = override_name(override)
     anchors, ignored = _read_anchors(store, ctx) if present else ((), ())
     fix = _choose_fix(store.fixes, ctx, variables)
+    packaged: set[str] = set()
+    for template in store.packaged if present else ():
+        base_dir = data_path(template, ctx)
+        if base_dir is not None and base_dir.is_dir():
+            for file in base_dir.rglob("*"):
+                if file.is_file():
+                    packaged.update(hashlib.sha256(d).hexdigest() for d in _file_ders(file))
     return replace(
         base,
         present=present,
@@ -708,6 +723,7 @@ def evaluate_store(
         anchors=anchors,
         anchor_update=store.anchors.update if store.anchors else "",
         anchor_ignored=ignored,
+        packaged=frozenset(packaged),
         variables=variables,
     )
 
