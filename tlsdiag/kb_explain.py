@@ -22,11 +22,11 @@ off; any problem with the cache silently falls back to parsing the TOML.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import sys
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -331,11 +331,12 @@ def load_tables(directory: Path | None) -> dict[str, list[dict[str, Any]]]:
     from the TOML (and written to the cache)."""
     data = files("tlsdiag.data")
     blobs = {name: data.joinpath(name).read_bytes() for name, _ in _FILES}
-    digest = hashlib.sha256(f"{__version__}/{CACHE_FORMAT}".encode())
-    for name, _ in _FILES:
-        digest.update(name.encode() + b"\0" + blobs[name] + b"\0")
-    key = digest.hexdigest()
-    path = directory / f"explain-kb-{key[:20]}.json" if directory else None
+    # A cheap content key (zlib is loaded already; hashlib would cost an OpenSSL import).
+    parts = [f"{__version__}/{CACHE_FORMAT}"]
+    parts += [f"{name}:{len(blobs[name])}:{zlib.crc32(blobs[name]):08x}" for name, _ in _FILES]
+    key = "/".join(parts)
+    short = f"{zlib.crc32(key.encode()):08x}"
+    path = directory / f"explain-kb-{short}.json" if directory else None
     if path is not None:
         try:
             doc = json.loads(path.read_bytes())

@@ -47,14 +47,15 @@ def _render_matches(
     n = len(matches)
     plural = "s" if n > 1 else ""
     console.print(f"[bold]Recognised {n} error message{plural}[/] [dim](from {escape(source)})[/]")
+    groups: dict[tuple[Any, str], list[Mapping[str, Any]]] = {}
     for m in matches:
-        where = f"line {m.get('line')}" if source != "argument" else ""
-        console.print(
-            f"  [cyan]{escape(str(m.get('client_name', '')))}[/]"
-            + (f" [dim]{where}[/]" if where else "")
-            + f": {escape(str(m.get('excerpt', '')))}"
-        )
-        console.print(f"    [dim]{escape(str(m.get('meaning', '')))}[/]")
+        groups.setdefault((m.get("line"), str(m.get("excerpt", ""))), []).append(m)
+    for (line, excerpt), same in groups.items():
+        clients = ", ".join(dict.fromkeys(str(m.get("client_name", "")) for m in same))
+        where = f" [dim]line {line}[/]" if source != "argument" else ""
+        console.print(f"  [cyan]{escape(clients)}[/]{where}: {escape(excerpt)}")
+        for m in same:
+            console.print(f"    [dim]{escape(str(m.get('meaning', '')))}[/]")
     for note in facts.get("notes") or []:
         console.print(f"  [dim]{escape(str(note))}[/]")
 
