@@ -126,26 +126,22 @@ def _revocation(
 
 
 def _store_mismatch(analysis: ChainAnalysis) -> list[Finding]:
-    """The chain verifies against the OS store but not against the public (certifi) bundle."""
+    """The chain verifies against the OS store but not against the public (certifi) bundle:
+    browsers work, tools with their own bundle fail (the list comes from the trust-store data)."""
+    from tlsdiag.core.trust import store_mismatch_finding
+
     trusted = analysis.trusted_by
     if not trusted.get("os") or trusted.get("public (certifi)", True):
         return []
     root = analysis.path[-1]
-    return [
-        make_finding(
-            codes.CLIENT_STORE_MISMATCH,
-            severity=Severity.WARNING,
-            title="Trusted by the OS store, not by tools that bundle their own roots",
-            detail=(
-                f"The chain ends at {C.name_string(root.subject)}, which this machine's OS store "
-                "trusts but the public bundle does not. Browsers and OS-native tools work; tools "
-                "with their own bundle fail: Python requests/certifi, pip before 24.2, Node.js, "
-                "Java (cacerts), Firefox (own NSS store unless enterprise roots are on), conda."
-            ),
-            evidence={"root": C.name_string(root.subject), "root_sha256": C.fingerprint(root)},
-            remediation="Run `tlsdiag trust --from-host <host>` for the exact fix per store.",
-        )
-    ]
+    finding = store_mismatch_finding(
+        root_in_os=True,
+        root_in_certifi=False,
+        root_subject=C.name_string(root.subject),
+        platform=current_platform(),
+        severity=Severity.WARNING,
+    )
+    return [finding] if finding else []
 
 
 @cache
