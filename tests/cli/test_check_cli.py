@@ -41,8 +41,19 @@ def test_check_json_schema(lab: Lab) -> None:
     r = runner.invoke(app, ["check", "--json", *_case_args(lab, "wrong-host")])
     assert r.exit_code == 1, r.output
     doc = json.loads(r.stdout)
-    for key in ("schema", "schema_version", "tool_version", "target", "handshake", "chain",
-                "findings", "trust", "interception", "dns", "http"):
+    for key in (
+        "schema",
+        "schema_version",
+        "tool_version",
+        "target",
+        "handshake",
+        "chain",
+        "findings",
+        "trust",
+        "interception",
+        "dns",
+        "http",
+    ):
         assert key in doc, key
     assert doc["schema"] == "tlsdiag.report" and doc["schema_version"] == 1
     f = doc["findings"][0]
@@ -53,9 +64,21 @@ def test_check_json_schema(lab: Lab) -> None:
 def test_several_targets_and_from_file(lab: Lab, tmp_path: Path) -> None:
     targets = tmp_path / "targets.txt"
     targets.write_text(f"# lab\n{lab.cases['good'].target}\n\n{lab.cases['expired'].target}\n")
-    args = ["check", "--json", "--from", str(targets), lab.cases["sha1"].target,
-            "--resolve", lab.cases["good"].resolve, "--resolve", lab.cases["expired"].resolve,
-            "--resolve", lab.cases["sha1"].resolve, "--cafile", str(lab.root_pem_path)]
+    args = [
+        "check",
+        "--json",
+        "--from",
+        str(targets),
+        lab.cases["sha1"].target,
+        "--resolve",
+        lab.cases["good"].resolve,
+        "--resolve",
+        lab.cases["expired"].resolve,
+        "--resolve",
+        lab.cases["sha1"].resolve,
+        "--cafile",
+        str(lab.root_pem_path),
+    ]
     r = runner.invoke(app, args)
     assert r.exit_code == 1, r.output
     docs = json.loads(r.stdout)
@@ -69,7 +92,9 @@ def test_output_file(lab: Lab, tmp_path: Path) -> None:
     assert r.exit_code == 0 and r.stdout == ""
     assert json.loads(out.read_text())["findings"] == []
     html = tmp_path / "report.html"
-    r = runner.invoke(app, ["check", "--format", "html", "-o", str(html), *_case_args(lab, "expired")])
+    r = runner.invoke(
+        app, ["check", "--format", "html", "-o", str(html), *_case_args(lab, "expired")]
+    )
     assert r.exit_code == 1
     assert "server.cert_expired" in html.read_text() and "<html>" in html.read_text()
 
@@ -90,8 +115,19 @@ def test_chain_command_on_files_and_stdin(lab: Lab, tmp_path: Path) -> None:
     pem = ssl.get_server_certificate(("127.0.0.1", lab.cases["wrong-host"].port))
     leaf = tmp_path / "leaf.pem"
     leaf.write_text(pem)
-    r = runner.invoke(app, ["chain", str(leaf), "--host", "wrong-host.lab.test", "--cafile",
-                            str(lab.root_pem_path), "--no-aia", "--json"])
+    r = runner.invoke(
+        app,
+        [
+            "chain",
+            str(leaf),
+            "--host",
+            "wrong-host.lab.test",
+            "--cafile",
+            str(lab.root_pem_path),
+            "--no-aia",
+            "--json",
+        ],
+    )
     doc = json.loads(r.stdout)
     codes = {f["code"] for f in doc["findings"]}
     assert "server.hostname_mismatch" in codes and "server.chain_incomplete" in codes
@@ -170,11 +206,22 @@ def test_demo_and_lab_list() -> None:
 
 
 def test_lab_serve_prints_commands_that_work(tmp_path: Path) -> None:
-    """`tlsdiag lab serve` in a real process; its printed command, run as printed, finds the cause."""
+    """`tlsdiag lab serve` in a real process: its printed command, run as is, finds the cause."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tlsdiag", "lab", "serve", "--case", "expired", "--dir",
-         str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tlsdiag",
+            "lab",
+            "serve",
+            "--case",
+            "expired",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

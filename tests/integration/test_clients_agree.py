@@ -59,10 +59,24 @@ OPENSSL_VERIFY = {
 def test_curl_sees_the_same_problem(lab: Lab, name: str) -> None:
     case = lab.cases[name]
     proc = subprocess.run(
-        [CURL or "curl", "-sS", "-o", "/dev/null", "--max-time", "5", "--noproxy", "*",
-         "--resolve", case.resolve, "--cacert", str(lab.root_pem_path),
-         f"https://{case.target}/"],
-        capture_output=True, text=True, timeout=15,
+        [
+            CURL or "curl",
+            "-sS",
+            "-o",
+            "/dev/null",
+            "--max-time",
+            "5",
+            "--noproxy",
+            "*",
+            "--resolve",
+            case.resolve,
+            "--cacert",
+            str(lab.root_pem_path),
+            f"https://{case.target}/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=15,
     )
     assert proc.returncode in CURL_EXPECT[name], proc.stderr
 
@@ -72,10 +86,22 @@ def test_curl_sees_the_same_problem(lab: Lab, name: str) -> None:
 def test_openssl_verify_result_matches(lab: Lab, name: str) -> None:
     case = lab.cases[name]
     proc = subprocess.run(
-        [OPENSSL or "openssl", "s_client", "-connect", f"127.0.0.1:{case.port}",
-         "-servername", case.spec.host, "-verify_hostname", case.spec.host,
-         "-CAfile", str(lab.root_pem_path)],
-        input="", capture_output=True, text=True, timeout=15,
+        [
+            OPENSSL or "openssl",
+            "s_client",
+            "-connect",
+            f"127.0.0.1:{case.port}",
+            "-servername",
+            case.spec.host,
+            "-verify_hostname",
+            case.spec.host,
+            "-CAfile",
+            str(lab.root_pem_path),
+        ],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=15,
     )
     verify = [ln for ln in proc.stdout.splitlines() if "Verify return code" in ln]
     assert verify, proc.stdout + proc.stderr
@@ -105,11 +131,27 @@ def test_ca_names_from_a_real_openssl_server(tmp_path: Path) -> None:
     port = s.getsockname()[1]
     s.close()
     server = subprocess.Popen(
-        [OPENSSL or "openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-naccept", "1",
-         "-cert", str(tmp_path / "leaf.pem"), "-key", str(tmp_path / "leaf.key"),
-         "-Verify", "1", "-CAfile", str(tmp_path / "root.pem"), "-tls1_2"],
+        [
+            OPENSSL or "openssl",
+            "s_server",
+            "-accept",
+            f"127.0.0.1:{port}",
+            "-naccept",
+            "1",
+            "-cert",
+            str(tmp_path / "leaf.pem"),
+            "-key",
+            str(tmp_path / "leaf.key"),
+            "-Verify",
+            "1",
+            "-CAfile",
+            str(tmp_path / "root.pem"),
+            "-tls1_2",
+        ],
         stdin=subprocess.PIPE,  # s_server ends the session at EOF on stdin: keep it open
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert server.stdout is not None
@@ -118,8 +160,9 @@ def test_ca_names_from_a_real_openssl_server(tmp_path: Path) -> None:
             if "ACCEPT" in server.stdout.readline():
                 break
         resolve = (parse_resolve(f"mtls.test:{port}:127.0.0.1"),)
-        opts = CheckOptions(probe=ProbeOptions(resolve=resolve, timeout=3.0, http=False),
-                            revocation=False)
+        opts = CheckOptions(
+            probe=ProbeOptions(resolve=resolve, timeout=3.0, http=False), revocation=False
+        )
         out = run_check(parse_target(f"mtls.test:{port}"), opts)
     finally:
         server.kill()

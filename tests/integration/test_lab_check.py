@@ -41,7 +41,9 @@ def test_good_case_records_the_handshake(lab: Lab) -> None:
     assert facts["trust"]["--cafile"]["trusted"] is True
     assert facts["trust"]["public (certifi)"]["trusted"] is False
     assert [c["subject"].split("CN=")[-1] for c in facts["chain"]] == [
-        "good.lab.test", "Lab Test Intermediate CA"]
+        "good.lab.test",
+        "Lab Test Intermediate CA",
+    ]
     assert facts["interception"]["inspected"] is False
     assert facts["revocation"][0]["status"] == "good"
 
@@ -52,7 +54,9 @@ def test_without_cafile_the_lab_root_is_untrusted(lab: Lab) -> None:
     case = lab.cases["good"]
     opts = replace(options_for(lab, [case], timeout=3.0), cafile=None)
     out = run_check(parse_target(case.target), opts)
-    assert codes.SERVER_CHAIN_INCOMPLETE in _errors(out) or codes.SERVER_UNTRUSTED_ROOT in _errors(out)
+    assert codes.SERVER_CHAIN_INCOMPLETE in _errors(out) or codes.SERVER_UNTRUSTED_ROOT in _errors(
+        out
+    )
 
 
 def test_incomplete_chain_is_completed_from_aia(lab: Lab) -> None:
@@ -115,6 +119,7 @@ def test_dns_failure_and_connect_refused(lab: Lab) -> None:
 def test_many_targets_concurrently_keep_their_order(lab: Lab) -> None:
     names = [c.name for c in CASES] * 2
     cases = [lab.cases[n] for n in names]
-    outs = run_checks([parse_target(c.target) for c in cases], options_for(lab, cases, 3.0),
-                      concurrency=8)
+    outs = run_checks(
+        [parse_target(c.target) for c in cases], options_for(lab, cases, 3.0), concurrency=8
+    )
     assert [o.report.target for o in outs] == [c.target for c in cases]

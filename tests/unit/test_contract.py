@@ -16,13 +16,31 @@ from tlsdiag.render import render_reports
 
 # The shared CAUSES table (the public contract): every one of these must exist, unchanged.
 CAUSES = {
-    "interception.detected", "client.root_not_trusted", "client.store_mismatch",
-    "client.clock_skew", "app.certificate_pinning", "app.mutual_tls", "server.cert_expired",
-    "server.cert_not_yet_valid", "server.chain_incomplete", "server.hostname_mismatch",
-    "server.untrusted_root", "server.self_signed", "server.revoked", "server.weak_signature",
-    "server.weak_key", "legacy.protocol_version", "legacy.cipher_suite", "network.dns_failure",
-    "network.connect_failed", "network.reset", "network.not_tls", "site.dependent_domains",
-    "domain.newly_published", "platform.default_bypass", "policy.blocked",
+    "interception.detected",
+    "client.root_not_trusted",
+    "client.store_mismatch",
+    "client.clock_skew",
+    "app.certificate_pinning",
+    "app.mutual_tls",
+    "server.cert_expired",
+    "server.cert_not_yet_valid",
+    "server.chain_incomplete",
+    "server.hostname_mismatch",
+    "server.untrusted_root",
+    "server.self_signed",
+    "server.revoked",
+    "server.weak_signature",
+    "server.weak_key",
+    "legacy.protocol_version",
+    "legacy.cipher_suite",
+    "network.dns_failure",
+    "network.connect_failed",
+    "network.reset",
+    "network.not_tls",
+    "site.dependent_domains",
+    "domain.newly_published",
+    "platform.default_bypass",
+    "policy.blocked",
 }
 
 
@@ -39,12 +57,20 @@ def test_findings_toml_matches_codes_exactly() -> None:
 
 def _report() -> Report:
     return Report(
-        command="check", target="a.test:443", generated_at="2026-11-21T12:00:00Z",
+        command="check",
+        target="a.test:443",
+        generated_at="2026-11-21T12:00:00Z",
         facts={"handshake": {"version": "TLSv1.3"}},
         findings=(
             Finding("interception.detected", Severity.INFO, "inspected", "by X"),
-            Finding("server.cert_expired", Severity.ERROR, "expired", "<b>10 days</b>",
-                    {"not_after": "2026-11-11"}, "renew"),
+            Finding(
+                "server.cert_expired",
+                Severity.ERROR,
+                "expired",
+                "<b>10 days</b>",
+                {"not_after": "2026-11-11"},
+                "renew",
+            ),
         ),
         tool_version="0",
     )
@@ -89,6 +115,7 @@ def test_cli_import_stays_light() -> None:
 
 
 def test_version_and_help() -> None:
-    out = subprocess.run([sys.executable, "-m", "tlsdiag", "--version"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "tlsdiag", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.startswith("tlsdiag ")

@@ -315,7 +315,9 @@ def analyze_chain(
     # and names get their own findings; this only asks who vouches for the chain)
     weak_in_path = any(C.signature_hash(c) in ("sha1", "md5") for c in path[:-1])
     odd_names = not ips and not any("*" not in n or n.startswith("*.") for n in dns)
-    refusal_explained = odd_names or any(not C.not_before(c) <= vtime <= C.not_after(c) for c in path)
+    refusal_explained = odd_names or any(
+        not C.not_before(c) <= vtime <= C.not_after(c) for c in path
+    )
     self_signed_leaf = C.is_self_signed(leaf)
     trusted_by: dict[str, bool] = {}
     messages: dict[str, str] = {}

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from tlsdiag import __version__

@@ -10,9 +10,13 @@ from tlsdiag.net.probe import _parse_cert_request
 
 
 def _name(cn: str) -> bytes:
-    return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acme"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, cn)]).public_bytes()
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acme"),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    ).public_bytes()
 
 
 def _vec(items: list[bytes], width: int = 2) -> bytes:
@@ -37,7 +41,9 @@ def test_tls12_certificate_request() -> None:
 
 def test_tls13_certificate_request_with_certificate_authorities() -> None:
     ext_data = _vec([_name("Only CA")])
-    sigalgs = (13).to_bytes(2, "big") + (4).to_bytes(2, "big") + (2).to_bytes(2, "big") + b"\x04\x03"
+    sigalgs = (
+        (13).to_bytes(2, "big") + (4).to_bytes(2, "big") + (2).to_bytes(2, "big") + b"\x04\x03"
+    )
     ca_ext = (47).to_bytes(2, "big") + len(ext_data).to_bytes(2, "big") + ext_data
     exts = sigalgs + ca_ext
     body = b"\x00" + len(exts).to_bytes(2, "big") + exts

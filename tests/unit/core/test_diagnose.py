@@ -20,8 +20,12 @@ from tlsdiag.model import (
 
 
 def _probe(**kw: object) -> ProbeResult:
-    return ProbeResult(target=Target("x.test", "x.test"), sni="x.test",
-                       dns=DnsAnswer("x.test", ("127.0.0.1",)), **kw)  # type: ignore[arg-type]
+    return ProbeResult(
+        target=Target("x.test", "x.test"),
+        sni="x.test",
+        dns=DnsAnswer("x.test", ("127.0.0.1",)),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_clock_skew_thresholds() -> None:
@@ -58,8 +62,11 @@ def test_legacy_retry_with_only_weak_ciphers() -> None:
 
 def test_mutual_tls_from_http_400_body() -> None:
     hs = Handshake(version="TLSv1.2", cipher="ECDHE-RSA-AES128-GCM-SHA256")
-    http = HttpInfo(status=400, reason="Bad Request",
-                    body_excerpt="<html>400 No required SSL certificate was sent</html>")
+    http = HttpInfo(
+        status=400,
+        reason="Bad Request",
+        body_excerpt="<html>400 No required SSL certificate was sent</html>",
+    )
     [f] = handshake_findings(_probe(handshake=hs, http=http))
     assert f.code == codes.APP_MUTUAL_TLS and f.severity is Severity.ERROR
     ok = HttpInfo(status=200, reason="OK", body_excerpt="hello")
@@ -67,8 +74,11 @@ def test_mutual_tls_from_http_400_body() -> None:
 
 
 def test_optional_client_certificate_is_a_warning() -> None:
-    hs = Handshake(version="TLSv1.3", cipher="TLS_AES_128_GCM_SHA256",
-                   cert_request=CertRequest(("CN=Some CA",)))
+    hs = Handshake(
+        version="TLSv1.3",
+        cipher="TLS_AES_128_GCM_SHA256",
+        cert_request=CertRequest(("CN=Some CA",)),
+    )
     [f] = handshake_findings(_probe(handshake=hs, http=HttpInfo(status=200)))
     assert f.code == codes.APP_MUTUAL_TLS and f.severity is Severity.WARNING
     assert f.evidence["acceptable_ca_names"] == "CN=Some CA"

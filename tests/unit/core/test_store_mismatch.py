@@ -15,14 +15,19 @@ def test_os_yes_certifi_no_names_the_failing_tools(now: datetime) -> None:
     corp = make_ca("Corp Inspection Root", now=now)
     leaf = make_leaf(corp, now=now, names=["www.example.com"])
     public = Roots("public (certifi)", (make_ca("Some Public Root", now=now).cert,))
-    a = analyze_chain([leaf.cert], host="www.example.com", now=now,
-                      root_sets=[public, Roots("os", (corp.cert,))])
+    a = analyze_chain(
+        [leaf.cert], host="www.example.com", now=now, root_sets=[public, Roots("os", (corp.cert,))]
+    )
     [f] = _store_mismatch(a)
     assert f.code == codes.CLIENT_STORE_MISMATCH and f.severity is Severity.WARNING
     assert "requests" in f.detail and "Corp Inspection Root" in f.evidence["root"]
     # negative controls: both trust it, or neither does
-    both = analyze_chain([leaf.cert], host="www.example.com", now=now,
-                         root_sets=[Roots("public (certifi)", (corp.cert,)), Roots("os", (corp.cert,))])
+    both = analyze_chain(
+        [leaf.cert],
+        host="www.example.com",
+        now=now,
+        root_sets=[Roots("public (certifi)", (corp.cert,)), Roots("os", (corp.cert,))],
+    )
     assert _store_mismatch(both) == []
     neither = analyze_chain([leaf.cert], host="www.example.com", now=now, root_sets=[public])
     assert _store_mismatch(neither) == []

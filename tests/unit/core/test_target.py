@@ -73,8 +73,16 @@ def test_resolve_like_curl() -> None:
 
 
 @pytest.mark.parametrize(
-    "spec", ["a.test", "a.test:443", "a.test:443:", "a.test:x:1.2.3.4", "a.test:443:not-an-ip",
-             ":443:1.2.3.4", "a.test:0:1.2.3.4"],
+    "spec",
+    [
+        "a.test",
+        "a.test:443",
+        "a.test:443:",
+        "a.test:x:1.2.3.4",
+        "a.test:443:not-an-ip",
+        ":443:1.2.3.4",
+        "a.test:0:1.2.3.4",
+    ],
 )
 def test_bad_resolve(spec: str) -> None:
     with pytest.raises(ValueError, match="--resolve"):
