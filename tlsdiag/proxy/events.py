@@ -13,7 +13,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,13 +62,13 @@ class ProxyEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with stable keys."""
-        out = asdict(self)
+        out = {name: getattr(self, name) for name in FIELD_NAMES}
         for key in ("connect_ms", "upstream_tls_ms", "client_tls_ms", "duration_ms"):
             out[key] = round(out[key], 2)
         return out
 
 
-FIELD_NAMES = tuple(f.name for f in fields(ProxyEvent))
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(ProxyEvent))
 
 
 class EventLog:

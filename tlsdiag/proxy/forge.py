@@ -188,6 +188,14 @@ class TlsVersions:
     maximum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3
 
 
+def _fast_tmp() -> str | None:
+    """A memory-backed temp dir when there is one (certificate files are read on every miss)."""
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return None
+
+
 class Forger:
     """Mints forged leaves and the server-side contexts that present them, with an LRU cache."""
 
@@ -207,7 +215,7 @@ class Forger:
         self.versions = client_versions or TlsVersions()
         self.leaf_key = ec.generate_private_key(ec.SECP256R1())
         self._twin: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None
-        self._dir = Path(tempfile.mkdtemp(prefix="tlsdiag-forge-"))  # mode 0700
+        self._dir = Path(tempfile.mkdtemp(prefix="tlsdiag-forge-", dir=_fast_tmp()))  # mode 0700
         self._key_path = self._dir / "leaf-key.pem"
         write_private(
             self._key_path,

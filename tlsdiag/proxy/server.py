@@ -591,6 +591,16 @@ class Connection:
         self.ev.closed_by = "proxy"
 
     def _decide(self, name: str, fallback: str, port: int) -> Decision:
+        cache = self.server.decisions
+        key = (name, fallback, port, self.client_ip)
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = self._decide_uncached(name, fallback, port)
+            if len(cache) > 4096:
+                cache.pop(next(iter(cache)))
+        return hit
+
+    def _decide_uncached(self, name: str, fallback: str, port: int) -> Decision:
         policy = self.server.config.policy
         d = policy.decide(name, port, self.client_ip)
         if d.rule == "default" and fallback != name:
@@ -1181,6 +1191,7 @@ class ProxyServer:
         self.permitted = permitted_domains(config.ca.cert)
         self.connections: set[Connection] = set()
         self.trusted_by: set[str] = set()
+        self.decisions: dict[tuple[str, str, int, str | None], Decision] = {}
         self._mtls: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._specs: OrderedDict[tuple[str, bytes], tuple[ForgeSpec, str, str]] = OrderedDict()
         self._server: asyncio.Server | None = None
