@@ -277,9 +277,11 @@ def derive_needle(regex: str) -> str:
     return best.lower() if len(best.strip()) >= 3 else ""
 
 
-def _needles(given: str | None, regex: str) -> tuple[str, ...]:
+def _needles(given: str | list[str] | None, regex: str) -> tuple[str, ...]:
     if given is None:
         return derive_needles(regex)
+    if isinstance(given, list):
+        return tuple(str(g).lower() for g in given) if all(given) else ()
     return (given.lower(),) if given else ()
 
 
@@ -321,7 +323,7 @@ def parse_tables(blobs: dict[str, bytes]) -> dict[str, list[dict[str, Any]]]:
             for entry in entries:
                 needle = entry.get("needle")
                 regex = str(entry.get("regex", ""))
-                entry[_NEEDLES] = list(_needles(needle if isinstance(needle, str) else None, regex))
+                entry[_NEEDLES] = list(_needles(needle, regex))
         tables[table] = entries
     return tables
 
@@ -377,8 +379,7 @@ def _tables() -> dict[str, list[dict[str, Any]]]:
 def _entry_needles(entry: dict[str, Any]) -> tuple[str, ...]:
     if _NEEDLES in entry:
         return tuple(entry[_NEEDLES])
-    needle = entry.get("needle")
-    return _needles(needle if isinstance(needle, str) else None, entry["regex"])
+    return _needles(entry.get("needle"), entry["regex"])
 
 
 _REQUIRED = {

@@ -13,6 +13,8 @@ from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Format
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tlsdiag.model import Report
 
 MAX_INPUT = 2 * 1024 * 1024
@@ -128,19 +130,24 @@ def explain(
     Exit status: 0 a TLS or connection error was recognised, 1 none was, 2 bad usage or input.
     """
     with handle_errors():
-        from tlsdiag.render.explain import render_explain
-
         if code is not None:
             if text or file is not None:
                 raise UsageError("--code explains one finding code; give no text with it")
             report = _code_report(code, host or "")
-            emit([report], pick_format(fmt, as_json), output, console_renderer=render_explain)
+            emit([report], pick_format(fmt, as_json), output, console_renderer=_render)
             raise typer.Exit(0)
         body, source, cut = _gather(text, file)
         report = _text_report(body, source, cut, inspected, host)
-        emit([report], pick_format(fmt, as_json), output, console_renderer=render_explain)
+        emit([report], pick_format(fmt, as_json), output, console_renderer=_render)
         recognised = bool(report.facts.get("recognised"))
     raise typer.Exit(0 if recognised else 1)
+
+
+def _render(report: Report, console: Console) -> None:
+    """The console renderer, imported only when console output is asked for (rich is heavy)."""
+    from tlsdiag.render.explain import render_explain
+
+    render_explain(report, console)
 
 
 def _now() -> str:

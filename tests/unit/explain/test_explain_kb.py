@@ -155,6 +155,33 @@ def test_prefilter_never_hides_a_match_on_a_corpus_of_examples() -> None:
                 assert p.may_match(e.lower()), (p.id, e)
 
 
+CORPUS = Path(__file__).resolve().parents[3] / "fixtures" / "explain" / "corpus.toml"
+
+
+def test_context_prefilter_never_hides_a_match() -> None:
+    # Context rules have hand-written needles for regexes that start with a group: check them
+    # against every example and every corpus text (when the corpus is there).
+    import tomllib
+
+    texts = [e for p in error_patterns() for e in p.examples]
+    if CORPUS.is_file():
+        doc = tomllib.loads(CORPUS.read_text(encoding="utf-8"))
+        texts += [m["text"] for m in doc.get("message", []) + doc.get("non_tls", [])]
+    texts += [
+        "* Establish HTTP proxy tunnel to pypi.org:443\n> CONNECT pypi.org:443 HTTP/1.1",
+        "PS C:\\Users\\me> Invoke-WebRequest https://x.example",
+        "--2026-11-21 10:00:00--  https://x.example/\nwget: unable to resolve host address",
+        "\tat java.base/sun.security.ssl.Alert.createSSLException(Alert.java:131)",
+        "behind a proxy; HTTPS_PROXY=http://p:8080; corporate proxy re-signs with SSL inspection",
+    ]
+    for rule in context_rules():
+        if rule.kind == "ignore_host":
+            continue
+        for text in texts:
+            if rule.compiled().search(text):
+                assert rule.may_match(text.lower()), (rule.id, text[:80])
+
+
 def _pattern(**over: Any) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": "x-one",
