@@ -50,8 +50,8 @@ PATTERN_KEYS = frozenset(
     }
 )
 CAUSE_WEIGHT_KEYS = frozenset({"code", "weight", "inspected", "direct", "why"})
-CONTEXT_KEYS = frozenset({"id", "kind", "regex", "name", "needle"})
-CONTEXT_KINDS = frozenset({"client", "inspection", "proxy", "host", "ignore_host"})
+CONTEXT_KEYS = frozenset({"id", "kind", "regex", "name", "needle", "codes", "factor"})
+CONTEXT_KINDS = frozenset({"client", "inspection", "proxy", "host", "ignore_host", "public_host"})
 CAUSE_KEYS = frozenset({"id", "why", "inspection", "check"})
 
 
@@ -110,6 +110,8 @@ class ContextRule:
     regex: str
     name: str = ""
     needles: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()  # public_host: the codes whose weights are scaled by factor
+    factor: float = 1.0
 
     def may_match(self, lower: str) -> bool:
         """Cheap prefilter on the lower-cased text: False means the regex cannot match."""
@@ -475,6 +477,13 @@ def build_contexts(entries: list[dict[str, Any]]) -> tuple[ContextRule, ...]:
         if entry["kind"] not in CONTEXT_KINDS:
             raise ValueError(f"explain_context.toml: {cid}: unknown kind {entry['kind']!r}")
         regex = entry["regex"]
+        damped = tuple(entry.get("codes", ()))
+        unknown = [c for c in damped if c not in ALL_CODES]
+        if unknown:
+            raise ValueError(f"explain_context.toml: {cid}: unknown codes {unknown}")
+        factor = entry.get("factor", 1.0)
+        if not (isinstance(factor, int | float) and 0 <= factor <= 1):
+            raise ValueError(f"explain_context.toml: {cid}: factor must be in 0..1")
         out.append(
             ContextRule(
                 id=cid,
@@ -482,6 +491,8 @@ def build_contexts(entries: list[dict[str, Any]]) -> tuple[ContextRule, ...]:
                 regex=regex,
                 name=entry.get("name", ""),
                 needles=_entry_needles(entry),
+                codes=damped,
+                factor=float(factor),
             )
         )
     return tuple(out)

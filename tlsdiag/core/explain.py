@@ -136,6 +136,7 @@ class Explanation:
     host: str = ""
     port: int | None = None
     clients: tuple[str, ...] = ()  # display names of the clients the text shows
+    public_host: bool = False  # the host is a large public service with a sound chain
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -149,6 +150,7 @@ class Explanation:
             "recognised": self.recognised,
             "host": self.host or None,
             "port": self.port,
+            "public_host": self.public_host,
             "clients": list(self.clients),
             "inspection": self.context.to_dict(),
             "matches": [m.to_dict() for m in self.matches],
@@ -263,8 +265,9 @@ def explain(
         host, port = split_host(host)
     else:
         host, port = find_host(text, lower, kb.contexts)
+    public = _public_host_rule(kb.contexts, host)
     target = _target(host, port)
-    causes = _rank(matched, ctx, kb, target)
+    causes = _rank(matched, ctx, kb, target, public, host)
     matches = tuple(
         MatchedError(
             pattern=p.id,
@@ -292,6 +295,7 @@ def explain(
         host=host,
         port=port,
         clients=clients,
+        public_host=public is not None,
         notes=tuple(notes),
     )
 
@@ -411,11 +415,22 @@ def _target(host: str, port: int | None) -> str:
     return shown if port in (None, 443) else f"{shown}:{port}"
 
 
+def _public_host_rule(rules: Iterable[ContextRule], host: str) -> ContextRule | None:
+    if not host:
+        return None
+    for rule in rules:
+        if rule.kind == "public_host" and rule.compiled().fullmatch(host):
+            return rule
+    return None
+
+
 def _rank(
     matched: list[tuple[ErrorPattern, re.Match[str]]],
     ctx: InspectionContext,
     kb: ExplainKB,
     target: str,
+    public: ContextRule | None = None,
+    host: str = "",
 ) -> tuple[RankedCause, ...]:
     if not matched:
         return ()
@@ -432,6 +447,8 @@ def _rank(
         damping = GENERIC_DAMPING if p.generic and any_specific else 1.0
         for cw in p.causes:
             w = cw.weight_for(ctx.inspected) * damping
+            if public is not None and cw.code in public.codes:
+                w *= public.factor
             order.setdefault(cw.code, len(order))
             remaining[cw.code] = remaining.get(cw.code, 1.0) * (1.0 - w)
             sources.setdefault(cw.code, []).append(p.id)
@@ -447,6 +464,11 @@ def _rank(
         extra = kb.causes.get(code)
         why = cw.why or (extra.why if extra else ex.meaning)
         note = _context_note(cw, ctx)
+        if public is not None and code in public.codes:
+            note = (
+                f"{note} Ranked lower because {host} is {public.name or 'a large public service'}"
+                " that sends a complete, publicly trusted chain."
+            ).strip()
         ranked.append(
             RankedCause(
                 code=code,

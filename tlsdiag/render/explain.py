@@ -79,7 +79,12 @@ def _render_context(facts: Mapping[str, Any], console: Console) -> None:
     if host:
         port = facts.get("port")
         shown = f"{host}:{port}" if port not in (None, 443) else host
-        console.print(f"[bold]Host:[/] {escape(str(shown))}")
+        extra = (
+            " [dim](a large public service: server-side certificate problems are unlikely)[/]"
+            if facts.get("public_host")
+            else ""
+        )
+        console.print(f"[bold]Host:[/] {escape(str(shown))}{extra}")
 
 
 def _render_cause(rank: int, cause: Mapping[str, Any], console: Console) -> None:

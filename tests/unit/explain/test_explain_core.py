@@ -165,6 +165,22 @@ def test_matches_name_the_client_line_and_excerpt() -> None:
     assert result.causes[0].check == "tlsdiag trust --from-host pypi.org"
 
 
+def test_a_large_public_service_makes_server_side_causes_less_likely() -> None:
+    public = explain(
+        "npm ERR! request to https://registry.npmjs.org/react failed, reason: unable to get "
+        "local issuer certificate"
+    )
+    private = explain(
+        "npm ERR! request to https://npm.intranet.example/react failed, reason: unable to get "
+        "local issuer certificate"
+    )
+    assert public.public_host and not private.public_host
+    assert public.causes[0].code in {codes.CLIENT_STORE_MISMATCH, codes.CLIENT_ROOT_NOT_TRUSTED}
+    chain = {c.code: c for c in public.causes}[codes.SERVER_CHAIN_INCOMPLETE]
+    assert "registry.npmjs.org is a large public service" in chain.why
+    assert chain.score < {c.code: c for c in private.causes}[codes.SERVER_CHAIN_INCOMPLETE].score
+
+
 # ---------------------------------------------------------------- hosts
 @pytest.mark.parametrize(
     ("text", "host", "port"),

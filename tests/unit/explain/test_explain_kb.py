@@ -109,7 +109,7 @@ def test_explain_words_do_not_repeat_findings_toml() -> None:
 def test_context_rules_kinds_and_vendors() -> None:
     rules = context_rules()
     kinds = {r.kind for r in rules}
-    assert kinds == {"client", "inspection", "proxy", "host", "ignore_host"}
+    assert kinds == {"client", "inspection", "proxy", "host", "ignore_host", "public_host"}
     vendors = {r.name for r in rules if r.kind == "inspection"}
     for vendor in ("Zscaler", "Netskope", "Cato Networks", "Palo Alto Networks", "Fortinet"):
         assert vendor in vendors
