@@ -1007,7 +1007,11 @@ class Connection:
             ev.tls_error_side = "client"
             ev.tls_error_type = "fatal"
             if ev.finding in ("", codes.PLATFORM_DEFAULT_BYPASS):
-                pinned = self.client_ip in self.server.trusted_by
+                # Programs on one machine share its address, so a loopback client that
+                # accepted the CA before says nothing about this program.
+                pinned = self.client_ip in self.server.trusted_by and not _is_loopback(
+                    self.client_ip
+                )
                 ev.finding = (
                     codes.APP_CERTIFICATE_PINNING if pinned else codes.CLIENT_ROOT_NOT_TRUSTED
                 )
@@ -1015,8 +1019,9 @@ class Connection:
                     "the client rejected the forged certificate "
                     f"(alert: {ev.tls_error_description}): "
                     + (
-                        "this client accepted the tlsdiag CA for other hosts, so the application "
-                        "probably pins its server's certificate"
+                        "this device accepted the tlsdiag CA for other connections, so this "
+                        "application probably pins its server's certificate or reads its own "
+                        "trust store"
                         if pinned
                         else "the tlsdiag CA is not trusted by this client, or the application "
                         "pins its server's certificate or reads its own trust store"
@@ -1120,6 +1125,13 @@ class Connection:
 
 class _UpstreamDown(Exception):
     """The server could not be reached (the event already says why)."""
+
+
+def _is_loopback(ip: str | None) -> bool:
+    try:
+        return ip is not None and ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
 
 
 def _release_memory() -> None:

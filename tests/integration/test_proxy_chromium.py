@@ -1,0 +1,180 @@
+"""Headless Chromium through the proxy: the tlsdiag CA is trusted through an NSS database.
+
+Needs the Debian packages ``chromium`` and ``libnss3-tools`` (certutil); skipped without them.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+from tlsdiag.lab.cases import Lab
+from tlsdiag.proxy.ca import CaMaterial, init_ca
+from tlsdiag.proxy.policy import default_policy
+from tlsdiag.proxy.report import spki_sha256_b64
+from tlsdiag.proxy.server import ProxyConfig, ResolveTo, RunningProxy
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason="headless Chromium is not installed (apt-get install chromium libnss3-tools)",
+    ),
+]
+PAGE = (
+    b"<html><body><h1 id='t'>tlsdiag proxied page</h1><p>" + b"x" * 200_000 + b"</p></body></html>"
+)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(PAGE)))
+        self.end_headers()
+        self.wfile.write(PAGE)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def origin_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    ca = trustme.CA()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("page.test").configure_cert(ctx)
+    root = tmp_path_factory.mktemp("chromium-origin") / "root.pem"
+    ca.cert_pem.write_to_path(str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1], root
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    with Lab(names=("expired",)) as running:
+        yield running
+
+
+def _trust(home: Path, ca: CaMaterial) -> list[str]:
+    """Trust the CA for Chromium: an NSS database in $HOME, or the SPKI allow-list flag."""
+    certutil = shutil.which("certutil")
+    if certutil:
+        db = home / ".pki" / "nssdb"
+        db.mkdir(parents=True)
+        subprocess.run(
+            [certutil, "-d", f"sql:{db}", "-N", "--empty-password"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        subprocess.run(
+            [
+                certutil,
+                "-d",
+                f"sql:{db}",
+                "-A",
+                "-t",
+                "C,,",
+                "-n",
+                "tlsdiag test CA",
+                "-i",
+                str(ca.paths.cert),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        return []
+    return [f"--ignore-certificate-errors-spki-list={spki_sha256_b64(ca.cert)}"]
+
+
+def _dump_dom(proxy: RunningProxy, url: str, home: Path, trust: list[str]) -> str:
+    profile = home / f"profile-{time.monotonic_ns()}"
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        f"--proxy-server={proxy.url}",
+        *trust,
+        "--dump-dom",
+        url,
+    ]
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env["HOME"] = str(home)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, env=env)
+    return r.stdout
+
+
+def test_chromium_loads_pages_through_the_proxy(
+    tmp_path: Path, origin_port: tuple[int, Path], lab: Lab
+) -> None:
+    port, origin_root = origin_port
+    ca = init_ca(tmp_path / "ca")
+    expired = lab.cases["expired"]
+    cfg = ProxyConfig(
+        ca=ca,
+        policy=default_policy(),
+        port=0,
+        upstream_cafiles=(origin_root, lab.root_pem_path),
+        resolve=(
+            ResolveTo("page.test", port, ("127.0.0.1",)),
+            ResolveTo(expired.spec.host, expired.port, ("127.0.0.1",)),
+        ),
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    trust = _trust(home, ca)
+    with RunningProxy(cfg) as proxy:
+        dom = _dump_dom(proxy, f"https://page.test:{port}/", home, trust)
+        assert "tlsdiag proxied page" in dom
+        assert dom.count("x") >= 200_000  # the whole body arrived
+        blocked = _dump_dom(proxy, f"https://{expired.target}/", home, trust)
+        assert "Invalid server certificate" in blocked
+        assert "server.cert_expired" in blocked
+        time.sleep(0.5)
+        events = [e.to_dict() for e in proxy.events.recent]
+        # Negative control: a profile that does not trust the CA gets no page, and the proxy
+        # says why (the browser rejected the forged certificate).
+        untrusting = tmp_path / "home2"
+        untrusting.mkdir()
+        assert "tlsdiag proxied page" not in _dump_dom(
+            proxy, f"https://page.test:{port}/", untrusting, []
+        )
+        time.sleep(0.5)
+        rejected = [e.to_dict() for e in proxy.events.recent][len(events) :]
+    page = [e for e in events if e["sni"] == "page.test" and e["client_handshake"] == "ok"]
+    assert page and page[0]["action"] == "inspect" and page[0]["tls_inspection"] == 1
+    assert any(e["bytes_down"] > len(PAGE) for e in page)
+    assert any(e["sni"] == expired.spec.host and e["action"] == "block" for e in events)
+    # Chromium accepted the forged certificates: no client-side rejection anywhere.
+    assert not [e for e in events if e["client_handshake"] == "failed"]
+    failed = [e for e in rejected if e["client_handshake"] == "failed" and e["sni"] == "page.test"]
+    assert failed, rejected
+    assert failed[0]["finding"] == "client.root_not_trusted"
+    assert failed[0]["tls_error_side"] == "client" and failed[0]["tls_error_description"]
