@@ -134,11 +134,42 @@ class CauseText:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ExplainKB:
-    """The whole explain knowledge base."""
+    """The whole explain knowledge base.
 
-    patterns: tuple[ErrorPattern, ...]
+    Patterns are kept as their parsed tables and turned into :class:`ErrorPattern` objects
+    only when first needed (a text contains one of their needles, or all of them are asked
+    for): building all 300+ costs more than explaining one message.
+    """
+
+    raw_patterns: tuple[dict[str, Any], ...]
     contexts: tuple[ContextRule, ...]
     causes: dict[str, CauseText] = field(default_factory=dict)
+    _built: dict[int, ErrorPattern] = field(default_factory=dict, repr=False)
+
+    def pattern(self, index: int) -> ErrorPattern:
+        """The pattern at ``index`` in file order (built and validated on first use)."""
+        built = self._built.get(index)
+        if built is None:
+            built = _build_pattern(self.raw_patterns[index])
+            self._built[index] = built
+        return built
+
+    @property
+    def patterns(self) -> tuple[ErrorPattern, ...]:
+        """All patterns, in file order."""
+        return tuple(self.pattern(i) for i in range(len(self.raw_patterns)))
+
+    def candidates(self, lower: str) -> list[ErrorPattern]:
+        """The patterns whose prefilter lets ``lower`` (the lower-cased text) through."""
+        out: list[ErrorPattern] = []
+        for i, raw in enumerate(self.raw_patterns):
+            needles = raw.get(_NEEDLES)
+            if needles is None:
+                if self.pattern(i).may_match(lower):
+                    out.append(self.pattern(i))
+            elif not needles or any(n in lower for n in needles):
+                out.append(self.pattern(i))
+        return out
 
     @property
     def client_names(self) -> dict[str, str]:
@@ -436,26 +467,28 @@ def build_patterns(entries: list[dict[str, Any]]) -> tuple[ErrorPattern, ...]:
     out: list[ErrorPattern] = []
     seen: set[str] = set()
     for entry in entries:
-        _reject_unknown("error_patterns.toml", entry, PATTERN_KEYS, "pattern")
-        pid = entry["id"]
-        if pid in seen:
-            raise ValueError(f"error_patterns.toml: duplicate id {pid}")
-        seen.add(pid)
-        regex = entry["regex"]
-        out.append(
-            ErrorPattern(
-                id=pid,
-                client=entry["client"],
-                regex=regex,
-                meaning=entry["meaning"],
-                causes=tuple(_cause_weight(pid, c) for c in entry["causes"]),
-                generic=bool(entry.get("generic", False)),
-                examples=tuple(entry.get("examples", ())),
-                needles=_entry_needles(entry),
-                proxy_means_inspection=bool(entry.get("proxy_means_inspection", False)),
-            )
-        )
+        pattern = _build_pattern(entry)
+        if pattern.id in seen:
+            raise ValueError(f"error_patterns.toml: duplicate id {pattern.id}")
+        seen.add(pattern.id)
+        out.append(pattern)
     return tuple(out)
+
+
+def _build_pattern(entry: dict[str, Any]) -> ErrorPattern:
+    _reject_unknown("error_patterns.toml", entry, PATTERN_KEYS, "pattern")
+    pid = entry["id"]
+    return ErrorPattern(
+        id=pid,
+        client=entry["client"],
+        regex=entry["regex"],
+        meaning=entry["meaning"],
+        causes=tuple(_cause_weight(pid, c) for c in entry["causes"]),
+        generic=bool(entry.get("generic", False)),
+        examples=tuple(entry.get("examples", ())),
+        needles=_entry_needles(entry),
+        proxy_means_inspection=bool(entry.get("proxy_means_inspection", False)),
+    )
 
 
 @cache
@@ -522,5 +555,11 @@ def build_causes(entries: list[dict[str, Any]]) -> dict[str, CauseText]:
 
 @cache
 def explain_kb() -> ExplainKB:
-    """The whole explain knowledge base, loaded on first use."""
-    return ExplainKB(patterns=error_patterns(), contexts=context_rules(), causes=cause_texts())
+    """The whole explain knowledge base, loaded on first use.
+
+    Each pattern is validated when it is first built; :func:`error_patterns` validates the
+    whole file at once (duplicate ids included), as the test suite does.
+    """
+    return ExplainKB(
+        raw_patterns=tuple(_tables()["pattern"]), contexts=context_rules(), causes=cause_texts()
+    )

@@ -259,7 +259,7 @@ def explain(
     kb = kb or explain_kb()
     lower = text.lower()
     names = kb.client_names
-    matched = _match_patterns(kb.patterns, text, lower)
+    matched = _match_patterns(kb.candidates(lower), text, lower)
     ctx = _inspection_context(kb.contexts, text, lower, inspected, [p for p, _ in matched])
     if host:
         host, port = split_host(host)
