@@ -734,3 +734,28 @@ def test_name_constrained_ca_bypasses_other_domains(
         cert = _tunnel_peer(p, case.spec.host, case.port, lab.root_pem_path)
         assert _issuer_cn(cert) == "Lab Test Intermediate CA"
         assert _event_for(p, case.spec.host)["rule"] == "ca-name-constraints"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_upstream_session_is_resumed_on_the_next_connection(
+    start_proxy: ProxyFactory, pki: dict[str, Any], lab: Lab
+) -> None:
+    p = start_proxy()
+    case = lab.cases["good"]
+    for _ in range(2):
+        assert _status(_curl(p, f"https://{case.target}/", pki["ca"].paths.cert)) == "200"
+    events = [e for e in _events(p, 2) if e["sni"] == case.spec.host]
+    assert [e["verification"] for e in events] == ["ok", "ok (resumed session)"]
+    assert events[1]["issuer"] == events[0]["issuer"]  # known from the resumed session
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_no_resumption_after_a_failed_verification(
+    start_proxy: ProxyFactory, pki: dict[str, Any], lab: Lab
+) -> None:
+    p = start_proxy(replace(default_policy(), invalid_certificate=InvalidCert.ALLOW))
+    case = lab.cases["expired"]
+    for _ in range(2):
+        assert _status(_curl(p, f"https://{case.target}/", pki["ca"].paths.cert)) == "200"
+    events = [e for e in _events(p, 2) if e["sni"] == case.spec.host]
+    assert [e["finding"] for e in events] == [codes.SERVER_CERT_EXPIRED] * 2

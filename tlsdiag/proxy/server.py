@@ -318,13 +318,22 @@ class Endpoint(asyncio.Protocol):
 
     # --- TLS -------------------------------------------------------------------------------
     def start_tls(
-        self, ctx: ssl.SSLContext, *, server_side: bool, server_hostname: str | None = None
+        self,
+        ctx: ssl.SSLContext,
+        *,
+        server_side: bool,
+        server_hostname: str | None = None,
+        session: ssl.SSLSession | None = None,
     ) -> None:
         """Switch to TLS; bytes already received (the ClientHello) are fed to it."""
         self.bio_in = ssl.MemoryBIO()
         self.bio_out = ssl.MemoryBIO()
         self.tls = ctx.wrap_bio(
-            self.bio_in, self.bio_out, server_side=server_side, server_hostname=server_hostname
+            self.bio_in,
+            self.bio_out,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            session=session,
         )
         self.tls._tlsdiag_ep = self  # type: ignore[attr-defined] # for the message callback
         if self.pending:
@@ -395,6 +404,7 @@ class Connection:
         "loop",
         "relaying",
         "server",
+        "session_key",
         "started",
         "task",
         "upstream",
@@ -412,6 +422,7 @@ class Connection:
         self.ev = ProxyEvent(time=_now_iso())
         self.client_ip: str | None = None
         self.task: asyncio.Task[None] | None = None
+        self.session_key: tuple[str, int, str, tuple[str, ...]] | None = None
 
     # --- callbacks from endpoints ----------------------------------------------------------
     def client_made(self, ep: Endpoint) -> None:
@@ -765,8 +776,12 @@ class Connection:
         failure: TlsFailure | None = None
         verify_failed: ssl.SSLCertVerificationError | None = None
         try:
+            session_key = (req.host, req.port, server_name, hello.alpn)
             up.start_tls(
-                srv.upstream.get(hello.alpn), server_side=False, server_hostname=server_name
+                srv.upstream.get(hello.alpn),
+                server_side=False,
+                server_hostname=server_name,
+                session=srv.sessions.get(session_key),
             )
             async with asyncio.timeout(cfg.handshake_timeout):
                 await up.handshake()
@@ -855,6 +870,9 @@ class Connection:
                 spec = spec_for(name, leaf, mimic=True, signer=signer)
         else:
             ev.verification = "ok"
+            if up.tls is not None and up.tls.session_reused:
+                ev.verification = "ok (resumed session)"
+            self.session_key = session_key
             der = up.tls.getpeercert(binary_form=True) if up.tls is not None else None
             spec, issuer, subject = srv.spec_for_der(name, der)
             ev.issuer, ev.subject = issuer, subject
@@ -1117,6 +1135,8 @@ class Connection:
             ev.bytes_up = self.client.relayed
         if self.upstream is not None:
             ev.bytes_down = self.upstream.relayed
+            if self.session_key is not None and ev.finding in ("", codes.PLATFORM_DEFAULT_BYPASS):
+                self.server.keep_session(self.session_key, self.upstream, self.ev)
         ev.duration_ms = _ms(self.started)
         if not ev.action:
             ev.action = "block" if ev.finding else "none"
@@ -1204,6 +1224,9 @@ class ProxyServer:
         self.connections: set[Connection] = set()
         self.trusted_by: set[str] = set()
         self.decisions: dict[tuple[str, str, int, str | None], Decision] = {}
+        self.sessions: OrderedDict[tuple[str, int, str, tuple[str, ...]], ssl.SSLSession] = (
+            OrderedDict()
+        )
         self._mtls: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._specs: OrderedDict[tuple[str, bytes], tuple[ForgeSpec, str, str]] = OrderedDict()
         self._server: asyncio.Server | None = None
@@ -1299,6 +1322,26 @@ class ProxyServer:
             if rule.port == port and rule.host in ("*", host):
                 return rule.addresses
         return (host,)
+
+    def keep_session(
+        self, key: tuple[str, int, str, tuple[str, ...]], up: Endpoint, ev: ProxyEvent
+    ) -> None:
+        """Remember a verified upstream TLS session so the next connection resumes it."""
+        tls = up.tls
+        if tls is None or up.cert_requested:
+            return
+        alpn = key[3]
+        try:
+            # The session must belong to the context new connections start with.
+            tls.context = self.upstream.get(alpn)
+            session = tls.session
+        except (ValueError, ssl.SSLError):
+            return
+        if session is not None and session.has_ticket:
+            self.sessions[key] = session
+            self.sessions.move_to_end(key)
+            while len(self.sessions) > self.config.cache_size:
+                self.sessions.popitem(last=False)
 
     def learn_mutual_tls(self, host: str, port: int) -> None:
         self._mtls[(host, port)] = None
