@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,14 +42,29 @@ def _tlsdiag() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "tlsdiag"]
 
 
-def time_command(cmd: list[str], runs: int, env: dict[str, str]) -> list[float]:
-    """Wall milliseconds of ``runs`` runs after one warm-up run."""
+def time_once(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) milliseconds of one whole run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
     subprocess.run(cmd, capture_output=True, env=env, check=False)
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, env=env, check=False)
-        out.append((time.perf_counter() - start) * 1000)
+    wall = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return wall, cpu
+
+
+def time_commands(
+    commands: dict[str, tuple[list[str], dict[str, str]]], runs: int
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Run every command once per round, interleaved (so drift hits all alike), ``runs``
+    rounds after one warm-up round."""
+    out: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in commands}
+    for round_ in range(runs + 1):
+        for name, (cmd, env) in commands.items():
+            wall, cpu = time_once(cmd, env)
+            if round_:
+                out[name][0].append(wall)
+                out[name][1].append(cpu)
     return out
 
 
@@ -102,33 +118,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, TLSDIAG_CACHE_DIR=cache)
         cold = dict(env, TLSDIAG_NO_CACHE="1")
-        rows: list[tuple[str, list[float]]] = [
-            ("python -c pass", time_command([sys.executable, "-c", "pass"], args.runs, env)),
-            ("tlsdiag --version", time_command([*tlsdiag, "--version"], args.runs, env)),
-        ]
+        commands: dict[str, tuple[list[str], dict[str, str]]] = {
+            "python -c pass": ([sys.executable, "-c", "pass"], env),
+            "tlsdiag --version": ([*tlsdiag, "--version"], env),
+        }
         for name, msg in MESSAGES.items():
-            rows.append(
-                (f"explain {name}", time_command([*tlsdiag, "explain", msg], args.runs, env))
-            )
-            rows.append(
-                (
-                    f"explain --json {name}",
-                    time_command([*tlsdiag, "explain", "--json", msg], args.runs, env),
-                )
-            )
-        first = MESSAGES["curl 60"]
-        rows.append(
-            (
-                "explain curl 60, cold cache",
-                time_command([*tlsdiag, "explain", first], args.runs, cold),
-            )
+            commands[f"explain {name}"] = ([*tlsdiag, "explain", msg], env)
+            commands[f"explain --json {name}"] = ([*tlsdiag, "explain", "--json", msg], env)
+        commands["explain curl 60, cold cache"] = (
+            [*tlsdiag, "explain", MESSAGES["curl 60"]],
+            cold,
         )
-    print(f"{'command':40} {'median':>8} {'min':>8} {'max':>8}   (wall ms, {args.runs} runs)")
-    for name, values in rows:
-        print(f"{name:40} {statistics.median(values):8.1f} {min(values):8.1f} {max(values):8.1f}")
+        results = time_commands(commands, args.runs)
+    base_cpu = results["tlsdiag --version"][1]
+    print(f"whole-process figures, {args.runs} interleaved runs, milliseconds")
+    print(
+        f"{'command':32} {'wall med':>8} {'min':>7} {'max':>7} {'cpu med':>8}"
+        f" {'+cpu vs --version':>18}"
+    )
+    for name, (walls, cpus) in results.items():
+        extra = statistics.median(c - b for c, b in zip(cpus, base_cpu, strict=True))
+        print(
+            f"{name:32} {statistics.median(walls):8.1f} {min(walls):7.1f} {max(walls):7.1f}"
+            f" {statistics.median(cpus):8.1f} {extra:18.1f}"
+        )
     print("\nin-process breakdown of a first explanation (ms):")
     for step, value in breakdown().items():
-        print(f"  {step:38} {value:8.2f}")
+        print(f"  {step:40} {value:8.2f}")
 
 
 if __name__ == "__main__":
