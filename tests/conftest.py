@@ -28,11 +28,17 @@ TRUST_ENV = (
 )
 
 
+@pytest.fixture(scope="session")
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("tlsdiag-cache"))
+
+
 @pytest.fixture(autouse=True)
-def _clean_trust_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_trust_env(monkeypatch: pytest.MonkeyPatch, _cache_dir: str) -> None:
     for name in TRUST_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "*")
+    monkeypatch.setenv("TLSDIAG_CACHE_DIR", _cache_dir)  # never write the user's cache
 
 
 @pytest.fixture(scope="session")

@@ -37,9 +37,11 @@ def render_reports(
         case Format.CONSOLE:
             from rich.console import Console
 
-            from tlsdiag.render.console import render_console
+            if console_renderer is None:
+                from tlsdiag.render.console import render_console
 
-            renderer = console_renderer or render_console
+                console_renderer = render_console
+            renderer = console_renderer
             if to_file:
                 buf = io.StringIO()
                 console = Console(file=buf, width=width or 100, no_color=True)

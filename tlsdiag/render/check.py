@@ -152,6 +152,9 @@ def render_check(report: Report, console: Console) -> None:
     render_chain(report, console)
     console.print()
     render_findings(report, console)
+    if report.findings:
+        code = report.sorted_findings()[0].code
+        console.print(f"[dim]More on any finding code: tlsdiag explain --code {code}[/]")
 
 
 def render_probe(report: Report, console: Console) -> None:
