@@ -32,16 +32,25 @@ def timed(cmd: list[str]) -> list[float]:
 
 def report(label: str, cmd: list[str]) -> None:
     times = timed(cmd)
-    print(f"{label:<34} best {min(times) * 1000:7.0f} ms   median "
-          f"{statistics.median(times) * 1000:7.0f} ms")
+    print(
+        f"{label:<34} best {min(times) * 1000:7.0f} ms   median "
+        f"{statistics.median(times) * 1000:7.0f} ms"
+    )
 
 
 def main() -> None:
     exe = [sys.executable, "-m", "tlsdiag"]
     with Lab() as lab:
         good = lab.cases["good"]
-        one = [*exe, "check", good.target, "--resolve", good.resolve, "--cafile",
-               str(lab.root_pem_path)]
+        one = [
+            *exe,
+            "check",
+            good.target,
+            "--resolve",
+            good.resolve,
+            "--cafile",
+            str(lab.root_pem_path),
+        ]
         names = [n for n in CASE_NAMES if n not in ("reset",)]
         fifty: list[str] = [*exe, "check", "--cafile", str(lab.root_pem_path)]
         for i in range(50):
