@@ -175,20 +175,26 @@ def _ago(delta: timedelta) -> str:
 # --- names and vendors -----------------------------------------------------------------------
 
 
+_RULE_OIDS = (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME)
+_NameValues = tuple[list[str], list[str], list[str]]
+
+
+def _name_values(name: x509.Name) -> _NameValues:
+    cn, o, ou = (_values(name, oid) for oid in _RULE_OIDS)
+    return cn, o, ou
+
+
+def _rule_matches_values(rule: NameRule, values: _NameValues) -> bool:
+    for pattern, found in zip((rule.cn, rule.o, rule.ou), values, strict=True):
+        if pattern is not None and not any(pattern.fullmatch(v) for v in found):
+            return False
+    return True
+
+
 def rule_matches(rule: NameRule, name: x509.Name) -> bool:
     """Chromium-style match: each pattern the rule sets must match the whole value of that
     attribute (any value, when the name has several); a name without the attribute fails."""
-    checks = (
-        (rule.cn, NameOID.COMMON_NAME),
-        (rule.o, NameOID.ORGANIZATION_NAME),
-        (rule.ou, NameOID.ORGANIZATIONAL_UNIT_NAME),
-    )
-    for pattern, oid in checks:
-        if pattern is None:
-            continue
-        if not any(pattern.fullmatch(v) for v in _values(name, oid)):
-            return False
-    return True
+    return _rule_matches_values(rule, _name_values(name))
 
 
 def match_name(
@@ -205,6 +211,7 @@ def match_name(
     Returns:
         The match, or None.
     """
+    values = _name_values(name)  # read the name once, not once per rule
     for vendor in catalogue if catalogue is not None else vendors():
         if position == "issuer":
             rules: tuple[NameRule, ...] = vendor.issuer
@@ -213,7 +220,7 @@ def match_name(
         else:
             rules = vendor.issuer + vendor.root
         for rule in rules:
-            if rule_matches(rule, name):
+            if _rule_matches_values(rule, values):
                 return VendorMatch(vendor, position, dn(name), rule.describe())
     return None
 
