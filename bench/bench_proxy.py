@@ -375,7 +375,7 @@ async def phase_memory(proxy: Proxy, port: int, n: int = 1000) -> dict[str, floa
     }
 
 
-async def run_all(proxy: Proxy | None, port: int, seconds: float, memory: bool) -> dict[str, float]:
+async def run_all(proxy: Proxy | None, port: int, seconds: float) -> dict[str, float]:
     out: dict[str, float] = {}
     cpu0 = proxy.cpu_seconds() if proxy else 0.0
     out["rps_10_tunnels"] = await phase_rps(proxy, port, seconds)
@@ -384,15 +384,24 @@ async def run_all(proxy: Proxy | None, port: int, seconds: float, memory: bool) 
     out["new_conn_per_s"] = await phase_new_rate(proxy, port, seconds)
     if proxy is not None:
         out["proxy_cpu_s"] = proxy.cpu_seconds() - cpu0
-        if memory:
-            out.update(await phase_memory(proxy, port))
     return out
+
+
+async def run_memory(proxy: Proxy, port: int) -> dict[str, float]:
+    await phase_new_rate(proxy, port, 2.0)  # warm up: every host seen once, caches filled
+    return await phase_memory(proxy, port)
+
+
+def median_of(rounds: list[dict[str, float]]) -> dict[str, float]:
+    keys = rounds[0].keys()
+    return {k: statistics.median(r[k] for r in rounds) for k in keys}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mitmdump", help="path to mitmdump (a separate venv); omit to skip it")
     ap.add_argument("--seconds", type=float, default=5.0, help="length of the timed phases")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians reported)")
     ap.add_argument("--no-memory", action="store_true", help="skip the 1000-tunnel phase")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = ap.parse_args()
@@ -409,30 +418,35 @@ def main() -> None:
     )
     origin.start()
     port = int(q.get(timeout=20))
-    results: dict[str, dict[str, float]] = {}
+    starters = {"tlsdiag": lambda: start_tlsdiag(paths, tmp / "events.jsonl")}
+    if args.mitmdump:
+        starters["mitmdump"] = lambda: start_mitmdump(args.mitmdump, paths)
+    rounds: dict[str, list[dict[str, float]]] = {"direct": [], **{n: [] for n in starters}}
     try:
-        print("direct ...", file=sys.stderr)
-        results["direct"] = asyncio.run(run_all(None, port, args.seconds, False))
-        print("tlsdiag ...", file=sys.stderr)
-        p = start_tlsdiag(paths, tmp / "events.jsonl")
-        try:
-            results["tlsdiag"] = asyncio.run(run_all(p, port, args.seconds, not args.no_memory))
-        finally:
-            p.stop()
-        if args.mitmdump:
-            print("mitmdump ...", file=sys.stderr)
-            m = start_mitmdump(args.mitmdump, paths)
-            try:
-                results["mitmdump"] = asyncio.run(
-                    run_all(m, port, args.seconds, not args.no_memory)
-                )
-            finally:
-                m.stop()
+        for i in range(args.rounds):
+            print(f"round {i + 1}/{args.rounds}: direct", file=sys.stderr)
+            rounds["direct"].append(asyncio.run(run_all(None, port, args.seconds)))
+            for name, start in starters.items():
+                print(f"round {i + 1}/{args.rounds}: {name}", file=sys.stderr)
+                p = start()
+                try:
+                    rounds[name].append(asyncio.run(run_all(p, port, args.seconds)))
+                finally:
+                    p.stop()
+        results = {name: median_of(rs) for name, rs in rounds.items()}
+        if not args.no_memory:
+            for name, start in starters.items():
+                print(f"memory: {name}", file=sys.stderr)
+                p = start()
+                try:
+                    results[name].update(asyncio.run(run_memory(p, port)))
+                finally:
+                    p.stop()
     finally:
         origin.terminate()
     report(results)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        args.json.write_text(json.dumps({"median": results, "rounds": rounds}, indent=2) + "\n")
 
 
 def report(results: dict[str, dict[str, float]]) -> None:
@@ -443,13 +457,14 @@ def report(results: dict[str, dict[str, float]]) -> None:
         ("median new connection, new host (ms)", "new_conn_first_ms", "{:.2f}"),
         ("median new connection, known host (ms)", "new_conn_ms", "{:.2f}"),
         ("new connections/s (200 hosts)", "new_conn_per_s", "{:.0f}"),
-        ("proxy CPU during phases 1-4 (s)", "proxy_cpu_s", "{:.1f}"),
+        ("proxy CPU in phases 1-4, one round (s)", "proxy_cpu_s", "{:.1f}"),
         ("RSS idle baseline (KiB)", "rss_base_kib", "{:.0f}"),
         ("RSS with 1000 idle tunnels (KiB)", "rss_open_kib", "{:.0f}"),
         ("KiB per idle tunnel", "kib_per_idle_tunnel", "{:.1f}"),
         ("RSS after the tunnels closed (KiB)", "rss_after_close_kib", "{:.0f}"),
     ]
     names = list(results)
+    print("medians of the rounds")
     print(f"{'':38}" + "".join(f"{n:>12}" for n in names))
     for label, key, fmt in rows:
         cells = [fmt.format(results[n][key]) if key in results[n] else "-" for n in names]

@@ -759,3 +759,17 @@ def test_no_resumption_after_a_failed_verification(
         assert _status(_curl(p, f"https://{case.target}/", pki["ca"].paths.cert)) == "200"
     events = [e for e in _events(p, 2) if e["sni"] == case.spec.host]
     assert [e["finding"] for e in events] == [codes.SERVER_CERT_EXPIRED] * 2
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_aia_completion_when_the_policy_allows_it(
+    start_proxy: ProxyFactory, pki: dict[str, Any], lab: Lab
+) -> None:
+    p = start_proxy(parse_policy("[policy]\naia_fetch = true\n"))
+    case = lab.cases["incomplete-chain"]
+    r = _curl(p, f"https://{case.target}/", pki["ca"].paths.cert)
+    assert _status(r) == "200", r.stdout
+    ev = _event_for(p, case.spec.host)
+    assert ev["verification"] == "ok (chain completed from AIA)"
+    assert ev["finding"] == codes.SERVER_CHAIN_INCOMPLETE  # still reported
+    assert "completed from AIA" in ev["detail"]

@@ -49,6 +49,7 @@ from tlsdiag.proxy.upstream import (
     alert_from_reason,
     classify_ssl_error,
     classify_verify_error,
+    completes_via_aia,
     refine_with_chain,
 )
 
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 _READ_BUF = bytearray(256 * 1024)  # one shared buffer: the loop is single-threaded
 _READ_VIEW = memoryview(_READ_BUF)
 PENDING_LIMIT = 256 * 1024
+SESSION_REFRESH = 30.0  # seconds before a kept upstream session is replaced by a newer one
+SESSION_MAX_AGE = 3600.0  # never resume older sessions (servers' tickets expire too)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _VERSION_NAMES = {"TLSv1": "TLSv1.0"}
 
@@ -781,7 +784,7 @@ class Connection:
                 srv.upstream.get(hello.alpn),
                 server_side=False,
                 server_hostname=server_name,
-                session=srv.sessions.get(session_key),
+                session=srv.session_for(session_key),
             )
             async with asyncio.timeout(cfg.handshake_timeout):
                 await up.handshake()
@@ -818,6 +821,7 @@ class Connection:
             ev.verification = verify_failed.verify_message or "certificate verify failed"
             up2 = await self._unverified(req, hello, server_name)
             leaf = None
+            chain: list[bytes] = []
             if up2 is not None:
                 chain = _peer_chain(up2)
                 if chain:
@@ -829,6 +833,22 @@ class Connection:
                         extra_roots=srv.extra_roots,
                     )
                     leaf = _load(chain[0])
+            aia_ok = False
+            if (
+                vf.code == codes.SERVER_CHAIN_INCOMPLETE
+                and cfg.policy.aia_fetch
+                and up2 is not None
+                and leaf is not None
+            ):
+                aia_ok, aia_words = await asyncio.to_thread(
+                    completes_via_aia,
+                    chain,
+                    host=server_name,
+                    now=datetime.now(UTC),
+                    extra_roots=srv.extra_roots,
+                    timeout=min(5.0, cfg.connect_timeout),
+                )
+                ev.detail = aia_words
             ev.tls_certificate_error = vf.certificate_error
             ev.tls_error_description = vf.description
             ev.tls_error_type = "fatal"
@@ -838,7 +858,7 @@ class Connection:
             if leaf is not None:
                 ev.issuer = leaf.issuer.rfc4514_string()
                 ev.subject = leaf.subject.rfc4514_string()
-            if up2 is None or leaf is None or mode is InvalidCert.BLOCK:
+            if up2 is None or leaf is None or (mode is InvalidCert.BLOCK and not aia_ok):
                 if up2 is not None:
                     up2.abort()
                     self.upstream = None
@@ -851,7 +871,12 @@ class Connection:
                 )
                 return
             up = up2
-            if mode is InvalidCert.ALLOW:
+            if aia_ok:
+                # The chain verifies once completed: inspect as usual, keep the finding.
+                ev.verification = "ok (chain completed from AIA)"
+                ev.tls_error_description = ev.tls_error_type = ev.tls_error_side = ""
+                spec = spec_for(name, leaf)
+            elif mode is InvalidCert.ALLOW:
                 ev.detail = (
                     f"server certificate invalid ({vf.certificate_error}); re-signed as valid by "
                     "policy (invalid_certificate = allow): the client sees no error"
@@ -1224,9 +1249,9 @@ class ProxyServer:
         self.connections: set[Connection] = set()
         self.trusted_by: set[str] = set()
         self.decisions: dict[tuple[str, str, int, str | None], Decision] = {}
-        self.sessions: OrderedDict[tuple[str, int, str, tuple[str, ...]], ssl.SSLSession] = (
-            OrderedDict()
-        )
+        self.sessions: OrderedDict[
+            tuple[str, int, str, tuple[str, ...]], tuple[ssl.SSLSession, float]
+        ] = OrderedDict()
         self._mtls: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._specs: OrderedDict[tuple[str, bytes], tuple[ForgeSpec, str, str]] = OrderedDict()
         self._server: asyncio.Server | None = None
@@ -1330,6 +1355,10 @@ class ProxyServer:
         tls = up.tls
         if tls is None or up.cert_requested:
             return
+        kept = self.sessions.get(key)
+        now = time.monotonic()
+        if kept is not None and now - kept[1] < SESSION_REFRESH:
+            return  # reading a session costs ~0.1 ms (CPython copies it): not every time
         alpn = key[3]
         try:
             # The session must belong to the context new connections start with.
@@ -1338,10 +1367,20 @@ class ProxyServer:
         except (ValueError, ssl.SSLError):
             return
         if session is not None and session.has_ticket:
-            self.sessions[key] = session
+            self.sessions[key] = (session, now)
             self.sessions.move_to_end(key)
             while len(self.sessions) > self.config.cache_size:
                 self.sessions.popitem(last=False)
+
+    def session_for(self, key: tuple[str, int, str, tuple[str, ...]]) -> ssl.SSLSession | None:
+        """A kept upstream session for this host, port, SNI and ALPN offer (None when stale)."""
+        kept = self.sessions.get(key)
+        if kept is None:
+            return None
+        if time.monotonic() - kept[1] > SESSION_MAX_AGE:
+            del self.sessions[key]
+            return None
+        return kept[0]
 
     def learn_mutual_tls(self, host: str, port: int) -> None:
         self._mtls[(host, port)] = None

@@ -195,6 +195,59 @@ def refine_with_chain(
     return failure, seen or [failure.code]
 
 
+def completes_via_aia(
+    chain_der: Sequence[bytes],
+    *,
+    host: str,
+    now: datetime,
+    extra_roots: Sequence[Any] = (),
+    timeout: float = 5.0,
+) -> tuple[bool, str]:
+    """Fetch missing issuers from AIA URLs; True when the completed chain then verifies.
+
+    Blocking (HTTP fetches): run it in a thread. Returns (verifies, what happened in words).
+    """
+    import ipaddress
+
+    from cryptography import x509
+
+    from tlsdiag.core.chain import Roots, analyze_chain
+    from tlsdiag.net.aia import fetch_missing_issuers
+    from tlsdiag.stores.bundles import os_roots, public_roots
+
+    try:
+        certs = [x509.load_der_x509_certificate(d) for d in chain_der]
+    except ValueError:
+        return False, "the chain could not be parsed"
+    if not certs:
+        return False, "no certificate"
+    pub, osr = public_roots(), os_roots()
+    root_sets = [Roots(pub.name, pub.certs), Roots(osr.name, osr.certs)]
+    if extra_roots:
+        root_sets.append(Roots("--upstream-cafile", tuple(extra_roots)))
+    all_roots = [c for r in root_sets for c in r.certs]
+    completion = fetch_missing_issuers(certs, roots=all_roots, timeout=timeout)
+    if not completion.fetched:
+        errors = "; ".join(f"{u}: {e}" for u, e in completion.errors.items())
+        return False, f"AIA completion found no issuer ({errors or 'no caIssuers URL'})"
+    try:
+        ipaddress.ip_address(host)
+        is_ip = True
+    except ValueError:
+        is_ip = False
+    analysis = analyze_chain(
+        certs, host=host, is_ip=is_ip, now=now, root_sets=root_sets, fetched=completion.fetched
+    )
+    urls = ", ".join(f.url for f in completion.fetched)
+    if analysis.trusted and not any(
+        f.severity.value == "error"
+        for f in analysis.findings
+        if f.code != codes.SERVER_CHAIN_INCOMPLETE
+    ):
+        return True, f"completed from AIA ({urls})"
+    return False, f"fetched from AIA ({urls}) but the chain still does not verify"
+
+
 MsgCallback = Callable[..., None]
 
 
