@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
-from tlsdiag.errors import InputError, ProxyError
+from tlsdiag.errors import InputError
 
 
 @dataclass(slots=True)
@@ -93,7 +93,7 @@ class EventLog:
                     path.parent.mkdir(parents=True, exist_ok=True)
                 self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
             except OSError as exc:
-                raise ProxyError(
+                raise InputError(
                     f"--events {path}: cannot open for appending: {exc.strerror}"
                 ) from exc
 

@@ -120,14 +120,16 @@ def block_response(
         '<!doctype html><html><head><meta charset="utf-8"><title>'
         f"{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
         f"<p>{html.escape(detail)}</p><p>Host: <code>{html.escape(host)}</code><br>"
-        f"Finding: <code>{html.escape(code)}</code></p>"
+        + (f"Finding: <code>{html.escape(code)}</code>" if code else "")
+        + "</p>"
         "<p>Served by the tlsdiag inspecting proxy.</p></body></html>\n"
     ).encode()
+    finding = f"X-Tlsdiag-Finding: {_header_safe(code)}\r\n" if code else ""
     head = (
         f"HTTP/1.1 {status} {reason}\r\n"
         "Content-Type: text/html; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\n"
-        f"X-Tlsdiag-Finding: {_header_safe(code)}\r\n"
+        f"{finding}"
         f"X-Tlsdiag-Reason: {_header_safe(detail)}\r\n"
         "Cache-Control: no-store\r\n"
         "Connection: close\r\n\r\n"
@@ -563,7 +565,7 @@ class Connection:
             self._answer_plain(
                 exc.status,
                 "Bad Request" if exc.status == 400 else "Request Header Fields Too Large",
-                codes.POLICY_BLOCKED,
+                "",
                 "malformed request",
                 str(exc),
                 "",
@@ -582,7 +584,7 @@ class Connection:
             self._answer_plain(
                 exc.status,
                 "Request Header Fields Too Large",
-                codes.POLICY_BLOCKED,
+                "",
                 "malformed request",
                 str(exc),
                 "",
