@@ -53,6 +53,7 @@ ENV = {
     if k.lower() not in {"no_proxy", "http_proxy", "https_proxy", "all_proxy"}
 }
 BIG = 3 * 1024 * 1024 + 17  # a multi-megabyte body, not a multiple of any buffer size
+HUGE = 24 * 1024 * 1024 + 5  # more than the kernel's socket buffers can hold
 
 
 def _pattern(n: int) -> bytes:
@@ -64,7 +65,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        if self.path.startswith("/big"):
+        if self.path.startswith("/huge"):
+            body = _pattern(HUGE)
+        elif self.path.startswith("/big"):
             body = _pattern(BIG)
         elif self.path.startswith("/page"):
             body = b"<html><body><h1 id='t'>tlsdiag proxied page</h1></body></html>"
@@ -773,3 +776,43 @@ def test_aia_completion_when_the_policy_allows_it(
     assert ev["verification"] == "ok (chain completed from AIA)"
     assert ev["finding"] == codes.SERVER_CHAIN_INCOMPLETE  # still reported
     assert "completed from AIA" in ev["detail"]
+
+
+def test_slow_reader_gets_everything_and_others_are_not_held_up(
+    start_proxy: ProxyFactory, pki: dict[str, Any], origin: _Origin
+) -> None:
+    p = start_proxy()
+    s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    s.sendall(f"CONNECT origin.test:{origin.port} HTTP/1.1\r\n\r\n".encode())
+    assert s.recv(100).startswith(b"HTTP/1.1 200")
+    tls = ssl.create_default_context(cafile=str(pki["ca"].paths.cert)).wrap_socket(
+        s, server_hostname="origin.test"
+    )
+    tls.sendall(b"GET /huge HTTP/1.1\r\nHost: origin.test\r\n\r\n")
+    assert p.server is not None
+    deadline = time.monotonic() + 5
+    held: list[Any] = []
+    while time.monotonic() < deadline:  # not reading: the proxy must stop reading the server
+        held = [c for c in p.server.connections if c.relaying and c.upstream is not None]
+        if any(c.upstream.paused for c in held):
+            break
+        time.sleep(0.05)
+    assert any(c.upstream.paused for c in held), "the server side was never paused"
+    for conn in held:  # what waits for the client stays bounded
+        assert conn.client is not None and conn.client.transport is not None
+        assert conn.client.transport.get_write_buffer_size() < 1024 * 1024
+    _good_request_works(p, pki, origin)  # meanwhile, others are served
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += tls.recv(65536)
+    _head, _, body = data.partition(b"\r\n\r\n")
+    chunks = [body]
+    got = len(body)
+    while got < HUGE:
+        chunk = tls.recv(1 << 20)
+        assert chunk
+        chunks.append(chunk)
+        got += len(chunk)
+    assert b"".join(chunks) == _pattern(HUGE)
+    tls.close()
