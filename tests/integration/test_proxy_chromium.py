@@ -21,7 +21,7 @@ import trustme
 
 from tlsdiag.lab.cases import Lab
 from tlsdiag.proxy.ca import CaMaterial, init_ca
-from tlsdiag.proxy.policy import default_policy
+from tlsdiag.proxy.policy import parse_policy
 from tlsdiag.proxy.report import spki_sha256_b64
 from tlsdiag.proxy.server import ProxyConfig, ResolveTo, RunningProxy
 
@@ -56,7 +56,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def origin_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     ca = trustme.CA()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("page.test").configure_cert(ctx)
+    ca.issue_cert("page.test", "direct.test").configure_cert(ctx)
     root = tmp_path_factory.mktemp("chromium-origin") / "root.pem"
     ca.cert_pem.write_to_path(str(root))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -74,37 +74,28 @@ def lab() -> Iterator[Lab]:
         yield running
 
 
-def _trust(home: Path, ca: CaMaterial) -> list[str]:
-    """Trust the CA for Chromium: an NSS database in $HOME, or the SPKI allow-list flag."""
+def _trust(home: Path, ca: CaMaterial, origin_root: Path) -> list[str] | None:
+    """Trust the tlsdiag CA (and the origin's own root, for the bypassed site) in an NSS
+    database in $HOME; None when certutil is missing."""
     certutil = shutil.which("certutil")
-    if certutil:
-        db = home / ".pki" / "nssdb"
-        db.mkdir(parents=True)
+    if not certutil:
+        return None
+    db = home / ".pki" / "nssdb"
+    db.mkdir(parents=True)
+    subprocess.run(
+        [certutil, "-d", f"sql:{db}", "-N", "--empty-password"],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    for nick, pem in (("tlsdiag test CA", ca.paths.cert), ("origin root", origin_root)):
         subprocess.run(
-            [certutil, "-d", f"sql:{db}", "-N", "--empty-password"],
+            [certutil, "-d", f"sql:{db}", "-A", "-t", "C,,", "-n", nick, "-i", str(pem)],
             check=True,
             capture_output=True,
             timeout=30,
         )
-        subprocess.run(
-            [
-                certutil,
-                "-d",
-                f"sql:{db}",
-                "-A",
-                "-t",
-                "C,,",
-                "-n",
-                "tlsdiag test CA",
-                "-i",
-                str(ca.paths.cert),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-        return []
-    return [f"--ignore-certificate-errors-spki-list={spki_sha256_b64(ca.cert)}"]
+    return []
 
 
 def _dump_dom(proxy: RunningProxy, url: str, home: Path, trust: list[str]) -> str:
@@ -139,21 +130,31 @@ def test_chromium_loads_pages_through_the_proxy(
     expired = lab.cases["expired"]
     cfg = ProxyConfig(
         ca=ca,
-        policy=default_policy(),
+        policy=parse_policy('[[rule]]\nid = "direct"\nhost = "direct.test"\naction = "bypass"\n'),
         port=0,
         upstream_cafiles=(origin_root, lab.root_pem_path),
         resolve=(
             ResolveTo("page.test", port, ("127.0.0.1",)),
+            ResolveTo("direct.test", port, ("127.0.0.1",)),
             ResolveTo(expired.spec.host, expired.port, ("127.0.0.1",)),
         ),
     )
     home = tmp_path / "home"
     home.mkdir()
-    trust = _trust(home, ca)
+    nss = _trust(home, ca, origin_root)
     with RunningProxy(cfg) as proxy:
+        # Without certutil, Chromium's SPKI allow-list flag with the CA's key stands in for
+        # the NSS database (the proxy sends the CA after the leaf); the bypassed site then
+        # cannot load: nothing trusts its real issuer.
+        trust = nss
+        if trust is None:
+            trust = [f"--ignore-certificate-errors-spki-list={spki_sha256_b64(ca.cert)}"]
         dom = _dump_dom(proxy, f"https://page.test:{port}/", home, trust)
         assert "tlsdiag proxied page" in dom
         assert dom.count("x") >= 200_000  # the whole body arrived
+        direct = _dump_dom(proxy, f"https://direct.test:{port}/", home, trust)
+        if nss is not None:
+            assert "tlsdiag proxied page" in direct  # bypassed: the origin's own certificate
         blocked = _dump_dom(proxy, f"https://{expired.target}/", home, trust)
         assert "Invalid server certificate" in blocked
         assert "server.cert_expired" in blocked
@@ -172,6 +173,9 @@ def test_chromium_loads_pages_through_the_proxy(
     assert page and page[0]["action"] == "inspect" and page[0]["tls_inspection"] == 1
     assert any(e["bytes_down"] > len(PAGE) for e in page)
     assert any(e["sni"] == expired.spec.host and e["action"] == "block" for e in events)
+    bypassed = [e for e in events if e["sni"] == "direct.test"]
+    assert bypassed and bypassed[0]["action"] == "bypass" and bypassed[0]["tls_inspection"] == 0
+    assert bypassed[0]["rule"] == "direct"
     # Chromium accepted the forged certificates: no client-side rejection anywhere.
     assert not [e for e in events if e["client_handshake"] == "failed"]
     failed = [e for e in rejected if e["client_handshake"] == "failed" and e["sni"] == "page.test"]

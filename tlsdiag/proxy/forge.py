@@ -211,6 +211,7 @@ class Forger:
             raise ValueError("cache_size must be positive")
         self.ca_cert = ca_cert
         self.ca_key = ca_key
+        self._ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
         self.cache_size = cache_size
         self.versions = client_versions or TlsVersions()
         self.leaf_key = ec.generate_private_key(ec.SECP256R1())
@@ -265,7 +266,12 @@ class Forger:
         )
         self._serial += 1
         path = self._dir / f"leaf-{self._serial}.pem"
-        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        pem = cert.public_bytes(serialization.Encoding.PEM)
+        if spec.signer is Signer.TRUSTED:
+            # Send the CA after the leaf, as most inspection products do: clients that pin or
+            # allow-list the CA's key (Chromium's SPKI flag) see it in the chain.
+            pem += self._ca_pem
+        path.write_bytes(pem)
         self._certs[spec] = (cert, path)
         while len(self._certs) > self.cache_size:
             _, (_, old) = self._certs.popitem(last=False)
