@@ -10,6 +10,7 @@ It measures, with the standard library only (best and median of N runs of the wh
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -18,14 +19,16 @@ import time
 from tlsdiag.lab.cases import CASE_NAMES, Lab
 
 RUNS = 7
+# Users' Python writes bytecode caches; a sandbox that disables them would time compilation.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def timed(cmd: list[str]) -> list[float]:
-    subprocess.run(cmd, capture_output=True, check=False)  # warm-up
+    subprocess.run(cmd, capture_output=True, check=False, env=ENV)  # warm-up (writes .pyc)
     out = []
     for _ in range(RUNS):
         start = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=False)
+        subprocess.run(cmd, capture_output=True, check=False, env=ENV)
         out.append(time.perf_counter() - start)
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -32,8 +33,9 @@ def common_name(name: x509.Name) -> str:
     return name_attr(name, NameOID.COMMON_NAME)
 
 
+@lru_cache(maxsize=8192)
 def fingerprint(cert: x509.Certificate) -> str:
-    """SHA-256 fingerprint, lower-case hex."""
+    """SHA-256 fingerprint, lower-case hex (memoised: root sets are compared on every check)."""
     return cert.fingerprint(hashes.SHA256()).hex()
 
 

@@ -115,6 +115,8 @@ class LabServer:
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(5)
+        # no Nagle: TLS 1.3 session tickets then the response would wait for a delayed ACK
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             if self.kind == "reset":
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
