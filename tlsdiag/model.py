@@ -252,6 +252,8 @@ class Report:
             "generated_at": self.generated_at,
         }
         for key, value in self.facts.items():
-            out.setdefault(key, value)
+            if key in out or key == "findings":
+                raise ValueError(f"fact {key!r} collides with a report envelope key")
+            out[key] = value
         out["findings"] = [f.to_dict() for f in self.sorted_findings()]
         return out

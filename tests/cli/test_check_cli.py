@@ -53,6 +53,7 @@ def test_check_json_schema(lab: Lab) -> None:
         "interception",
         "dns",
         "http",
+        "endpoint",
     ):
         assert key in doc, key
     assert doc["schema"] == "tlsdiag.report" and doc["schema_version"] == 1
@@ -240,3 +241,45 @@ def test_lab_serve_prints_commands_that_work(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_connect_to_servername_and_no_sni(lab: Lab) -> None:
+    case = lab.cases["good"]
+    root = str(lab.root_pem_path)
+    # the name on port 443 is moved to the lab port: SNI and name check keep the name
+    r = runner.invoke(
+        app,
+        [
+            "check",
+            "--json",
+            "good.lab.test",
+            "--connect-to",
+            f"good.lab.test:443:127.0.0.1:{case.port}",
+            "--cafile",
+            root,
+        ],
+    )
+    doc = json.loads(r.stdout)
+    assert r.exit_code == 0, doc["findings"]
+    assert doc["handshake"]["sni"] == "good.lab.test" and doc["endpoint"]["address"] == "127.0.0.1"
+    # an IP target with --servername: the certificate is checked against the server name
+    r = runner.invoke(
+        app,
+        [
+            "check",
+            "--json",
+            f"127.0.0.1:{case.port}",
+            "--servername",
+            "good.lab.test",
+            "--cafile",
+            root,
+        ],
+    )
+    assert r.exit_code == 0, r.stdout
+    # without SNI and with an IP target, the name check is against the IP: a mismatch
+    r = runner.invoke(
+        app, ["check", "--json", f"127.0.0.1:{case.port}", "--no-sni", "--cafile", root]
+    )
+    doc = json.loads(r.stdout)
+    assert doc["handshake"]["sni"] == ""
+    assert "server.hostname_mismatch" in {f["code"] for f in doc["findings"]}

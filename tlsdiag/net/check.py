@@ -200,7 +200,7 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     p = probe(target, opts.probe)
     now = opts.now or datetime.now(UTC)
     findings: list[Finding] = []
-    facts: dict[str, Any] = {"target": _target_facts(target, p), "dns": _dns_facts(p)}
+    facts: dict[str, Any] = {"endpoint": _target_facts(target, p), "dns": _dns_facts(p)}
     facts["connect"] = [
         {
             "address": a.address,

@@ -61,7 +61,7 @@ def _handshake_line(hs: Mapping[str, Any] | None, facts: Mapping[str, Any]) -> s
 def render_target_header(report: Report, console: Console) -> None:
     """Target, addresses and the handshake summary line (like s_client's)."""
     facts = report.facts
-    t = facts.get("target", {})
+    t = facts.get("endpoint", {})
     name = t.get("host", report.target)
     if t.get("unicode_host") and t.get("unicode_host") != t.get("host"):
         name = f"{t['unicode_host']} ({t['host']})"
