@@ -407,6 +407,7 @@ class Connection:
         "finished",
         "last_activity",
         "loop",
+        "pre_open",
         "relaying",
         "server",
         "session_key",
@@ -428,6 +429,7 @@ class Connection:
         self.client_ip: str | None = None
         self.task: asyncio.Task[None] | None = None
         self.session_key: tuple[str, int, str, tuple[str, ...]] | None = None
+        self.pre_open: tuple[tuple[str, int], asyncio.Task[_Opened]] | None = None
 
     # --- callbacks from endpoints ----------------------------------------------------------
     def client_made(self, ep: Endpoint) -> None:
@@ -477,6 +479,8 @@ class Connection:
         self.finish()
 
     def side_eof(self, ep: Endpoint) -> None:
+        if ep is not self.client and ep is not self.upstream:
+            return  # a connection given up earlier (a failed or spare upstream attempt)
         other = self.upstream if ep is self.client else self.client
         if not self.ev.closed_by:
             self.ev.closed_by = ep.role
@@ -494,6 +498,10 @@ class Connection:
         ep.close()
 
     def side_tls_error(self, ep: Endpoint, exc: ssl.SSLError) -> None:
+        if ep is not self.client and ep is not self.upstream:
+            if ep.transport is not None:
+                ep.transport.close()
+            return
         alert = alert_from_reason(getattr(exc, "reason", None))
         if alert and not self.ev.tls_error_description:
             self.ev.tls_error_description = alert
@@ -514,6 +522,8 @@ class Connection:
             other.close()
 
     def side_closed(self, ep: Endpoint) -> None:
+        if ep is not self.client and ep is not self.upstream:
+            return
         if not self.ev.closed_by and self.relaying:
             self.ev.closed_by = ep.role
         other = self.upstream if ep is self.client else self.client
@@ -542,6 +552,7 @@ class Connection:
             self.ev.detail = self.ev.detail or f"proxy error: {type(exc).__name__}: {exc}"
         finally:
             self.task = None
+            self._drop_open_ahead()
         if not self.relaying:
             self.close_all()
             self.finish()
@@ -630,6 +641,8 @@ class Connection:
         client = self.client
         assert client is not None
         client.send_raw(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        if self._decide(req.host, req.host, req.port).action is not Action.BLOCK:
+            self._open_ahead(req.host, req.port)
         hello: ClientHello | None = None
         not_tls = ""
         async with asyncio.timeout(cfg.header_timeout):
@@ -692,7 +705,47 @@ class Connection:
             await self._inspect(req, hello, name)
 
     async def _open(self, host: str, port: int) -> Endpoint:
-        """Open TCP to the server (``--resolve`` first); failures become findings + _Stop."""
+        """TCP to the server (the one opened ahead when it matches); failures become findings
+        and ``_UpstreamDown``."""
+        pre = self.pre_open
+        if pre is not None and pre[0] == (host, port):
+            self.pre_open = None
+            opened = await pre[1]
+        else:
+            opened = await self._connect_tcp(host, port)
+        self.ev.connect_ms = opened.ms
+        if opened.ep is None:
+            self._fail(opened.code, opened.detail)
+            raise _UpstreamDown()
+        self.upstream = opened.ep
+        self.ev.upstream_address = opened.address
+        return opened.ep
+
+    def _open_ahead(self, host: str, port: int) -> None:
+        """Start connecting to the server while the client sends its ClientHello."""
+        self.pre_open = ((host, port), self.loop.create_task(self._connect_tcp(host, port)))
+
+    def _drop_open_ahead(self) -> None:
+        pre = self.pre_open
+        if pre is None:
+            return
+        self.pre_open = None
+        task = pre[1]
+
+        def discard(t: asyncio.Task[_Opened]) -> None:
+            if not t.cancelled() and t.exception() is None:
+                ep = t.result().ep
+                if ep is not None:
+                    ep.abort()
+
+        if task.done():
+            discard(task)
+        else:
+            task.cancel()
+            task.add_done_callback(discard)
+
+    async def _connect_tcp(self, host: str, port: int) -> _Opened:
+        """Open TCP to host:port (``--resolve`` first); never raises for network errors."""
         cfg = self.server.config
         addrs = self.server.resolve(host, port)
         ep = Endpoint(self, "server")
@@ -702,27 +755,25 @@ class Connection:
             try:
                 async with asyncio.timeout(cfg.connect_timeout):
                     await self.loop.create_connection(lambda: ep, addr, port)
-                self.upstream = ep
                 assert ep.transport is not None
                 peer = ep.transport.get_extra_info("peername")
+                address = ""
                 if isinstance(peer, tuple):
                     h = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
-                    self.ev.upstream_address = f"{h}:{peer[1]}"
-                self.ev.connect_ms = _ms(t0)
-                return ep
+                    address = f"{h}:{peer[1]}"
+                return _Opened(ep, address, _ms(t0))
             except (OSError, TimeoutError) as exc:
                 last = exc
-        self.ev.connect_ms = _ms(t0)
         import socket
 
         if isinstance(last, socket.gaierror):
-            self._fail(codes.NETWORK_DNS_FAILURE, f"{host} does not resolve: {last.strerror}")
+            code, detail = codes.NETWORK_DNS_FAILURE, f"{host} does not resolve: {last.strerror}"
         elif isinstance(last, TimeoutError):
-            self._fail(codes.NETWORK_CONNECT_FAILED, f"connecting to {host}:{port} timed out")
+            code, detail = codes.NETWORK_CONNECT_FAILED, f"connecting to {host}:{port} timed out"
         else:
             msg = getattr(last, "strerror", None) or str(last)
-            self._fail(codes.NETWORK_CONNECT_FAILED, f"cannot connect to {host}:{port}: {msg}")
-        raise _UpstreamDown()
+            code, detail = codes.NETWORK_CONNECT_FAILED, f"cannot connect to {host}:{port}: {msg}"
+        return _Opened(None, "", _ms(t0), code, detail)
 
     def _fail(self, code: str, detail: str) -> None:
         self.ev.finding = code
@@ -1168,6 +1219,17 @@ class Connection:
         if not ev.action:
             ev.action = "block" if ev.finding else "none"
         self.server.emit(ev)
+
+
+@dataclass(slots=True)
+class _Opened:
+    """The outcome of one TCP connect toward the server."""
+
+    ep: Endpoint | None
+    address: str
+    ms: float
+    code: str = ""
+    detail: str = ""
 
 
 class _UpstreamDown(Exception):
