@@ -322,7 +322,7 @@ async def phase_new_latency(proxy: Proxy | None, port: int) -> tuple[float, floa
 
 
 async def phase_new_rate(
-    proxy: Proxy | None, port: int, seconds: float, workers: int = 20
+    proxy: Proxy | None, port: int, seconds: float, workers: int = 50
 ) -> float:
     count = 0
     errors = 0
