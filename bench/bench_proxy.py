@@ -362,7 +362,7 @@ async def phase_memory(proxy: Proxy, port: int, n: int = 1000) -> dict[str, floa
             conns.append((r, w))
 
     await asyncio.gather(*(one(i) for i in range(n)))
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(5.0)  # idle: let the proxy settle (both proxies get the same wait)
     opened = proxy.rss_kib()
     await asyncio.gather(*(close(w) for _, w in conns))
     conns.clear()

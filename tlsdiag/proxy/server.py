@@ -460,6 +460,7 @@ class Connection:
             )
             return
         srv.connections.add(self)
+        srv.accepted += 1
         self.task = self.loop.create_task(self.run())
 
     def _refuse(self, status: int, reason: str, code: str, title: str, detail: str) -> None:
@@ -1311,6 +1312,7 @@ class ProxyServer:
                 self.extra_roots.extend(x509.load_pem_x509_certificates(path.read_bytes()))
         self.permitted = permitted_domains(config.ca.cert)
         self.connections: set[Connection] = set()
+        self.accepted = 0
         self.trusted_by: set[str] = set()
         self.decisions: dict[tuple[str, str, int, str | None], Decision] = {}
         self.sessions: OrderedDict[
@@ -1349,12 +1351,21 @@ class ProxyServer:
     async def _sweep(self) -> None:
         idle = self.config.idle_timeout
         peak = 0
+        trimmed_at = 0  # self.accepted when memory was last given back
+        seen = 0
         while True:
             await asyncio.sleep(max(0.5, min(2.0, idle / 4)))
             peak = max(peak, len(self.connections))
-            if peak >= 64 and len(self.connections) <= peak // 16:
-                _release_memory()  # a burst is over: give its memory back to the OS
+            quiet = self.accepted == seen  # no new connection since the last sweep
+            seen = self.accepted
+            if (peak >= 64 and len(self.connections) <= peak // 16) or (
+                quiet and self.accepted - trimmed_at >= 256
+            ):
+                # A burst is over (or the proxy went quiet after one): give the memory its
+                # handshakes used back to the OS, whether or not its tunnels stay open.
+                _release_memory()
                 peak = len(self.connections)
+                trimmed_at = self.accepted
             now = self.loop.time()
             for conn in list(self.connections):
                 if conn.relaying and now - conn.last_activity > idle:
