@@ -816,3 +816,40 @@ def test_slow_reader_gets_everything_and_others_are_not_held_up(
         got += len(chunk)
     assert b"".join(chunks) == _pattern(HUGE)
     tls.close()
+
+
+def test_stopping_closes_open_tunnels_and_writes_their_events(
+    start_proxy: ProxyFactory, pki: dict[str, Any], origin: _Origin
+) -> None:
+    p = start_proxy()
+    s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+    s.sendall(f"CONNECT origin.test:{origin.port} HTTP/1.1\r\n\r\n".encode())
+    assert s.recv(100).startswith(b"HTTP/1.1 200")
+    tls = ssl.create_default_context(cafile=str(pki["ca"].paths.cert)).wrap_socket(
+        s, server_hostname="origin.test"
+    )
+    tls.sendall(b"GET / HTTP/1.1\r\nHost: origin.test\r\n\r\n")
+    got = b""
+    while b"origin says hello" not in got:
+        got += tls.recv(4096)
+    half = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+    half.sendall(b"CONNECT origin.test:")  # still sending its request when the proxy stops
+    time.sleep(0.1)
+    p.stop()
+    assert tls.recv(100) == b""  # the proxy closed the tunnel
+    tls.close()
+    half.close()
+    assert p.config.events_path is not None
+    recs = [json.loads(x) for x in p.config.events_path.read_text().splitlines()]
+    assert len(recs) == 2
+    tunnel = next(r for r in recs if r["sni"] == "origin.test")
+    assert tunnel["closed_by"] == "proxy" and tunnel["bytes_down"] > 0
+
+
+def test_malformed_request_event(start_proxy: ProxyFactory) -> None:
+    p = start_proxy()
+    reply = _raw(p, b"BREW coffee HTTP/1.1\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400") and b"X-Tlsdiag-Finding" not in reply
+    ev = _events(p, 1)[0]
+    assert (ev["kind"], ev["http_status"], ev["finding"]) == ("invalid", 400, "")
+    assert ev["detail"]
