@@ -6,10 +6,12 @@ Upstream problems come from the lab (expired, wrong host, untrusted root, incomp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import json
 import os
+import random
 import shutil
 import socket
 import ssl
@@ -853,3 +855,76 @@ def test_malformed_request_event(start_proxy: ProxyFactory) -> None:
     ev = _events(p, 1)[0]
     assert (ev["kind"], ev["http_status"], ev["finding"]) == ("invalid", 400, "")
     assert ev["detail"]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_client_below_the_client_side_minimum(
+    start_proxy: ProxyFactory, pki: dict[str, Any], origin: _Origin
+) -> None:
+    p = start_proxy(parse_policy('[policy]\nclient_min_tls = "1.3"\n'))
+    r = _curl(p, f"https://origin.test:{origin.port}/", pki["ca"].paths.cert, "--tls-max", "1.2")
+    assert r.returncode != 0
+    ev = _event_for(p, "origin.test")
+    assert ev["finding"] == codes.LEGACY_PROTOCOL_VERSION
+    assert ev["tls_error_side"] == "client" and ev["client_handshake"] == "failed"
+    assert ev["upstream_version"] == "TLSv1.3"  # the server side was fine
+
+
+def test_flood_of_hostile_clients(
+    start_proxy: ProxyFactory, pki: dict[str, Any], origin: _Origin
+) -> None:
+    """Random bytes, corrupted and truncated ClientHellos, garbage after a good hello, bodies
+    that never come, all at once: every connection ends with an event, nothing stays open, and
+    the proxy still serves a normal client."""
+    p = start_proxy(header_timeout=1.0, handshake_timeout=1.0)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing, server_hostname="origin.test")
+    with pytest.raises(ssl.SSLWantReadError):
+        obj.do_handshake()
+    good_hello = outgoing.read()
+    connect = f"CONNECT origin.test:{origin.port} HTTP/1.1\r\n\r\n".encode()
+    rnd = random.Random(7)
+
+    def payload(n: int) -> bytes:
+        kind = n % 6
+        if kind == 0:
+            return bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 2000)))
+        if kind == 1:
+            return connect + bytes(rnd.randrange(256) for _ in range(200))
+        if kind == 2:
+            h = bytearray(good_hello)
+            for _ in range(5):
+                h[rnd.randrange(len(h))] = rnd.randrange(256)
+            return connect + bytes(h)
+        if kind == 3:
+            return connect + good_hello + b"\x17\x03\x03\x00\x10" + b"\x00" * 16
+        if kind == 4:
+            return b"POST http://plain.test/ HTTP/1.1\r\nContent-Length: 99999\r\n\r\nabc"
+        return connect + good_hello[: rnd.randint(1, len(good_hello) - 1)]
+
+    payloads = [payload(n) for n in range(60)]
+
+    def attack(data: bytes) -> None:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", p.port), timeout=5) as s,
+        ):
+            s.sendall(data)
+            s.recv(65536)
+
+    threads = [threading.Thread(target=attack, args=(d,)) for d in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    _good_request_works(p, pki, origin)
+    events = _events(p, 61, timeout=10)
+    assert len(events) >= 61
+    assert p.server is not None
+    deadline = time.monotonic() + 5
+    while p.server.connections and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not p.server.connections

@@ -62,6 +62,30 @@ SESSION_REFRESH = 30.0  # seconds before a kept upstream session is replaced by 
 SESSION_MAX_AGE = 3600.0  # never resume older sessions (servers' tickets expire too)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _VERSION_NAMES = {"TLSv1": "TLSv1.0"}
+# OpenSSL reasons for a client that sends something other than TLS records mid-handshake.
+_GARBAGE_REASONS = frozenset(
+    {
+        "WRONG_VERSION_NUMBER",
+        "HTTP_REQUEST",
+        "UNKNOWN_PROTOCOL",
+        "PACKET_LENGTH_TOO_LONG",
+        "RECORD_LAYER_FAILURE",
+        "UNEXPECTED_RECORD",
+        "RECORD_LENGTH_MISMATCH",
+        "BAD_PACKET_LENGTH",
+        "LENGTH_MISMATCH",
+        "DECRYPTION_FAILED_OR_BAD_RECORD_MAC",
+        "BAD_RECORD_MAC",
+    }
+)
+_VERSION_REASONS = (
+    "UNSUPPORTED_PROTOCOL",
+    "PROTOCOL_VERSION",
+    "VERSION_TOO_LOW",
+    "VERSION_TOO_HIGH",
+    "NO_PROTOCOLS_AVAILABLE",
+    "UNSUPPORTED_SSL_VERSION",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1135,14 +1159,15 @@ class Connection:
             ev.tls_error_side = "client"
             ev.tls_error_type = "fatal"
         if not ev.finding or ev.finding == codes.PLATFORM_DEFAULT_BYPASS:
-            if any(n in reason for n in ("VERSION", "PROTOCOL")):
+            if reason in _GARBAGE_REASONS:
+                ev.finding = codes.NETWORK_NOT_TLS
+                ev.detail = "the client sent bytes that are not TLS during the handshake"
+            elif any(n in reason for n in _VERSION_REASONS):
                 ev.finding = codes.LEGACY_PROTOCOL_VERSION
                 ev.detail = "no TLS version in common with the client (client-side settings)"
             elif "NO_SHARED_CIPHER" in reason:
                 ev.finding = codes.LEGACY_CIPHER_SUITE
                 ev.detail = "no cipher suite in common with the client"
-            elif reason in ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL"):
-                ev.finding = codes.NETWORK_NOT_TLS
             else:
                 ev.finding = codes.NETWORK_RESET
             ev.detail = ev.detail or f"the client's handshake failed: {ev.tls_error_description}"
