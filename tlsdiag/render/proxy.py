@@ -42,18 +42,14 @@ def render_events(report: Report, console: Console) -> None:
     facts = report.facts
     events = facts.get("events", [])
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in (
-        "time",
-        "client",
-        "host",
-        "action",
-        "TLSi",
-        "upstream",
-        "finding",
-        "error",
-        "up/down",
-    ):
-        table.add_column(col, overflow="fold")
+    table.add_column("time", no_wrap=True)
+    table.add_column("host", no_wrap=True)
+    table.add_column("action", no_wrap=True)
+    table.add_column("TLSi", no_wrap=True)
+    table.add_column("upstream", no_wrap=True)
+    table.add_column("finding", no_wrap=True)
+    table.add_column("error", overflow="fold", ratio=1)
+    table.add_column("up/down", no_wrap=True, justify="right")
     for ev in events:
         action = str(ev.get("action", ""))
         style = _ACTION_STYLE.get(action, "white")
@@ -62,19 +58,21 @@ def render_events(report: Report, console: Console) -> None:
             str(ev[k]) for k in ("tls_error_description", "tls_certificate_error") if ev.get(k)
         )
         table.add_row(
-            escape(str(ev.get("time", ""))[11:23]),
-            escape(str(ev.get("client", ""))),
+            escape(str(ev.get("time", ""))[11:19]),
             escape(f"{host}:{ev.get('port', '')}"),
             f"[{style}]{escape(action)}[/]",
             str(ev.get("tls_inspection", "")),
-            escape(" ".join(str(ev.get(k) or "") for k in ("upstream_version", "alpn")).strip()),
+            escape(str(ev.get("upstream_version") or "")),
             escape(str(ev.get("finding", ""))),
             escape(err),
             f"{ev.get('bytes_up', 0)}/{ev.get('bytes_down', 0)}",
         )
     console.print(f"[bold]proxy events[/] {escape(report.target)}")
-    if events:
+    if events and console.width >= 120:
         console.print(table)
+    else:  # narrow terminals: one line per event, wrapped, nothing cut off
+        for ev in events:
+            console.print(event_line(ev), highlight=False)
     summary = facts.get("summary", {})
     by_action = ", ".join(f"{k} {v}" for k, v in summary.get("by_action", {}).items())
     console.print(
@@ -94,7 +92,8 @@ def render_ca(report: Report, console: Console) -> None:
         )
     if report.facts.get("expired"):
         console.print("[bold red]This CA has expired:[/] run `tlsdiag ca init --force`.")
-    render_findings(report, console) if report.findings else None
+    if report.findings:
+        render_findings(report, console)
 
 
 def render_trust_help(report: Report, console: Console) -> None:
