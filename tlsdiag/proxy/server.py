@@ -20,7 +20,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -117,7 +117,6 @@ class ProxyConfig:
     cache_size: int = 2048
     backlog: int = 1024
     listener: Callable[[ProxyEvent], None] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class _Stop(Exception):
@@ -810,12 +809,11 @@ class Connection:
         ev.action = "bypass"
         ev.client_handshake = "skipped"
         try:
-            up = await self._open(host, port)
+            await self._open(host, port)
         except _UpstreamDown:
             ev.closed_by = "proxy"
             return
         self._link()
-        _ = up
 
     async def _http(self, req: RequestHead) -> None:
         ev = self.ev
@@ -1070,7 +1068,6 @@ class Connection:
         ev.detail = "mutual TLS: cannot inspect (the server asks for a client certificate)"
         if self.server.config.policy.mutual_tls is MutualTls.BYPASS:
             ev.rule = "mutual-tls"
-            ev.tls_error_description = ev.tls_error_description or ""
             await self._bypass(req.host, req.port)
         else:
             ev.rule = "mutual-tls"
