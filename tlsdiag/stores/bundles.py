@@ -36,10 +36,9 @@ class RootSet:
 def _load_pem_quietly(data: bytes) -> list[x509.Certificate]:
     """Load a PEM bundle, hiding cryptography's deprecation warnings about odd old roots
     (e.g. a non-positive serial) that are not ours to fix."""
-    import warnings
+    from tlsdiag.core.quiet import quietly
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quietly():
         return list(x509.load_pem_x509_certificates(data))
 
 
