@@ -80,7 +80,7 @@ try:
 except ImportError:
     pass
 t2 = time.perf_counter()
-from tlsdiag.kb_explain import explain_kb
+from tlsdiag.kb.explain import explain_kb
 from tlsdiag.core.explain import explain
 t3 = time.perf_counter()
 explain_kb()

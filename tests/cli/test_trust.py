@@ -27,7 +27,7 @@ from trust_machine import (
 )
 
 from tlsdiag.cli.app import app
-from tlsdiag.kb_trust import trust_stores
+from tlsdiag.kb.trust import trust_stores
 from tlsdiag.render.trust import render_trust
 from tlsdiag.stores import engine
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from tlsdiag.kb import finding_info
-from tlsdiag.kb_explain import CauseWeight, ContextRule, ErrorPattern, ExplainKB, explain_kb
+from tlsdiag.kb.explain import CauseWeight, ContextRule, ErrorPattern, ExplainKB, explain_kb
+from tlsdiag.kb.findings import finding_info
 
 GENERIC_DAMPING = 0.4
 """Factor applied to a generic pattern's weights when a specific pattern matched too."""

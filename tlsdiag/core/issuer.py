@@ -13,7 +13,7 @@ direct session (= 0). Signals, each reported as a reason:
 4. the caller's expectations (``--expect-issuer``, ``--expect-fingerprint``).
 
 Nothing here does I/O: the caller passes the certificates, the trust verdicts, the clock and the
-platform. Data files are read through ``tlsdiag.kb_vendors``.
+platform. Data files are read through ``tlsdiag.kb.vendors``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 
 from tlsdiag import codes
 from tlsdiag.core.findings import make_finding
-from tlsdiag.kb_vendors import NameRule, Vendor, public_issuers, vendors
+from tlsdiag.kb.vendors import NameRule, Vendor, public_issuers, vendors
 from tlsdiag.model import Finding, Report, Severity
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from tlsdiag.core.certs import (
     utc,
 )
 from tlsdiag.core.findings import make_finding
-from tlsdiag.kb_trust import default_source_for, trust_stores
+from tlsdiag.kb.trust import default_source_for, trust_stores
 from tlsdiag.model import Finding, Severity
 from tlsdiag.trust_types import SourceReading, StoreCert, StoreReading
 

@@ -18,7 +18,7 @@ from tlsdiag.core.issuer import (
     normalize_fingerprint,
 )
 from tlsdiag.errors import UsageError
-from tlsdiag.kb_vendors import vendors as all_vendors
+from tlsdiag.kb.vendors import vendors as all_vendors
 from tlsdiag.model import Report, Target
 from tlsdiag.net.check import CheckOptions, current_platform, run_check
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots

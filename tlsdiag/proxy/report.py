@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from tlsdiag import __version__, codes
 from tlsdiag.core.findings import make_finding
-from tlsdiag.kb import findings as finding_table
+from tlsdiag.kb.findings import findings as finding_table
 from tlsdiag.model import Finding, Report, Severity
 from tlsdiag.proxy.ca import CaPaths, permitted_domains
 
@@ -150,12 +150,12 @@ class _Store:
 def trust_catalogue() -> tuple[Any, ...]:
     """The trust-store catalogue of ``tlsdiag trust`` when present, else the short built-in one."""
     try:
-        from tlsdiag.kb_trust import trust_stores
+        from tlsdiag.kb.trust import trust_stores
 
         return tuple(trust_stores())
     except (ImportError, FileNotFoundError, KeyError, ValueError):
         pass
-    from tlsdiag.kb import load_toml
+    from tlsdiag.kb._load import load_toml
 
     out = []
     for e in load_toml("proxy_trust_help.toml")["store"]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tlsdiag.kb_trust import FixDef, Locator, StoreDef, trust_stores
+from tlsdiag.kb.trust import FixDef, Locator, StoreDef, trust_stores
 from tlsdiag.stores import configfiles
 from tlsdiag.stores.platform_stores import (
     CommandResult,

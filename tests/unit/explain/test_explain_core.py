@@ -14,7 +14,7 @@ from tlsdiag.core.explain import (
     split_host,
     suggest,
 )
-from tlsdiag.kb import finding_info
+from tlsdiag.kb.findings import finding_info
 
 LOCAL_ISSUER = "curl: (60) SSL certificate problem: unable to get local issuer certificate"
 

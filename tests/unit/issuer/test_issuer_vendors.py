@@ -10,7 +10,7 @@ import pytest
 from issuer_chains import name_from_dn
 
 from tlsdiag.core.issuer import match_name
-from tlsdiag.kb_vendors import KINDS, PLATFORMS, parse_vendor, public_issuers, vendors
+from tlsdiag.kb.vendors import KINDS, PLATFORMS, parse_vendor, public_issuers, vendors
 
 REQUIRED = {
     "cato",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from tlsdiag.kb import load_toml
+from tlsdiag.kb._load import load_toml
 
 KINDS = frozenset({"sase", "firewall", "proxy", "antivirus", "debugging-proxy", "tlsdiag"})
 PLATFORMS = frozenset({"linux", "macos", "windows", "android", "ios", "unknown"})
