@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tlsdiag.core.trust.records import FixText, SourceReading, StoreCert, StoreReading
 from tlsdiag.kb.trust import FixDef, Locator, StoreDef, trust_stores
 from tlsdiag.stores import configfiles
 from tlsdiag.stores.platform_stores import (
@@ -32,7 +33,6 @@ from tlsdiag.stores.platform_stores import (
     read_windows_store,
 )
 from tlsdiag.stores.readers import Reading, pem_ders, read_path, read_pem
-from tlsdiag.trust_types import FixText, SourceReading, StoreCert, StoreReading
 
 # Placeholders the core fills in (the root and the store path): kept as they are here.
 LATE_PLACEHOLDERS = frozenset(
