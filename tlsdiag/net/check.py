@@ -156,7 +156,7 @@ def _interception(
     opts: CheckOptions,
     now: datetime,
 ) -> tuple[dict[str, Any] | None, list[Finding]]:
-    from tlsdiag.core.issuer import assess_interception
+    from tlsdiag.core.issuer.verdict import assess_interception
     from tlsdiag.net.issuer import inspection_roots_here
 
     verdict, findings = assess_interception(

@@ -10,11 +10,11 @@ from functools import cache
 from cryptography.hazmat.primitives import hashes
 
 from tlsdiag import __version__
-from tlsdiag.core.issuer import (
+from tlsdiag.core.issuer.report import issuer_report
+from tlsdiag.core.issuer.vendor_match import installed_vendors
+from tlsdiag.core.issuer.verdict import (
     assess_interception,
     compile_expect_issuer,
-    installed_vendors,
-    issuer_report,
     normalize_fingerprint,
 )
 from tlsdiag.errors import UsageError
