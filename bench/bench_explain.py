@@ -81,7 +81,7 @@ except ImportError:
     pass
 t2 = time.perf_counter()
 from tlsdiag.kb.explain import explain_kb
-from tlsdiag.core.explain import explain
+from tlsdiag.core.explain.engine import explain
 t3 = time.perf_counter()
 explain_kb()
 t4 = time.perf_counter()
