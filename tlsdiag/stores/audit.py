@@ -36,7 +36,8 @@ from tlsdiag.core.trust.roots import (
 from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Finding, Report
 from tlsdiag.stores.clock import DateSample, fetch_date, local_zone
-from tlsdiag.stores.engine import StoreContext, read_stores
+from tlsdiag.stores.context import StoreContext
+from tlsdiag.stores.engine import read_stores
 from tlsdiag.stores.readers import read_pem
 
 
