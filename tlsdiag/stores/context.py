@@ -15,12 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tlsdiag.stores.platform_stores import (
-    CommandResult,
-    RegistryHas,
-    Runner,
-    WindowsEnum,
-)
+from tlsdiag.stores.platform_stores import CommandResult, RegistryHas, Runner, WindowsEnum
 
 
 def subprocess_runner(env: Mapping[str, str], timeout: float = 10.0) -> Runner:

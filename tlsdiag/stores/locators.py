@@ -15,11 +15,7 @@ from tlsdiag.core.trust.records import SourceReading, StoreCert
 from tlsdiag.kb.trust import Locator
 from tlsdiag.stores.context import StoreContext
 from tlsdiag.stores.placeholders import _user_path, data_path, expand
-from tlsdiag.stores.platform_stores import (
-    macos_trust_settings,
-    read_keychain,
-    read_windows_store,
-)
+from tlsdiag.stores.platform_stores import macos_trust_settings, read_keychain, read_windows_store
 from tlsdiag.stores.predicates import _config_lookup
 from tlsdiag.stores.readers import Reading, read_path, read_pem
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tlsdiag.core.explain.hosts import (
-    _target,
-)
+from tlsdiag.core.explain.hosts import _target
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from tlsdiag.core.explain.records import (
-    Suggestion,
-)
+from tlsdiag.core.explain.records import Suggestion
 from tlsdiag.kb.explain import ErrorPattern, ExplainKB, explain_kb
 
 _WORD = re.compile(r"[a-z][a-z0-9_]{2,}")

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography import x509
 
-from tlsdiag.core.issuer.signals import (
-    _sha256,
-    dn,
-    sct_count,
-)
+from tlsdiag.core.issuer.signals import _sha256, dn, sct_count
 from tlsdiag.core.issuer.verdict import Interception
 from tlsdiag.model import Finding, Report
-
-if TYPE_CHECKING:
-    pass
 
 
 def chain_facts(

@@ -6,19 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from tlsdiag.core.issuer.signals import (
-    _values,
-    dn,
-)
+from tlsdiag.core.issuer.signals import _values, dn
 from tlsdiag.kb.vendors import NameRule, Vendor, vendors
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True, slots=True)

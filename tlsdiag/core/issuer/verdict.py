@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography import x509
 
@@ -32,9 +32,6 @@ from tlsdiag.core.issuer.signals import (
 from tlsdiag.core.issuer.vendor_match import VendorMatch, _candidate_vendors, find_vendor
 from tlsdiag.kb.vendors import Vendor
 from tlsdiag.model import Finding, Severity
-
-if TYPE_CHECKING:
-    pass
 
 HIGH = "high"
 MEDIUM = "medium"

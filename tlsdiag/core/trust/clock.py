@@ -8,9 +8,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from tlsdiag import codes
-from tlsdiag.core.certs import (
-    utc,
-)
+from tlsdiag.core.certs import utc
 from tlsdiag.core.findings import make_finding
 from tlsdiag.model import Finding, Severity
 

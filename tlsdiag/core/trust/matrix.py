@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tlsdiag.core.certs import (
-    utc,
-)
+from tlsdiag.core.certs import utc
 from tlsdiag.core.trust.fixes import DEFAULT_BUNDLE, fix_variables, render_steps
 from tlsdiag.core.trust.records import SourceReading, StoreCert, StoreReading
 from tlsdiag.core.trust.roots import PublicRoots, RootInfo
