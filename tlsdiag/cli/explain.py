@@ -159,7 +159,7 @@ def _now() -> str:
 def _code_report(code: str, host: str) -> Report:
     from tlsdiag import __version__
     from tlsdiag.codes import ALL_CODES
-    from tlsdiag.core.explain import explanation_for_code
+    from tlsdiag.core.explain.engine import explanation_for_code
     from tlsdiag.model import Report
 
     if code not in ALL_CODES:
@@ -181,7 +181,7 @@ def _text_report(
     body: str, source: str, cut: bool, inspected: bool | None, host: str | None
 ) -> Report:
     from tlsdiag import __version__
-    from tlsdiag.core.explain import explain as explain_text
+    from tlsdiag.core.explain.engine import explain as explain_text
     from tlsdiag.core.findings import make_finding
     from tlsdiag.model import Report
 

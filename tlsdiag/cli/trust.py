@@ -87,7 +87,7 @@ def trust(
 
         from tlsdiag.render.trust import render_trust
         from tlsdiag.stores.audit import TrustOptions, run_trust, validate
-        from tlsdiag.stores.engine import machine_context
+        from tlsdiag.stores.context import machine_context
 
         opts = TrustOptions(
             ca=ca,

@@ -128,7 +128,7 @@ def _revocation(
 def _store_mismatch(analysis: ChainAnalysis) -> list[Finding]:
     """The chain verifies against the OS store but not against the public (certifi) bundle:
     browsers work, tools with their own bundle fail (the list comes from the trust-store data)."""
-    from tlsdiag.core.trust import store_mismatch_finding
+    from tlsdiag.core.trust.store_gap import store_mismatch_finding
 
     trusted = analysis.trusted_by
     if not trusted.get("os") or trusted.get("public (certifi)", True):
@@ -156,7 +156,7 @@ def _interception(
     opts: CheckOptions,
     now: datetime,
 ) -> tuple[dict[str, Any] | None, list[Finding]]:
-    from tlsdiag.core.issuer import assess_interception
+    from tlsdiag.core.issuer.verdict import assess_interception
     from tlsdiag.net.issuer import inspection_roots_here
 
     verdict, findings = assess_interception(

@@ -10,15 +10,15 @@ from functools import cache
 from cryptography.hazmat.primitives import hashes
 
 from tlsdiag import __version__
-from tlsdiag.core.issuer import (
+from tlsdiag.core.issuer.report import issuer_report
+from tlsdiag.core.issuer.vendor_match import installed_vendors
+from tlsdiag.core.issuer.verdict import (
     assess_interception,
     compile_expect_issuer,
-    installed_vendors,
-    issuer_report,
     normalize_fingerprint,
 )
 from tlsdiag.errors import UsageError
-from tlsdiag.kb_vendors import vendors as all_vendors
+from tlsdiag.kb.vendors import vendors as all_vendors
 from tlsdiag.model import Report, Target
 from tlsdiag.net.check import CheckOptions, current_platform, run_check
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots

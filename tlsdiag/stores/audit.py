@@ -14,14 +14,29 @@ from typing import Any
 from cryptography import x509
 
 from tlsdiag import __version__
-from tlsdiag.core import trust as T
 from tlsdiag.core.certs import is_self_signed
+from tlsdiag.core.trust.clock import clock_check
+from tlsdiag.core.trust.findings import duplicate_findings, matrix_findings
+from tlsdiag.core.trust.fixes import DEFAULT_BUNDLE
+from tlsdiag.core.trust.health import root_health_findings
+from tlsdiag.core.trust.matrix import MatrixRow, build_matrix
+from tlsdiag.core.trust.records import StoreCert, StoreReading
+from tlsdiag.core.trust.roots import (
+    PublicRoots,
+    RootInfo,
+    issuer_candidates,
+    match_fingerprint,
+    match_name,
+    private_os_roots,
+    public_roots_from,
+    root_info,
+)
 from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Finding, Report
 from tlsdiag.stores.clock import DateSample, fetch_date, local_zone
-from tlsdiag.stores.engine import StoreContext, read_stores
+from tlsdiag.stores.context import StoreContext
+from tlsdiag.stores.engine import read_stores
 from tlsdiag.stores.readers import read_pem
-from tlsdiag.trust_types import StoreCert, StoreReading
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +51,13 @@ class TrustOptions:
     timeout: float = 5.0
     now: datetime | None = None  # tests pin the clock
     trust_env: bool = True  # proxies from the environment for the Date request
-    bundle: str = T.DEFAULT_BUNDLE
+    bundle: str = DEFAULT_BUNDLE
     probe_options: Any = None  # tlsdiag.net.probe.ProbeOptions for --from-host (tests)
 
 
 @dataclass(frozen=True, slots=True)
 class _Selection:
-    roots: list[T.RootInfo]
+    roots: list[RootInfo]
     mode: str
     value: str
     presented: tuple[x509.Certificate, ...] = ()
@@ -112,15 +127,15 @@ def _pem_path(cert: StoreCert, readings: Sequence[StoreReading]) -> str:
 
 def _from_store_certs(
     certs: Sequence[StoreCert], readings: Sequence[StoreReading]
-) -> list[T.RootInfo]:
+) -> list[RootInfo]:
     return [
-        T.root_info(_load(c), origin=_origin(readings, c), pem_path=_pem_path(c, readings))
+        root_info(_load(c), origin=_origin(readings, c), pem_path=_pem_path(c, readings))
         for c in certs
     ]
 
 
 def _select(
-    opts: TrustOptions, readings: Sequence[StoreReading], public: T.PublicRoots
+    opts: TrustOptions, readings: Sequence[StoreReading], public: PublicRoots
 ) -> _Selection:
     if opts.ca is not None:
         from tlsdiag.stores.bundles import parse_certificates
@@ -135,30 +150,30 @@ def _select(
         if not certs:
             raise InputError(f"--ca {opts.ca}: no certificate found")
         roots = [c for c in certs if is_self_signed(c)] or [certs[-1]]
-        infos = [T.root_info(c, origin=f"--ca {opts.ca}", pem_path=str(opts.ca)) for c in roots]
+        infos = [root_info(c, origin=f"--ca {opts.ca}", pem_path=str(opts.ca)) for c in roots]
         return _Selection(infos, "ca", str(opts.ca))
     if opts.fingerprint is not None:
         fp = opts.fingerprint.replace(":", "").strip().lower()
-        found = T.match_fingerprint(readings, fp)
+        found = match_fingerprint(readings, fp)
         if found:
             return _Selection(_from_store_certs(found, readings), "fingerprint", fp)
         return _Selection(
-            [T.RootInfo(subject=f"(no certificate with SHA-256 {fp} on this machine)", sha256=fp)],
+            [RootInfo(subject=f"(no certificate with SHA-256 {fp} on this machine)", sha256=fp)],
             "fingerprint",
             fp,
         )
     if opts.name is not None:
-        found = T.match_name(readings, opts.name, public)
+        found = match_name(readings, opts.name, public)
         if found:
             return _Selection(_from_store_certs(found, readings), "name", opts.name)
         return _Selection(
-            [T.RootInfo(subject=f"(no certificate matching {opts.name!r} on this machine)")],
+            [RootInfo(subject=f"(no certificate matching {opts.name!r} on this machine)")],
             "name",
             opts.name,
         )
     if opts.from_host is not None:
         return _select_from_host(opts, readings)
-    found = T.private_os_roots(readings, public)
+    found = private_os_roots(readings, public)
     return _Selection(_from_store_certs(found, readings), "os-private", "")
 
 
@@ -186,17 +201,17 @@ def _select_from_host(opts: TrustOptions, readings: Sequence[StoreReading]) -> _
     top = presented[-1]
     if is_self_signed(top):
         return _Selection(
-            [T.root_info(top, origin=f"sent by {target.display}")],
+            [root_info(top, origin=f"sent by {target.display}")],
             "from-host",
             target.display,
             presented=presented,
         )
-    signers, namesakes = T.issuer_candidates(top, readings)
+    signers, namesakes = issuer_candidates(top, readings)
     if not signers and outcome.analysis is not None and outcome.analysis.path:
         last = outcome.analysis.path[-1]
         if is_self_signed(last) and last is not top:
             return _Selection(
-                [T.root_info(last, origin=f"root of {target.display}'s chain")],
+                [root_info(last, origin=f"root of {target.display}'s chain")],
                 "from-host",
                 target.display,
                 presented=presented,
@@ -207,7 +222,7 @@ def _select_from_host(opts: TrustOptions, readings: Sequence[StoreReading]) -> _
         return _Selection(
             roots, "from-host", target.display, presented=presented, namesakes=namesakes
         )
-    root = T.RootInfo(
+    root = RootInfo(
         subject=top.issuer.rfc4514_string(), origin=f"issuer of {target.display}'s chain"
     )
     return _Selection([root], "from-host", target.display, presented=presented, namesakes=namesakes)
@@ -244,7 +259,7 @@ def _clock(opts: TrustOptions, now: datetime) -> tuple[dict[str, Any], list[Find
             "skew_seconds": None,
             "error": sample.error,
         }, []
-    facts, findings = T.clock_check(
+    facts, findings = clock_check(
         local_utc=sample.local_utc,
         server_date=sample.date,
         host=target.display,
@@ -255,15 +270,15 @@ def _clock(opts: TrustOptions, now: datetime) -> tuple[dict[str, Any], list[Find
     return facts, findings
 
 
-def public_roots_here(ctx: StoreContext, readings: Sequence[StoreReading]) -> T.PublicRoots:
+def public_roots_here(ctx: StoreContext, readings: Sequence[StoreReading]) -> PublicRoots:
     """The public roots: certifi of tlsdiag's interpreter, plus the roots the distribution
     packages itself (an older distribution bundle keeps roots certifi has dropped)."""
     certs: list[StoreCert] = []
     if ctx.certifi_path:
         certs = list(read_pem(Path(ctx.certifi_path))[0])
-    public = T.public_roots_from(certs)
+    public = public_roots_from(certs)
     packaged = frozenset().union(*(r.packaged for r in readings if r.provides_os))
-    return T.PublicRoots(public.sha256 | packaged, public.spki)
+    return PublicRoots(public.sha256 | packaged, public.spki)
 
 
 def run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
@@ -293,7 +308,7 @@ def _run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
         ]
     if not selection.roots:
         rows = [
-            T.MatrixRow(
+            MatrixRow(
                 id=r.id,
                 name=r.name,
                 kind=r.kind,
@@ -331,13 +346,13 @@ def _run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
         ]
     reports = []
     for i, root in enumerate(selection.roots):
-        rows = T.build_matrix(root, readings, public, now, bundle=opts.bundle)
+        rows = build_matrix(root, readings, public, now, bundle=opts.bundle)
         findings: list[Finding] = list(selection.findings)
-        findings += T.root_health_findings(
+        findings += root_health_findings(
             root, now, presented=selection.presented, namesakes=selection.namesakes
         )
-        findings += T.matrix_findings(root, rows)
-        findings += T.duplicate_findings(root, readings)
+        findings += matrix_findings(root, rows)
+        findings += duplicate_findings(root, readings)
         if i == 0:
             findings += clock_findings
         facts = {

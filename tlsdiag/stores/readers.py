@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tlsdiag.core.quiet import quietly
-from tlsdiag.trust_types import StoreCert
+from tlsdiag.core.trust.records import StoreCert
 
 Reading = tuple[tuple[StoreCert, ...], str]
 

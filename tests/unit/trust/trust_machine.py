@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tlsdiag.lab.pki import Issued, make_ca
-from tlsdiag.stores.engine import StoreContext
+from tlsdiag.stores.context import StoreContext
 
 NOW = datetime.now(UTC)
 
