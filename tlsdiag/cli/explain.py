@@ -130,14 +130,16 @@ def explain(
     Exit status: 0 a TLS or connection error was recognised, 1 none was, 2 bad usage or input.
     """
     with handle_errors():
+        from tlsdiag.commands.explain import explain_code, explain_text
+
         if code is not None:
             if text or file is not None:
                 raise UsageError("--code explains one finding code; give no text with it")
-            report = _code_report(code, host or "")
+            report = explain_code(code, host or "")
             emit([report], pick_format(fmt, as_json), output, console_renderer=_render)
             raise typer.Exit(0)
         body, source, cut = _gather(text, file)
-        report = _text_report(body, source, cut, inspected, host)
+        report = explain_text(body, source=source, truncated=cut, inspected=inspected, host=host)
         emit([report], pick_format(fmt, as_json), output, console_renderer=_render)
         recognised = bool(report.facts.get("recognised"))
     raise typer.Exit(0 if recognised else 1)
@@ -148,64 +150,6 @@ def _render(report: Report, console: Console) -> None:
     from tlsdiag.render.explain import render_explain
 
     render_explain(report, console)
-
-
-def _now() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _code_report(code: str, host: str) -> Report:
-    from tlsdiag import __version__
-    from tlsdiag.codes import ALL_CODES
-    from tlsdiag.core.explain import explanation_for_code
-    from tlsdiag.model import Report
-
-    if code not in ALL_CODES:
-        raise UsageError(
-            f"--code {code}: not a finding code",
-            hint="codes look like server.chain_incomplete or client.root_not_trusted",
-        )
-    ex = explanation_for_code(code, host)
-    return Report(
-        command="explain",
-        target=code,
-        generated_at=_now(),
-        facts={"explanation": ex.to_dict()},
-        tool_version=__version__,
-    )
-
-
-def _text_report(
-    body: str, source: str, cut: bool, inspected: bool | None, host: str | None
-) -> Report:
-    from tlsdiag import __version__
-    from tlsdiag.core.explain import explain as explain_text
-    from tlsdiag.core.findings import make_finding
-    from tlsdiag.model import Report
-
-    result = explain_text(body, inspected=inspected, host=host)
-    facts = {
-        "input": {"source": source, "characters": len(body), "truncated": cut},
-        **result.to_facts(),
-    }
-    findings = tuple(
-        make_finding(
-            c.code,
-            detail=c.why,
-            evidence={"score": f"{c.score:.2f}", "confirm with": c.check},
-        )
-        for c in result.causes
-    )
-    return Report(
-        command="explain",
-        target=result.target or source,
-        generated_at=_now(),
-        facts=facts,
-        findings=findings,
-        tool_version=__version__,
-    )
 
 
 def register(app: typer.Typer) -> None:
