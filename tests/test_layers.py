@@ -209,6 +209,21 @@ def test_no_import_cycle_at_module_level() -> None:
     assert find_cycles(graph) == []
 
 
+LIGHT = frozenset({VERSION, "cli", "model", "codes", "errors"})
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "is_package"),
+    [m for m in MODULES if layer_of(m[0]) == "cli"],
+    ids=[m[0] for m in MODULES if layer_of(m[0]) == "cli"],
+)
+def test_cli_imports_commands_lazily(module: str, source: str, is_package: bool) -> None:
+    """STYLE §10: a cli module loads only light modules on import; commands, render and the
+    rest are imported inside the command function."""
+    eager = top_level_imports_of(module, source, is_package=is_package)
+    assert sorted(t for t in eager if layer_of(t) not in LIGHT) == []
+
+
 # --- the checker itself: every positive case has a negative control ---------------------------
 
 
