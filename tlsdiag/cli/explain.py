@@ -17,54 +17,18 @@ if TYPE_CHECKING:
 
     from tlsdiag.model import Report
 
-MAX_INPUT = 2 * 1024 * 1024
-"""Longest text explained; longer input keeps its last 2 MiB (errors are usually at the end)."""
-
-
-def _decode(data: bytes) -> str:
-    """Text from bytes: UTF-8, or UTF-16 as PowerShell's ``>`` writes it."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    if len(data) >= 4 and data[1:4:2] == b"\x00\x00" and data[0:4:2] != b"\x00\x00":
-        return data.decode("utf-16-le", errors="replace")
-    return data.decode("utf-8-sig", errors="replace")
-
-
-def _read_stdin() -> tuple[str, bool]:
-    data = sys.stdin.buffer.read()
-    truncated = len(data) > MAX_INPUT
-    if truncated:
-        data = data[-MAX_INPUT:]
-    return _decode(data), truncated
-
-
-def _read_file(path: Path) -> tuple[str, bool]:
-    if str(path) == "-":
-        return _read_stdin()
-    try:
-        with path.open("rb") as fh:
-            size = fh.seek(0, 2)
-            truncated = size > MAX_INPUT
-            fh.seek(max(0, size - MAX_INPUT))
-            data = fh.read()
-    except FileNotFoundError as exc:
-        raise InputError(f"--file {path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"--file {path}: is a directory") from exc
-    except OSError as exc:
-        raise InputError(f"--file {path}: cannot read: {exc.strerror}") from exc
-    return _decode(data), truncated
-
 
 def _gather(text: list[str] | None, file: Path | None) -> tuple[str, str, bool]:
     """The text to explain, where it came from, and whether it was cut."""
+    from tlsdiag.commands.explain import read_text_file, read_text_stream
+
     if text and file is not None:
         raise UsageError("give the error text or --file LOG, not both")
     if file is not None:
-        body, cut = _read_file(file)
+        body, cut = read_text_file(file, sys.stdin.buffer)
         source = "stdin" if str(file) == "-" else str(file)
     elif text == ["-"] or (not text and not sys.stdin.isatty()):
-        body, cut = _read_stdin()
+        body, cut = read_text_stream(sys.stdin.buffer)
         source = "stdin"
     elif text:
         body, cut = " ".join(text), False
