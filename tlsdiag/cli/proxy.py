@@ -97,8 +97,8 @@ def proxy(
 
         from tlsdiag.core.target import parse_resolve
         from tlsdiag.proxy.ca import CaPaths, config_dir, load_ca
+        from tlsdiag.proxy.listener import ProxyConfig, ResolveTo
         from tlsdiag.proxy.policy import default_policy, load_policy
-        from tlsdiag.proxy.server import ProxyConfig, ResolveTo
 
         host, port = _listen(listen)
         nets = []
@@ -152,9 +152,9 @@ def _run(config: object, *, quiet: bool) -> Report:
 
     from tlsdiag.cli._common import stderr_console
     from tlsdiag.proxy.events import EventLog, ProxyEvent
+    from tlsdiag.proxy.listener import ProxyConfig, ProxyServer, serve
     from tlsdiag.proxy.policy import policy_summary
     from tlsdiag.proxy.report import EventSummary, spki_sha256_b64
-    from tlsdiag.proxy.server import ProxyConfig, ProxyServer, serve
     from tlsdiag.render.proxy import event_line
 
     assert isinstance(config, ProxyConfig)
