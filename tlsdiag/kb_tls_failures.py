@@ -16,7 +16,17 @@ from tlsdiag.kb import load_toml
 Peer = Literal["server", "client", "any"]
 _PEERS: frozenset[str] = frozenset({"server", "client", "any"})
 _KEYS = frozenset(
-    {"id", "peer", "verify_code", "reason", "alert", "cert_requested", "code", "alert_sent"}
+    {
+        "id",
+        "peer",
+        "verify_code",
+        "reason",
+        "alert",
+        "cert_requested",
+        "code",
+        "alert_sent",
+        "refine",
+    }
 )
 
 
@@ -35,6 +45,7 @@ class FailureRule:
     alerts: tuple[str, ...] = ()
     cert_requested: bool | None = None
     alert_sent: str = ""
+    refine: bool = False  # OpenSSL says the same for several problems: the chain analysis picks
 
     @property
     def specificity(self) -> int:
@@ -93,6 +104,9 @@ def parse_rules(
         cert_requested = entry.get("cert_requested")
         if cert_requested is not None and not isinstance(cert_requested, bool):
             raise ValueError(f"{where}: cert_requested must be true or false")
+        refine = entry.get("refine", False)
+        if not isinstance(refine, bool):
+            raise ValueError(f"{where}: refine must be true or false")
         rule = FailureRule(
             id=rid,
             code=code,
@@ -102,6 +116,7 @@ def parse_rules(
             alerts=tuple(a.lower() for a in _strings(entry, "alert", where)),
             cert_requested=cert_requested,
             alert_sent=str(entry.get("alert_sent", "")),
+            refine=refine,
         )
         if rule.specificity == 0:
             raise ValueError(f"{where}: the entry matches nothing (set a match key)")

@@ -26,6 +26,7 @@ class TlsFailureClass:
     rule: str  # the id in tls_failures.toml, "" when nothing matched (the default code)
     alert_sent: str = ""  # for verify failures: the alert OpenSSL sends for the problem
     evidence: str = ""  # the failure in OpenSSL's words, as given
+    refine: bool = False  # OpenSSL's code is ambiguous: a chain analysis should pick the code
 
 
 def alert_from_reason(reason: str | None) -> str:
@@ -104,4 +105,4 @@ def classify(
     evidence = text or reason or alert
     if best is None:
         return TlsFailureClass(default, "", "", evidence)
-    return TlsFailureClass(best.code, best.id, best.alert_sent, evidence)
+    return TlsFailureClass(best.code, best.id, best.alert_sent, evidence, best.refine)

@@ -30,6 +30,7 @@ class TlsFailure:
     error_type: str = "fatal"
     certificate_error: str = ""  # the X.509 problem, for certificate failures
     verify_code: int = 0
+    refine: bool = False  # the chain analysis picks the code (OpenSSL's is ambiguous)
 
 
 def classify_ssl_error(exc: BaseException, *, cert_requested: bool = False) -> TlsFailure:
@@ -67,7 +68,7 @@ def classify_verify_error(verify_code: int, verify_message: str) -> TlsFailure:
     message = verify_message or "certificate verify failed"
     if found.code == codes.SERVER_HOSTNAME_MISMATCH:
         message = "hostname mismatch"
-    return TlsFailure(found.code, found.alert_sent, "fatal", message, verify_code)
+    return TlsFailure(found.code, found.alert_sent, "fatal", message, verify_code, found.refine)
 
 
 # Codes of the chain analysis, most telling first.
@@ -123,6 +124,8 @@ def refine_with_chain(
     except Exception:  # the analysis is a refinement only; never let it break the proxy
         return failure, [failure.code]
     seen = [f.code for f in analysis.findings if f.severity.value == "error"]
+    if not failure.refine and failure.code in seen:
+        return failure, seen  # OpenSSL named the problem and the analysis agrees: it stands
     for code in _CHAIN_PRIORITY:
         if code in seen:
             if failure.verify_code in (2, 20, 21) and code in _PLAIN:
@@ -132,7 +135,12 @@ def refine_with_chain(
             else:
                 cert_error = failure.certificate_error
             return TlsFailure(
-                code, failure.description, failure.error_type, cert_error, failure.verify_code
+                code,
+                failure.description,
+                failure.error_type,
+                cert_error,
+                failure.verify_code,
+                failure.refine,
             ), seen
     return failure, seen or [failure.code]
 
