@@ -14,7 +14,7 @@ from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Report
 
 if TYPE_CHECKING:
-    from tlsdiag.proxy.server import ProxyConfig
+    from tlsdiag.proxy.listener import ProxyConfig
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -66,8 +66,8 @@ def proxy_config(
     """
     from tlsdiag.core.target import parse_resolve
     from tlsdiag.proxy.ca import CaPaths, config_dir, load_ca
+    from tlsdiag.proxy.listener import ProxyConfig, ResolveTo
     from tlsdiag.proxy.policy import default_policy, load_policy
-    from tlsdiag.proxy.server import ProxyConfig, ResolveTo
 
     host, port = parse_listen(listen)
     nets = []
@@ -143,8 +143,8 @@ def run_proxy(
     import signal
 
     from tlsdiag.proxy.events import EventLog, ProxyEvent
+    from tlsdiag.proxy.listener import ProxyServer, serve
     from tlsdiag.proxy.report import EventSummary
-    from tlsdiag.proxy.server import ProxyServer, serve
 
     _raise_fd_limit()
     summary = EventSummary()
