@@ -58,6 +58,7 @@ def check(
     with handle_errors():
         from tlsdiag.net.check import run_checks
         from tlsdiag.render.check import render_check
+        from tlsdiag.stores.machine import attach_machine
 
         parsed = T.parse_targets(targets or [], from_file)
         opts = T.build_options(
@@ -79,7 +80,7 @@ def check(
         with spinner(f"checking {len(parsed)} target(s)"):
             outcomes = run_checks(parsed, opts, concurrency=concurrency)
         code = emit(
-            [o.report for o in outcomes],
+            attach_machine([o.report for o in outcomes]),
             pick_format(fmt, as_json),
             output,
             console_renderer=render_check,

@@ -88,6 +88,7 @@ def trust(
         from tlsdiag.render.trust import render_trust
         from tlsdiag.stores.audit import TrustOptions, run_trust, validate
         from tlsdiag.stores.engine import machine_context
+        from tlsdiag.stores.machine import attach_machine
 
         opts = TrustOptions(
             ca=ca,
@@ -100,7 +101,7 @@ def trust(
         validate(opts)
         ctx = machine_context(os.environ, Path.home())
         with spinner("reading the trust stores of this machine"):
-            reports = run_trust(ctx, opts)
+            reports = attach_machine(run_trust(ctx, opts))
 
         renderer = partial(render_trust, show_absent=show_absent)
         code = emit(reports, pick_format(fmt, as_json), output, console_renderer=renderer)
