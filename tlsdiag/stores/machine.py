@@ -94,7 +94,8 @@ def _os() -> tuple[str, str, str]:
     if sys.platform == "win32":
         release, version, _, _ = platform.win32_ver()
         return "windows", f"Windows {release}".strip(), version
-    if sys.platform.startswith("linux"):
+    kernel: str = sys.platform  # a plain str: mypy must not narrow this to one platform
+    if kernel.startswith("linux"):
         try:
             info = platform.freedesktop_os_release()
         except OSError:
