@@ -133,7 +133,9 @@ class FleetAccumulator:
         if not machine.info or stamp >= max(machine.stamps.values()):
             machine.info = _info(block, version, source)
             if not machine.identified:
-                machine.info["hostname"] = machine.key.rsplit("/", 1)[-1] + " (no machine block)"
+                machine.info["hostname"] = (
+                    machine.key.split(":", 1)[1].rsplit("/", 1)[-1] + " (no machine block)"
+                )
         if command == "trust":
             fresh = self._add_trust(machine, report)
         else:
