@@ -34,7 +34,7 @@ def test_folder_zip_and_json_lines(tmp_path: Path) -> None:
     sources = [i.source.removeprefix(str(tmp_path) + "/") for i in items]
     assert sources == [
         "b.jsonl:1",
-        "b.jsonl:2",
+        "b.jsonl:3",  # line numbers count the blank line
         "c.zip!host3/trust.json",
         "c.zip!host3/readme.txt",
         "notes.txt",
