@@ -24,7 +24,7 @@ th{background:#f4f4f4}th.sort{cursor:pointer}th.sort:after{content:" \\2195";col
 .error{color:#b00}.warning{color:#a60}.info{color:#06a}
 """
 
-_SCRIPT = """
+_SCRIPT = r"""
 document.querySelectorAll("table.sortable").forEach(function(table){
   table.querySelectorAll("th").forEach(function(th, col){
     th.classList.add("sort");
@@ -44,6 +44,13 @@ document.querySelectorAll("table.sortable").forEach(function(table){
     });
   });
 });
+// "#sort-N" in the address sorts the machines table by column N (links, tests)
+var wanted = /^#sort-(\d+)$/.exec(location.hash);
+if (wanted) {
+  var th = document.querySelectorAll("#machines th")[Number(wanted[1])];
+  if (th) { th.click(); }
+}
+document.body.setAttribute("data-sortable", "ready");
 """
 
 
