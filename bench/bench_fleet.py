@@ -140,7 +140,9 @@ def _trust(rng: random.Random, machine: dict[str, Any] | None, when: str) -> dic
     return doc
 
 
-def _check(rng: random.Random, target: str, machine: dict[str, Any], when: str) -> dict[str, Any]:
+def _check(
+    rng: random.Random, target: str, machine: dict[str, Any] | None, when: str
+) -> dict[str, Any]:
     host = target.rsplit(":", 1)[0]
     fail = rng.random() < (0.1 if host == "pypi.org" else 0.02)
     code = "client.root_not_trusted" if host == "pypi.org" else "server.cert_expired"
@@ -168,7 +170,7 @@ def _check(rng: random.Random, target: str, machine: dict[str, Any], when: str) 
     ]
     return (
         _envelope("check", target, when)
-        | {"machine": machine}
+        | ({"machine": machine} if machine else {})
         | {
             "endpoint": {"input": target, "host": host, "port": 443, "sni": host},
             "dns": {"name": host, "addresses": ["10.1.2.3"], "source": "system resolver"},
@@ -194,7 +196,7 @@ def generate(folder: Path, machines: int, seed: int = 16) -> int:
         host_dir = folder / f"ws-{i:05d}"
         host_dir.mkdir()
         trust = _trust(rng, None if old_version else machine, when)
-        checks = [_check(rng, t, machine, when) for t in TARGETS]
+        checks = [_check(rng, t, None if old_version else machine, when) for t in TARGETS]
         for name, value in (("trust.json", [trust]), ("check.json", checks)):
             text = json.dumps(value, indent=2)
             if rng.random() < 0.002:
@@ -202,7 +204,8 @@ def generate(folder: Path, machines: int, seed: int = 16) -> int:
             (host_dir / name).write_text(text)
             total += len(text)
         if rng.random() < 0.005:
-            older = _trust(rng, machine, "2026-11-01T00:00:00Z")
+            older_time = "2026-11-01T00:00:00Z"
+            older = _trust(rng, machine | {"time": older_time}, older_time)
             text = json.dumps([older])
             (host_dir / "trust-old.json").write_text(text)
             total += len(text)

@@ -74,7 +74,7 @@ def parse_text(text: str, source: str) -> Iterator[Item]:
         yield from parse_lines(stripped.splitlines(), source)
         return
     kind = _kind(stripped, whole)
-    yield Problem(source, kind, f"{kind}: {whole.msg} at line {whole.lineno}")
+    yield Problem(source, kind, f"{whole.msg} (line {whole.lineno})")
 
 
 def _is_json(text: str) -> bool:
@@ -96,7 +96,7 @@ def parse_lines(lines: Iterable[str], source: str) -> Iterator[Item]:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             kind = _kind(line, exc)
-            yield Problem(where, kind, f"{kind}: {exc.msg}")
+            yield Problem(where, kind, exc.msg)
             continue
         yield from _values(value, where)
 
