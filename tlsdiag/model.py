@@ -226,6 +226,7 @@ class Report:
     findings: tuple[Finding, ...] = ()
     tool_version: str = ""
     schema_version: int = SCHEMA_VERSION
+    machine: Mapping[str, Any] | None = None  # who ran it where (trust, check); see README
 
     @property
     def has_errors(self) -> bool:
@@ -251,6 +252,8 @@ class Report:
             "target": self.target,
             "generated_at": self.generated_at,
         }
+        if self.machine is not None:
+            out["machine"] = dict(self.machine)
         for key, value in self.facts.items():
             if key in out or key == "findings":
                 raise ValueError(f"fact {key!r} collides with a report envelope key")

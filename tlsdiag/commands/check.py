@@ -223,6 +223,13 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     return CheckOutcome(p, presented, analysis, report)
 
 
+def check_reports(outcomes: Sequence[CheckOutcome]) -> list[Report]:
+    """The reports of ``run_checks``, each with this machine's block (for fleet reports)."""
+    from tlsdiag.stores.machine import attach_machine
+
+    return attach_machine([o.report for o in outcomes])
+
+
 def run_checks(
     targets: Sequence[Target],
     opts: CheckOptions,

@@ -5,7 +5,6 @@ check the clock. Orchestrates the I/O of ``tlsdiag.stores`` (and the probe of ``
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 
 from tlsdiag import __version__
 from tlsdiag.core.certs import is_self_signed
@@ -225,17 +223,16 @@ def run_trust_here(opts: TrustOptions) -> list[Report]:
     import os
 
     from tlsdiag.stores.context import machine_context
+    from tlsdiag.stores.machine import attach_machine
 
-    return run_trust(machine_context(os.environ, Path.home()), opts)
+    return attach_machine(run_trust(machine_context(os.environ, Path.home()), opts))
 
 
 def run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
     """Audit every store for the chosen root(s): one report per root."""
-    with warnings.catch_warnings():
-        # distribution bundles still carry certificates cryptography warns about (negative
-        # serial numbers); they are facts of the machine, not problems of tlsdiag
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return _run_trust(ctx, opts)
+    # Certificates cryptography warns about (negative serial numbers in distribution
+    # bundles) are parsed quietly where they are read (stores.readers), not around this call.
+    return _run_trust(ctx, opts)
 
 
 def _run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
