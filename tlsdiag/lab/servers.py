@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 
-from tlsdiag.lab.pki import Issued
+from tlsdiag.core.certbuild import Issued
 
 
 @dataclass(frozen=True, slots=True)

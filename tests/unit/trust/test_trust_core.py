@@ -16,7 +16,8 @@ from trust_machine import (
 
 from tlsdiag import codes
 from tlsdiag.core import trust as T
-from tlsdiag.lab.pki import make_leaf, new_key
+from tlsdiag.core.certbuild import new_key
+from tlsdiag.lab.pki import make_leaf
 from tlsdiag.model import Severity
 from tlsdiag.stores.readers import store_cert
 from tlsdiag.trust_types import FixText, SourceReading, StoreCert, StoreReading
