@@ -46,24 +46,37 @@ def init(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing CA.")] = False,
+    key_type: Annotated[
+        str, typer.Option("--key-type", help="ec256, ec384, rsa2048, rsa3072 or rsa4096.")
+    ] = "ec256",
     directory: DirOpt = None,
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Create the local root CA (EC P-256, one year; the key is written with mode 0600).
+    """Create the local root CA (EC P-256 unless --key-type, one year; key mode 0600).
 
     Exit status: 0 created, 2 bad usage, 3 a CA already exists (use --force) or cannot write.
     """
     with handle_errors():
         from datetime import UTC, datetime
 
+        from tlsdiag.core.certbuild import KeyType
         from tlsdiag.proxy.ca import init_ca
         from tlsdiag.proxy.report import ca_report
         from tlsdiag.render.proxy import render_ca
 
+        if key_type not in tuple(KeyType):
+            choices = ", ".join(KeyType)
+            raise UsageError(f"--key-type {key_type!r}: expected one of {choices}")
         try:
-            ca = init_ca(_dir(directory), days=days, permit=tuple(permit or ()), force=force)
+            ca = init_ca(
+                _dir(directory),
+                days=days,
+                permit=tuple(permit or ()),
+                force=force,
+                key_type=KeyType(key_type),
+            )
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
         report = ca_report(

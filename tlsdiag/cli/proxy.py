@@ -71,6 +71,9 @@ def proxy(
         Path | None, typer.Option("--ca-cert", help="Sign with this CA certificate (PEM).")
     ] = None,
     ca_key: Annotated[Path | None, typer.Option("--ca-key", help="Key of --ca-cert (PEM).")] = None,
+    leaf_key: Annotated[
+        str, typer.Option("--leaf-key", help="Forged leaves' key: ec256 or rsa2048.")
+    ] = "ec256",
     max_connections: Annotated[
         int, typer.Option("--max-connections", min=1, help="Concurrent client connections.")
     ] = 4096,
@@ -95,11 +98,15 @@ def proxy(
     with handle_errors():
         import ipaddress
 
+        from tlsdiag.core.certbuild import KeyType
         from tlsdiag.core.target import parse_resolve
         from tlsdiag.proxy.ca import CaPaths, config_dir, load_ca
+        from tlsdiag.proxy.forge import LEAF_KEY_TYPES
         from tlsdiag.proxy.policy import default_policy, load_policy
         from tlsdiag.proxy.server import ProxyConfig, ResolveTo
 
+        if leaf_key not in LEAF_KEY_TYPES:
+            raise UsageError(f"--leaf-key {leaf_key!r}: expected ec256 or rsa2048")
         host, port = _listen(listen)
         nets = []
         for item in allow_client or ():
@@ -138,6 +145,7 @@ def proxy(
             allow_clients=tuple(nets),
             max_connections=max_connections,
             idle_timeout=idle_timeout,
+            leaf_key=KeyType(leaf_key),
         )
         report = _run(config, quiet=quiet)
         code = emit([report], pick_format(fmt, as_json), output)

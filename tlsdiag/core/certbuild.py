@@ -118,7 +118,10 @@ def ca_key_problem(key: object) -> str | None:
     return f"{kind} keys are not supported (use RSA 2048-4096 or EC P-256/P-384)"
 
 
-def signature_hash(key: object) -> hashes.HashAlgorithm | None:
+SignatureHash = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
+
+
+def signature_hash(key: object) -> SignatureHash | None:
     """The hash to sign with ``key``: SHA-384 for P-384, SHA-512 for P-521, None for EdDSA
     (which hashes by itself), SHA-256 otherwise."""
     if isinstance(key, ec.EllipticCurvePrivateKey):

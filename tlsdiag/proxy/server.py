@@ -28,6 +28,7 @@ from typing import Any
 from cryptography import x509
 
 from tlsdiag import codes
+from tlsdiag.core.certbuild import KeyType
 from tlsdiag.proxy.ca import CaMaterial, name_permitted, permitted_domains
 from tlsdiag.proxy.events import EventLog, ProxyEvent
 from tlsdiag.proxy.forge import Forger, ForgeSpec, Signer, TlsVersions, spec_for
@@ -117,6 +118,7 @@ class ProxyConfig:
     cache_size: int = 2048
     backlog: int = 1024
     listener: Callable[[ProxyEvent], None] | None = None
+    leaf_key: KeyType = KeyType.EC256  # the forged leaves' key type
 
 
 class _Stop(Exception):
@@ -1321,6 +1323,7 @@ class ProxyServer:
             config.ca.key,
             cache_size=config.cache_size,
             client_versions=TlsVersions(policy.client_min, policy.client_max),
+            leaf_key_type=config.leaf_key,
         )
         self.upstream = UpstreamContexts(
             minimum=policy.server_min,
