@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import NameOID
 
 from tlsdiag import codes
+from tlsdiag.core.certs import sct_count, summarize
 from tlsdiag.core.findings import make_finding
 from tlsdiag.kb_vendors import NameRule, Vendor, public_issuers, vendors
 from tlsdiag.model import Finding, Report, Severity
@@ -144,18 +145,6 @@ def _sha256(cert: x509.Certificate) -> str:
 
 def _self_issued(cert: x509.Certificate) -> bool:
     return cert.subject == cert.issuer
-
-
-def sct_count(cert: x509.Certificate) -> int:
-    """Number of SCTs embedded in the certificate (0 when none or unreadable)."""
-    try:
-        ext = cert.extensions.get_extension_for_oid(
-            ExtensionOID.PRECERT_SIGNED_CERTIFICATE_TIMESTAMPS
-        )
-    except (x509.ExtensionNotFound, ValueError):
-        return 0
-    value = ext.value
-    return len(value) if isinstance(value, x509.PrecertificateSignedCertificateTimestamps) else 0
 
 
 def _org(name: x509.Name) -> list[str]:
@@ -720,24 +709,22 @@ def _newly_published(
     )
 
 
-def chain_facts(
+_CHAIN_KEYS = ("subject", "issuer", "sha256", "not_before", "not_after", "sct_count")
+
+
+def path_facts(
     presented: Sequence[x509.Certificate], path: Sequence[x509.Certificate]
 ) -> dict[str, Any]:
-    """JSON-ready description of the presented chain and the built path (for the report)."""
+    """JSON-ready description of the presented chain and the built path (for the report): a
+    few fields of each certificate's summary."""
 
-    def one(cert: x509.Certificate) -> dict[str, Any]:
-        return {
-            "subject": dn(cert.subject),
-            "issuer": dn(cert.issuer),
-            "sha256": _sha256(cert),
-            "not_before": cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "not_after": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "sct_count": sct_count(cert),
-        }
+    def one(cert: x509.Certificate, position: int) -> dict[str, Any]:
+        summary = summarize(cert, position).to_dict()
+        return {key: summary[key] for key in _CHAIN_KEYS}
 
     return {
-        "presented_chain": [one(c) for c in presented],
-        "path": [one(c) for c in path],
+        "presented_chain": [one(c, i) for i, c in enumerate(presented)],
+        "path": [one(c, i) for i, c in enumerate(path)],
     }
 
 
@@ -805,7 +792,7 @@ def issuer_report(
     facts["inspection_roots_trusted_here"] = [
         {"vendor_id": vid, "root": name} for vid, name in configured
     ]
-    facts.update(chain_facts(presented, path))
+    facts.update(path_facts(presented, path))
     return Report(
         command="issuer",
         target=target,

@@ -150,7 +150,7 @@ def _select(
             fp,
         )
     if opts.name is not None:
-        found = T.match_name(readings, opts.name, public)
+        found = T.certs_by_subject(readings, opts.name, public)
         if found:
             return _Selection(_from_store_certs(found, readings), "name", opts.name)
         return _Selection(

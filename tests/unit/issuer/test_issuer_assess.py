@@ -9,13 +9,13 @@ from issuer_chains import NOW, fp, make_ca, make_leaf
 
 from tlsdiag import codes
 from tlsdiag.core.certbuild import Issued
+from tlsdiag.core.certs import sct_count
 from tlsdiag.core.issuer import (
     Interception,
     assess_interception,
     classify_host,
     installed_vendors,
     normalize_fingerprint,
-    sct_count,
 )
 from tlsdiag.model import Severity
 

@@ -278,10 +278,10 @@ def test_root_selection_helpers(root, public):
         sc(other).sha256
     ]
     assert T.match_fingerprint(readings, sc(other).spki_sha256)  # the key's fingerprint works too
-    assert [c.subject for c in T.match_name(readings, "zscaler*ca", public)] == [
+    assert [c.subject for c in T.certs_by_subject(readings, "zscaler*ca", public)] == [
         other.cert.subject.rfc4514_string()
     ]
-    assert T.match_name(readings, "no such root", public) == []
+    assert T.certs_by_subject(readings, "no such root", public) == []
 
 
 def test_issuer_candidates_finds_signer_and_namesakes(root):
