@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import zlib
 from dataclasses import dataclass, field
 from functools import cache
@@ -35,6 +34,7 @@ from typing import Any
 
 from tlsdiag import __version__
 from tlsdiag.codes import ALL_CODES
+from tlsdiag.model import platform_name
 
 PATTERN_KEYS = frozenset(
     {
@@ -336,7 +336,7 @@ def cache_dir(env: dict[str, str] | None = None) -> Path | None:
         return Path(env["TLSDIAG_CACHE_DIR"])
     if env.get("XDG_CACHE_HOME"):
         return Path(env["XDG_CACHE_HOME"]) / "tlsdiag"
-    if sys.platform == "win32" and env.get("LOCALAPPDATA"):
+    if platform_name() == "windows" and env.get("LOCALAPPDATA"):
         return Path(env["LOCALAPPDATA"]) / "tlsdiag" / "cache"
     home = env.get("HOME") or env.get("USERPROFILE")
     return Path(home) / ".cache" / "tlsdiag" if home else None

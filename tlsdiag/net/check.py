@@ -6,7 +6,6 @@ This orchestrates I/O (probe, AIA and revocation fetches) around the pure analys
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from tlsdiag.core import certs as C
 from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chain, chain_facts
 from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_findings
 from tlsdiag.core.findings import make_finding
-from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Severity, Target
+from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Severity, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
@@ -50,16 +49,6 @@ class CheckOutcome:
     presented: tuple[x509.Certificate, ...]
     analysis: ChainAnalysis | None
     report: Report
-
-
-def current_platform() -> str:
-    """The OS this runs on: linux, macos, windows (or Python's own name for others)."""
-    plat = str(sys.platform)  # a plain str: mypy would prune the other branches per platform
-    if plat.startswith("linux"):
-        return "linux"
-    if plat == "darwin":
-        return "macos"
-    return "windows" if plat.startswith("win") else plat
 
 
 def root_sets(cafile: RootSet | None) -> list[Roots]:
@@ -138,7 +127,7 @@ def _store_mismatch(analysis: ChainAnalysis) -> list[Finding]:
         root_in_os=True,
         root_in_certifi=False,
         root_subject=C.name_string(root.subject),
-        platform=current_platform(),
+        platform=platform_name(),
         severity=Severity.WARNING,
     )
     return [finding] if finding else []
@@ -166,7 +155,7 @@ def _interception(
         now=now,
         public_root_fingerprints=_public_fingerprints(),
         trusted_by=analysis.trusted_by,
-        platform=opts.platform or current_platform(),
+        platform=opts.platform or platform_name(),
         app=opts.app,
         expect_issuer=opts.expect_issuer,
         expect_fingerprint=opts.expect_fingerprint,

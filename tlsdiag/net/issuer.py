@@ -19,8 +19,8 @@ from tlsdiag.core.issuer import (
 )
 from tlsdiag.errors import UsageError
 from tlsdiag.kb_vendors import vendors as all_vendors
-from tlsdiag.model import Report, Target
-from tlsdiag.net.check import CheckOptions, current_platform, run_check
+from tlsdiag.model import Report, Target, platform_name
+from tlsdiag.net.check import CheckOptions, run_check
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
 
@@ -65,7 +65,7 @@ def _os_inspection_roots() -> tuple[tuple[str, str], ...]:
 def run_issuer(target: Target, opts: CheckOptions, *, vendors: Sequence[str] = ()) -> Report:
     """Probe ``target`` and build the ``issuer`` report."""
     validate(opts, vendors)
-    platform = opts.platform or current_platform()
+    platform = opts.platform or platform_name()
     outcome = run_check(target, opts)
     now = opts.now or datetime.now(UTC)
     probe = outcome.probe

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from tlsdiag.core.certbuild import (
     new_key,
 )
 from tlsdiag.errors import InputError, ProxyError
+from tlsdiag.model import platform_name
 
 CERT_NAME = "ca.pem"
 KEY_NAME = "ca-key.pem"
@@ -44,14 +44,14 @@ def config_dir(env: Mapping[str, str] | None = None, platform: str | None = None
     ``~/Library/Application Support/tlsdiag``; Windows: ``%APPDATA%\\tlsdiag``.
     """
     env = os.environ if env is None else env
-    platform = sys.platform if platform is None else platform
+    plat = platform_name(platform)
     if env.get(HOME_ENV):
         return Path(env[HOME_ENV])
     home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
-    if platform.startswith("win"):
+    if plat == "windows":
         base = env.get("APPDATA")
         return Path(base) / "tlsdiag" if base else home / "AppData" / "Roaming" / "tlsdiag"
-    if platform == "darwin":
+    if plat == "macos":
         return home / "Library" / "Application Support" / "tlsdiag"
     xdg = env.get("XDG_CONFIG_HOME")
     return (Path(xdg) if xdg else home / ".config") / "tlsdiag"
