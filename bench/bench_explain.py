@@ -80,8 +80,8 @@ try:
 except ImportError:
     pass
 t2 = time.perf_counter()
-from tlsdiag.kb_explain import explain_kb
-from tlsdiag.core.explain import explain
+from tlsdiag.kb.explain import explain_kb
+from tlsdiag.core.explain.engine import explain
 t3 = time.perf_counter()
 explain_kb()
 t4 = time.perf_counter()

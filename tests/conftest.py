@@ -3,12 +3,80 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from tlsdiag.lab.cases import Lab
+_GUARD_DIR = Path(__file__).parent / "netguard"
+sys.path.insert(0, str(_GUARD_DIR))
+import guard  # noqa: E402  # before anything opens a socket
+from dnsstub import NxdomainServer  # noqa: E402
+
+del sys.path[0]
+guard.install()
+# Python subprocesses (the CLI run as a process, benchmarks' helpers) load the same guard.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(_GUARD_DIR), os.environ.get("PYTHONPATH", "")) if p
+)
+
+from tlsdiag.lab.cases import Lab  # noqa: E402
+
+# The real clients the tests compare tlsdiag with; a test that needs a missing one is skipped
+# with a reason containing "not installed", and the run says so at its start and its end.
+OPTIONAL_CLIENTS = ("curl", "openssl", "certutil", "keytool", "chromium")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import shutil
+
+    found = [f"{c}={'yes' if shutil.which(c) else 'MISSING'}" for c in OPTIONAL_CLIENTS]
+    return "optional clients: " + ", ".join(found)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List the tests skipped because a client is not installed (none on a full CI run)."""
+    missing: list[str] = []
+    for rep in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(rep, "longrepr", None)
+        reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+        if "not installed" in reason:
+            missing.append(f"{rep.nodeid} ({reason.removeprefix('Skipped: ')})")
+    terminalreporter.write_line(
+        f"tests skipped for lack of a client: {len(missing)}" + "".join(f"\n  {m}" for m in missing)
+    )
+
+
+def _fail_on_refusals(when: str) -> None:
+    refused = guard.take_refusals()
+    if refused:
+        pytest.fail(f"during {when}: " + "; ".join(refused), pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """A test whose setup reached for a non-loopback address fails, naming it."""
+    result = yield
+    _fail_on_refusals("setup")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A test that reached for a non-loopback address fails, naming it."""
+    result = yield
+    _fail_on_refusals("the test")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    result = yield
+    _fail_on_refusals("teardown")
+    return result
+
 
 # Variables that change which roots tools trust: tests must not depend on the machine's own.
 TRUST_ENV = (
@@ -26,6 +94,24 @@ TRUST_ENV = (
     "ALL_PROXY",
     "all_proxy",
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _local_dns() -> Iterator[NxdomainServer]:
+    """dnspython asks a DNS server on 127.0.0.1 that knows no name, never the machine's own."""
+    import dns.resolver
+
+    server = NxdomainServer()
+    real = dns.resolver.Resolver.read_resolv_conf
+
+    def local_only(self: dns.resolver.Resolver, f: object) -> None:
+        self.nameservers = ["127.0.0.1"]
+        self.port = server.port
+
+    dns.resolver.Resolver.read_resolv_conf = local_only  # type: ignore[method-assign,assignment]
+    yield server
+    dns.resolver.Resolver.read_resolv_conf = real  # type: ignore[method-assign]
+    server.close()
 
 
 @pytest.fixture(scope="session")

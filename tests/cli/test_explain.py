@@ -232,7 +232,7 @@ def test_output_file_and_html(tmp_path: Path) -> None:
 def test_cli_import_does_not_load_the_knowledge_base_or_rich() -> None:
     code = (
         "import sys, tlsdiag.cli.app\n"
-        "heavy = [m for m in ('tlsdiag.kb_explain', 'tlsdiag.core.explain', "
+        "heavy = [m for m in ('tlsdiag.kb.explain', 'tlsdiag.core.explain', "
         "'tlsdiag.render.explain', 'rich', 'tomllib') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

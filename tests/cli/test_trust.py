@@ -27,9 +27,9 @@ from trust_machine import (
 )
 
 from tlsdiag.cli.app import app
-from tlsdiag.kb_trust import trust_stores
+from tlsdiag.kb.trust import trust_stores
 from tlsdiag.render.trust import render_trust
-from tlsdiag.stores import engine
+from tlsdiag.stores import context
 
 runner = CliRunner()
 
@@ -51,7 +51,7 @@ def root():
 @pytest.fixture
 def machine(tmp_path, monkeypatch):
     fake = make_machine(tmp_path)
-    monkeypatch.setattr(engine, "machine_context", lambda env, home, **kw: fake.context())
+    monkeypatch.setattr(context, "machine_context", lambda env, home, **kw: fake.context())
     return fake
 
 
@@ -201,7 +201,8 @@ def test_renderer_on_a_hand_built_report():
 def test_trust_command_imports_stay_light():
     code = (
         "import sys, tlsdiag.cli.trust, tlsdiag.cli.app; "
-        "heavy = [m for m in ('cryptography', 'httpx', 'rich.console', 'tlsdiag.stores.engine') "
+        "heavy = [m for m in ('cryptography', 'httpx', 'rich.console', 'tlsdiag.stores.engine', "
+        "'tlsdiag.stores.context') "
         "if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

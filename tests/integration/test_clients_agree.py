@@ -115,9 +115,9 @@ def test_ca_names_from_a_real_openssl_server(tmp_path: Path) -> None:
     import time
     from datetime import UTC, datetime
 
+    from tlsdiag.commands.check import CheckOptions, run_check
     from tlsdiag.core.target import parse_resolve, parse_target
     from tlsdiag.lab.pki import make_ca, make_leaf
-    from tlsdiag.net.check import CheckOptions, run_check
     from tlsdiag.net.probe import ProbeOptions
 
     now = datetime.now(UTC)

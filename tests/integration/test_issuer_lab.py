@@ -177,8 +177,8 @@ def public_program(monkeypatch):
     (the real certifi roots cannot sign test chains)."""
     root = chains.make_ca("CN=Test Public Root R1,O=Test Public Trust,C=US")
     public = RootSet("public (certifi)", "(test public program)", (root.cert,))
-    import tlsdiag.net.check as check_mod
-    import tlsdiag.net.issuer as issuer_mod
+    import tlsdiag.commands.check as check_mod
+    import tlsdiag.commands.issuer as issuer_mod
 
     monkeypatch.setattr(check_mod, "public_roots", lambda: public)
     monkeypatch.setattr(issuer_mod, "public_roots", lambda: public)

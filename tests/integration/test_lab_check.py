@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tlsdiag import codes
+from tlsdiag.commands.check import CheckOutcome, run_check, run_checks
+from tlsdiag.commands.demo import options_for
 from tlsdiag.core.target import parse_target
 from tlsdiag.lab.cases import CASES, Lab
-from tlsdiag.lab.demo import options_for
 from tlsdiag.model import Severity
-from tlsdiag.net.check import CheckOutcome, run_check, run_checks
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,7 @@ def test_not_tls_shows_first_bytes(lab: Lab) -> None:
 
 
 def test_dns_failure_and_connect_refused(lab: Lab) -> None:
-    from tlsdiag.net.check import CheckOptions
+    from tlsdiag.commands.check import CheckOptions
     from tlsdiag.net.probe import ProbeOptions
 
     opts = CheckOptions(probe=ProbeOptions(timeout=2.0))

@@ -902,7 +902,7 @@ def test_flood_of_hostile_clients(
         if kind == 3:
             return connect + good_hello + b"\x17\x03\x03\x00\x10" + b"\x00" * 16
         if kind == 4:
-            return b"POST http://plain.test/ HTTP/1.1\r\nContent-Length: 99999\r\n\r\nabc"
+            return b"POST http://nowhere.invalid/ HTTP/1.1\r\nContent-Length: 99999\r\n\r\nabc"
         return connect + good_hello[: rnd.randint(1, len(good_hello) - 1)]
 
     payloads = [payload(n) for n in range(60)]

@@ -22,10 +22,10 @@ from trust_machine import (
 )
 
 from tlsdiag import codes
+from tlsdiag.commands.trust import TrustOptions, run_trust
 from tlsdiag.lab.pki import make_leaf
 from tlsdiag.lab.servers import LabServer, TlsSettings, tls_context
 from tlsdiag.net.probe import ProbeOptions
-from tlsdiag.stores.audit import TrustOptions, run_trust
 from tlsdiag.stores.clock import fetch_date
 
 pytestmark = pytest.mark.integration

@@ -26,7 +26,7 @@ from trust_machine import (
 )
 
 from tlsdiag import codes
-from tlsdiag.stores.audit import TrustOptions, run_trust
+from tlsdiag.commands.trust import TrustOptions, run_trust
 from tlsdiag.stores.platform_stores import CommandResult
 
 CERTUTIL = shutil.which("certutil")

@@ -10,7 +10,7 @@ import sys
 from rich.console import Console
 
 from tlsdiag import codes
-from tlsdiag.kb import findings
+from tlsdiag.kb.findings import findings
 from tlsdiag.model import Finding, Format, Report, Severity
 from tlsdiag.render import render_reports
 

@@ -1,7 +1,7 @@
 """Target options shared by ``check``, ``probe``, ``issuer`` and ``trust --from-host``.
 
 They mirror curl and openssl s_client so helpdesk habits carry over. Everything here is light:
-heavy modules are imported when the options are turned into ``CheckOptions``.
+``tlsdiag.commands.options.build_options`` turns them into ``CheckOptions``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from tlsdiag.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from tlsdiag.model import Target
-    from tlsdiag.net.check import CheckOptions
 
 ResolveOpt = Annotated[
     list[str] | None,
@@ -87,88 +86,3 @@ def parse_targets(raw: list[str], from_file: Path | None) -> list[Target]:
         except ValueError as exc:
             raise UsageError(f"bad target: {exc}") from exc
     return targets
-
-
-def build_options(
-    *,
-    resolve: list[str] | None,
-    connect_to: list[str] | None,
-    servername: str | None,
-    no_sni: bool,
-    cafile: Path | None,
-    timeout: float,
-    ipv4: bool,
-    ipv6: bool,
-    no_http: bool,
-    tls1_2: bool = False,
-    tls1_3: bool = False,
-    cipher: str | None = None,
-    alpn: str | None = None,
-    revocation: bool = True,
-    command: str = "check",
-    expect_issuer: str | None = None,
-    expect_fingerprint: str | None = None,
-    app: str | None = None,
-    platform: str = "",
-) -> CheckOptions:
-    """Validate the shared options and build ``CheckOptions`` (usage errors exit 2)."""
-    import socket
-    import ssl
-
-    from tlsdiag.core.target import parse_connect_to, parse_resolve
-    from tlsdiag.net.check import CheckOptions
-    from tlsdiag.net.probe import ProbeOptions
-    from tlsdiag.stores.bundles import load_cafile
-
-    if ipv4 and ipv6:
-        raise UsageError("-4 and -6 cannot be used together")
-    if tls1_2 and tls1_3:
-        raise UsageError("--tls1_2 and --tls1_3 cannot be used together")
-    if no_sni and servername:
-        raise UsageError("--no-sni and --servername cannot be used together")
-    try:
-        rules = tuple(parse_resolve(r) for r in resolve or ())
-        moves = tuple(parse_connect_to(c) for c in connect_to or ())
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    if servername is not None:
-        from tlsdiag.core.target import normalize_host
-
-        try:
-            servername = normalize_host(servername, f"--servername {servername}")[0]
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
-    if cipher:
-        try:
-            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(cipher)
-        except ssl.SSLError as exc:
-            raise UsageError(f"--cipher {cipher!r}: no cipher matches this list") from exc
-    alpn_list: tuple[str, ...] = ("http/1.1",)
-    if alpn is not None:
-        alpn_list = tuple(p.strip() for p in alpn.split(",") if p.strip())
-        if not alpn_list or any(len(p) > 255 for p in alpn_list):
-            raise UsageError(f"--alpn {alpn!r}: expected a comma-separated list like h2,http/1.1")
-    ca = load_cafile(cafile) if cafile is not None else None
-    family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else socket.AF_UNSPEC
-    probe_opts = ProbeOptions(
-        servername=servername,
-        no_sni=no_sni,
-        resolve=rules,
-        connect_to=moves,
-        timeout=timeout,
-        family=family,
-        http=not no_http,
-        tls_version="TLSv1.2" if tls1_2 else "TLSv1.3" if tls1_3 else None,
-        ciphers=cipher,
-        alpn=alpn_list,
-    )
-    return CheckOptions(
-        probe=probe_opts,
-        cafile=ca,
-        revocation=revocation,
-        command=command,
-        expect_issuer=expect_issuer,
-        expect_fingerprint=expect_fingerprint,
-        app=app,
-        platform=platform,
-    )

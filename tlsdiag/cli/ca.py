@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
-from tlsdiag.errors import InputError, UsageError
+from tlsdiag.errors import InputError
 from tlsdiag.model import Format
 
 ca_app = typer.Typer(
@@ -27,12 +27,6 @@ DirOpt = Annotated[
         file_okay=False,
     ),
 ]
-
-
-def _dir(directory: Path | None) -> Path:
-    from tlsdiag.proxy.ca import config_dir
-
-    return directory if directory is not None else config_dir()
 
 
 @ca_app.command("init")
@@ -59,28 +53,11 @@ def init(
     Exit status: 0 created, 2 bad usage, 3 a CA already exists (use --force) or cannot write.
     """
     with handle_errors():
-        from datetime import UTC, datetime
-
-        from tlsdiag.core.certbuild import KeyType
-        from tlsdiag.proxy.ca import init_ca
-        from tlsdiag.proxy.report import ca_report
+        from tlsdiag.commands.ca import init_report
         from tlsdiag.render.proxy import render_ca
 
-        if key_type not in tuple(KeyType):
-            choices = ", ".join(KeyType)
-            raise UsageError(f"--key-type {key_type!r}: expected one of {choices}")
-        try:
-            ca = init_ca(
-                _dir(directory),
-                days=days,
-                permit=tuple(permit or ()),
-                force=force,
-                key_type=KeyType(key_type),
-            )
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
-        report = ca_report(
-            "ca init", ca.cert, ca.paths, now=datetime.now(UTC), extra={"created": True}
+        report = init_report(
+            directory, days=days, permit=tuple(permit or ()), force=force, key_type=key_type
         )
         code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca)
     raise typer.Exit(code)
@@ -98,14 +75,10 @@ def show(
     Exit status: 0 shown, 3 no CA yet (run `tlsdiag ca init`).
     """
     with handle_errors():
-        from datetime import UTC, datetime
-
-        from tlsdiag.proxy.ca import CaPaths, load_ca
-        from tlsdiag.proxy.report import ca_report
+        from tlsdiag.commands.ca import show_report
         from tlsdiag.render.proxy import render_ca
 
-        ca = load_ca(CaPaths.in_dir(_dir(directory)))
-        report = ca_report("ca show", ca.cert, ca.paths, now=datetime.now(UTC))
+        report = show_report(directory)
         code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca)
     raise typer.Exit(code)
 
@@ -121,13 +94,9 @@ def export(
     Exit status: 0 written, 2 cannot write, 3 no CA yet.
     """
     with handle_errors():
-        from cryptography.hazmat.primitives import serialization
+        from tlsdiag.commands.ca import export_bytes
 
-        from tlsdiag.proxy.ca import CaPaths, load_ca
-
-        ca = load_ca(CaPaths.in_dir(_dir(directory)))
-        enc = serialization.Encoding.DER if der else serialization.Encoding.PEM
-        data = ca.cert.public_bytes(enc)
+        data = export_bytes(directory, der=der)
         if output is not None:
             try:
                 output.write_bytes(data)
@@ -143,26 +112,17 @@ def export(
 @ca_app.command("path")
 def path(
     directory: DirOpt = None,
+    fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
+    output: OutputOpt = None,
 ) -> None:
     """Print where the CA lives: directory, certificate, key (whether or not they exist yet)."""
     with handle_errors():
-        import json
+        from tlsdiag.commands.ca import path_report
+        from tlsdiag.render.ca_path import render_ca_path
 
-        from tlsdiag.proxy.ca import CaPaths
-
-        d = _dir(directory)
-        paths = CaPaths.in_dir(d)
-        if as_json:
-            info = {
-                "dir": str(d),
-                "cert": str(paths.cert),
-                "key": str(paths.key),
-                "exists": paths.cert.exists() and paths.key.exists(),
-            }
-            sys.stdout.write(json.dumps(info, indent=2) + "\n")
-        else:
-            sys.stdout.write(f"{d}\n{paths.cert}\n{paths.key}\n")
+        report = path_report(directory)
+        emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca_path)
     raise typer.Exit(0)
 
 
@@ -183,41 +143,10 @@ def trust_help(
     Exit status: 0, 2 bad --platform.
     """
     with handle_errors():
-        from datetime import UTC, datetime
-
-        from tlsdiag import __version__
-        from tlsdiag.model import Report
-        from tlsdiag.proxy.ca import CaPaths
-        from tlsdiag.proxy.report import (
-            normalize_platform,
-            trust_catalogue,
-            trust_help_entries,
-        )
+        from tlsdiag.commands.ca import trust_help_report
         from tlsdiag.render.proxy import render_trust_help
 
-        try:
-            plat = normalize_platform(platform or sys.platform)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
-        paths = CaPaths.in_dir(_dir(directory))
-        entries = trust_help_entries(
-            trust_catalogue(),
-            root_pem=str(paths.cert),
-            root_name="tlsdiag inspection CA",
-            platform=None if plat == "all" else plat,
-        )
-        report = Report(
-            command="ca trust-help",
-            target=str(paths.cert),
-            generated_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            facts={
-                "platform": plat,
-                "ca_cert": str(paths.cert),
-                "ca_exists": paths.cert.exists(),
-                "stores": entries,
-            },
-            tool_version=__version__,
-        )
+        report = trust_help_report(directory, platform)
         code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_trust_help)
     raise typer.Exit(code)
 

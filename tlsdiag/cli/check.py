@@ -56,11 +56,12 @@ def check(
     Exit status: 0 no error found, 1 errors found, 2 bad usage or input, 3 tlsdiag failed.
     """
     with handle_errors():
-        from tlsdiag.net.check import run_checks
+        from tlsdiag.commands.check import run_checks
+        from tlsdiag.commands.options import build_options
         from tlsdiag.render.check import render_check
 
         parsed = T.parse_targets(targets or [], from_file)
-        opts = T.build_options(
+        opts = build_options(
             resolve=resolve,
             connect_to=connect_to,
             servername=servername,

@@ -17,54 +17,18 @@ if TYPE_CHECKING:
 
     from tlsdiag.model import Report
 
-MAX_INPUT = 2 * 1024 * 1024
-"""Longest text explained; longer input keeps its last 2 MiB (errors are usually at the end)."""
-
-
-def _decode(data: bytes) -> str:
-    """Text from bytes: UTF-8, or UTF-16 as PowerShell's ``>`` writes it."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    if len(data) >= 4 and data[1:4:2] == b"\x00\x00" and data[0:4:2] != b"\x00\x00":
-        return data.decode("utf-16-le", errors="replace")
-    return data.decode("utf-8-sig", errors="replace")
-
-
-def _read_stdin() -> tuple[str, bool]:
-    data = sys.stdin.buffer.read()
-    truncated = len(data) > MAX_INPUT
-    if truncated:
-        data = data[-MAX_INPUT:]
-    return _decode(data), truncated
-
-
-def _read_file(path: Path) -> tuple[str, bool]:
-    if str(path) == "-":
-        return _read_stdin()
-    try:
-        with path.open("rb") as fh:
-            size = fh.seek(0, 2)
-            truncated = size > MAX_INPUT
-            fh.seek(max(0, size - MAX_INPUT))
-            data = fh.read()
-    except FileNotFoundError as exc:
-        raise InputError(f"--file {path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"--file {path}: is a directory") from exc
-    except OSError as exc:
-        raise InputError(f"--file {path}: cannot read: {exc.strerror}") from exc
-    return _decode(data), truncated
-
 
 def _gather(text: list[str] | None, file: Path | None) -> tuple[str, str, bool]:
     """The text to explain, where it came from, and whether it was cut."""
+    from tlsdiag.commands.explain import read_text_file, read_text_stream
+
     if text and file is not None:
         raise UsageError("give the error text or --file LOG, not both")
     if file is not None:
-        body, cut = _read_file(file)
+        body, cut = read_text_file(file, sys.stdin.buffer)
         source = "stdin" if str(file) == "-" else str(file)
     elif text == ["-"] or (not text and not sys.stdin.isatty()):
-        body, cut = _read_stdin()
+        body, cut = read_text_stream(sys.stdin.buffer)
         source = "stdin"
     elif text:
         body, cut = " ".join(text), False
@@ -130,14 +94,16 @@ def explain(
     Exit status: 0 a TLS or connection error was recognised, 1 none was, 2 bad usage or input.
     """
     with handle_errors():
+        from tlsdiag.commands.explain import explain_code, explain_text
+
         if code is not None:
             if text or file is not None:
                 raise UsageError("--code explains one finding code; give no text with it")
-            report = _code_report(code, host or "")
+            report = explain_code(code, host or "")
             emit([report], pick_format(fmt, as_json), output, console_renderer=_render)
             raise typer.Exit(0)
         body, source, cut = _gather(text, file)
-        report = _text_report(body, source, cut, inspected, host)
+        report = explain_text(body, source=source, truncated=cut, inspected=inspected, host=host)
         emit([report], pick_format(fmt, as_json), output, console_renderer=_render)
         recognised = bool(report.facts.get("recognised"))
     raise typer.Exit(0 if recognised else 1)
@@ -148,64 +114,6 @@ def _render(report: Report, console: Console) -> None:
     from tlsdiag.render.explain import render_explain
 
     render_explain(report, console)
-
-
-def _now() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _code_report(code: str, host: str) -> Report:
-    from tlsdiag import __version__
-    from tlsdiag.codes import ALL_CODES
-    from tlsdiag.core.explain import explanation_for_code
-    from tlsdiag.model import Report
-
-    if code not in ALL_CODES:
-        raise UsageError(
-            f"--code {code}: not a finding code",
-            hint="codes look like server.chain_incomplete or client.root_not_trusted",
-        )
-    ex = explanation_for_code(code, host)
-    return Report(
-        command="explain",
-        target=code,
-        generated_at=_now(),
-        facts={"explanation": ex.to_dict()},
-        tool_version=__version__,
-    )
-
-
-def _text_report(
-    body: str, source: str, cut: bool, inspected: bool | None, host: str | None
-) -> Report:
-    from tlsdiag import __version__
-    from tlsdiag.core.explain import explain as explain_text
-    from tlsdiag.core.findings import make_finding
-    from tlsdiag.model import Report
-
-    result = explain_text(body, inspected=inspected, host=host)
-    facts = {
-        "input": {"source": source, "characters": len(body), "truncated": cut},
-        **result.to_facts(),
-    }
-    findings = tuple(
-        make_finding(
-            c.code,
-            detail=c.why,
-            evidence={"score": f"{c.score:.2f}", "confirm with": c.check},
-        )
-        for c in result.causes
-    )
-    return Report(
-        command="explain",
-        target=result.target or source,
-        generated_at=_now(),
-        facts=facts,
-        findings=findings,
-        tool_version=__version__,
-    )
 
 
 def register(app: typer.Typer) -> None:

@@ -88,13 +88,14 @@ def issuer(
     or input, 3 tlsdiag failed.
     """
     with handle_errors():
-        from tlsdiag.net.issuer import run_issuer
+        from tlsdiag.commands.issuer import run_issuer
+        from tlsdiag.commands.options import build_options
         from tlsdiag.render.issuer import render_issuer
 
         if platform is not None and platform.lower() not in PLATFORMS:
             raise UsageError(f"--platform {platform!r}: expected one of {', '.join(PLATFORMS)}")
         parsed = T.parse_targets([target], None)[0]
-        opts = T.build_options(
+        opts = build_options(
             resolve=resolve,
             connect_to=connect_to,
             servername=servername,

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from tlsdiag.cli._common import handle_errors
-from tlsdiag.errors import UsageError
+from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
+from tlsdiag.model import Format
 
 lab_app = typer.Typer(
     help="The built-in lab of broken TLS servers (127.0.0.1 only).", no_args_is_help=True
@@ -16,15 +16,18 @@ lab_app = typer.Typer(
 
 
 @lab_app.command("list")
-def list_cases() -> None:
+def list_cases(
+    fmt: FormatOpt = Format.CONSOLE,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
     """List the lab cases and the finding each one demonstrates."""
-    import sys
+    with handle_errors():
+        from tlsdiag.commands.lab import list_report
+        from tlsdiag.render.lab import render_lab_list
 
-    from tlsdiag.lab.cases import CASES
-
-    for c in CASES:
-        expect = ", ".join(c.expect) or "(no error)"
-        sys.stdout.write(f"{c.name:<18} {c.description:<58} {expect}\n")
+        emit([list_report()], pick_format(fmt, as_json), output, console_renderer=render_lab_list)
+    raise typer.Exit(0)
 
 
 @lab_app.command("serve")
@@ -48,25 +51,15 @@ def serve(
         import sys
         import threading
 
-        from tlsdiag.lab.cases import CASE_NAMES, Lab
+        from tlsdiag.commands.lab import open_lab
 
-        names = tuple(case) if case else CASE_NAMES
-        bad = [n for n in names if n not in CASE_NAMES]
-        if bad:
-            raise UsageError(f"unknown lab case {bad[0]!r}", f"cases: {', '.join(CASE_NAMES)}")
-        if directory is not None and directory.exists() and not directory.is_dir():
-            raise UsageError(f"--dir {directory}: exists and is not a directory")
-        if directory is not None and (directory / "lab-root.pem").exists():
-            raise UsageError(
-                f"--dir {directory}: lab-root.pem already exists; not overwriting it",
-                "remove it or choose another directory",
-            )
-        with Lab(names=names, directory=directory) as lab:
+        names = tuple(case) if case else None
+        with open_lab(names, directory) as lab:
             sys.stdout.write(
                 f"tlsdiag lab: {len(lab.cases)} servers on 127.0.0.1; "
                 f"lab root CA: {lab.root_pem_path}\n\n"
             )
-            for name in names:
+            for name in lab.names:
                 spec = lab.cases[name].spec
                 sys.stdout.write(f"# {name}: {spec.description}\n{lab.command(name)}\n\n")
             sys.stdout.write("Press Ctrl-C to stop.\n")

@@ -45,15 +45,12 @@ def probe(
     Exit status: 0 handshake completed, 1 it failed, 2 bad usage or input.
     """
     with handle_errors():
-        from dataclasses import replace
-
-        from cryptography.hazmat.primitives.serialization import Encoding
-
-        from tlsdiag.net.check import run_check
+        from tlsdiag.commands.options import build_options
+        from tlsdiag.commands.probe import run_probe
         from tlsdiag.render.check import render_probe
 
         parsed = T.parse_targets([target], None)[0]
-        opts = T.build_options(
+        opts = build_options(
             resolve=resolve,
             connect_to=connect_to,
             servername=servername,
@@ -71,15 +68,7 @@ def probe(
             command="probe",
         )
         with spinner(f"probing {parsed.display}"):
-            outcome = run_check(parsed, opts)
-        report = outcome.report
-        facts = dict(report.facts)
-        if showcerts:
-            facts["pem"] = [c.public_bytes(Encoding.PEM).decode("ascii") for c in outcome.presented]
-        # probe reports only whether the handshake worked; chain problems are check's business
-        failed = outcome.probe.handshake is None and outcome.probe.legacy is None
-        findings = tuple(f for f in report.findings if failed and f.severity.value == "error")
-        report = replace(report, facts=facts, findings=findings)
+            report = run_probe(parsed, opts, showcerts=showcerts)
         code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_probe)
     raise typer.Exit(code)
 

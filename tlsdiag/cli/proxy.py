@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
-from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Format, Report
+
+if TYPE_CHECKING:
+    from tlsdiag.proxy.server import ProxyConfig
 
 proxy_app = typer.Typer(
     name="proxy",
@@ -17,30 +20,6 @@ proxy_app = typer.Typer(
     rich_markup_mode=None,
     invoke_without_command=True,
 )
-
-
-def _listen(value: str) -> tuple[str, int]:
-    import ipaddress
-
-    text = value.strip()
-    if text.startswith("["):
-        host, _, port = text[1:].partition("]:")
-    elif text.count(":") == 1:
-        host, _, port = text.partition(":")
-    elif text.isdigit():
-        host, port = "127.0.0.1", text
-    else:
-        raise UsageError(f"--listen {value!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
-    host = host or "127.0.0.1"
-    if not port.isdigit() or not 0 <= int(port) < 65536:
-        raise UsageError(f"--listen {value!r}: bad port")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if host != "localhost":
-            raise UsageError(f"--listen {value!r}: give an IP address to listen on") from None
-        host = "127.0.0.1"
-    return host, int(port)
 
 
 @proxy_app.callback()
@@ -96,98 +75,44 @@ def proxy(
     if ctx.invoked_subcommand is not None:
         return
     with handle_errors():
-        import ipaddress
+        from tlsdiag.commands.proxy import proxy_config
 
-        from tlsdiag.core.certbuild import KeyType
-        from tlsdiag.core.target import parse_resolve
-        from tlsdiag.proxy.ca import CaPaths, config_dir, load_ca
-        from tlsdiag.proxy.forge import LEAF_KEY_TYPES
-        from tlsdiag.proxy.policy import default_policy, load_policy
-        from tlsdiag.proxy.server import ProxyConfig, ResolveTo
-
-        if leaf_key not in LEAF_KEY_TYPES:
-            raise UsageError(f"--leaf-key {leaf_key!r}: expected ec256 or rsa2048")
-        host, port = _listen(listen)
-        nets = []
-        for item in allow_client or ():
-            try:
-                nets.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                raise UsageError(f"--allow-client {item!r}: not an address or network") from None
-        if not ipaddress.ip_address(host).is_loopback and not nets:
-            raise UsageError(
-                f"--listen {listen}: not a loopback address; say who may use the proxy with "
-                "--allow-client NET (e.g. --allow-client 10.0.0.0/8)"
-            )
-        if (ca_cert is None) != (ca_key is None):
-            raise UsageError("--ca-cert and --ca-key go together")
-        paths = CaPaths(ca_cert, ca_key) if ca_cert and ca_key else CaPaths.in_dir(config_dir())
-        ca = load_ca(paths)
-        pol = load_policy(str(policy)) if policy is not None else default_policy()
-        rules = []
-        for spec in resolve or ():
-            try:
-                r = parse_resolve(spec)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from exc
-            rules.append(ResolveTo(r.host, r.port, r.addresses))
-        for cafile in upstream_cafile or ():
-            if not cafile.is_file():
-                raise InputError(f"--upstream-cafile {cafile}: not a readable file")
-        config = ProxyConfig(
-            ca=ca,
-            policy=pol,
-            host=host,
-            port=port,
-            events_path=events,
-            upstream_cafiles=tuple(upstream_cafile or ()),
-            resolve=tuple(rules),
-            allow_clients=tuple(nets),
+        config = proxy_config(
+            listen=listen,
+            policy=policy,
+            events=events,
+            upstream_cafile=tuple(upstream_cafile or ()),
+            resolve=tuple(resolve or ()),
+            allow_client=tuple(allow_client or ()),
+            ca_cert=ca_cert,
+            ca_key=ca_key,
             max_connections=max_connections,
             idle_timeout=idle_timeout,
-            leaf_key=KeyType(leaf_key),
+            leaf_key=leaf_key,
         )
         report = _run(config, quiet=quiet)
         code = emit([report], pick_format(fmt, as_json), output)
     raise typer.Exit(0 if code in (0, 1) else code)
 
 
-def _run(config: object, *, quiet: bool) -> Report:
-    import asyncio
-    import contextlib
-    import signal
-    from datetime import UTC, datetime
-
+def _run(config: ProxyConfig, *, quiet: bool) -> Report:
     from tlsdiag.cli._common import stderr_console
-    from tlsdiag.proxy.events import EventLog, ProxyEvent
-    from tlsdiag.proxy.policy import policy_summary
-    from tlsdiag.proxy.report import EventSummary, spki_sha256_b64
-    from tlsdiag.proxy.server import ProxyConfig, ProxyServer, serve
+    from tlsdiag.commands.proxy import run_proxy, startup_facts
     from tlsdiag.render.proxy import event_line
 
-    assert isinstance(config, ProxyConfig)
     console = stderr_console()
-    _raise_fd_limit()
 
-    summary = EventSummary()
-
-    def on_event(ev: ProxyEvent) -> None:
-        summary.add(ev.to_dict())
+    def on_event(ev: Mapping[str, Any]) -> None:
         if not quiet:
-            console.print(event_line(ev.to_dict()), highlight=False, soft_wrap=True)
+            console.print(event_line(ev), highlight=False, soft_wrap=True)
 
-    log = EventLog(config.events_path, listener=on_event, keep=0)
-    started = datetime.now(UTC)
-
-    def ready(server: ProxyServer) -> None:
-        host = f"[{config.host}]" if ":" in config.host else config.host
-        console.print(f"tlsdiag proxy listening on http://{host}:{server.port}")
-        console.print(
-            f"  CA: {config.ca.paths.cert}  (SPKI sha256 {spki_sha256_b64(config.ca.cert)})"
-        )
-        if config.events_path:
-            console.print(f"  events: {config.events_path}")
-        s = policy_summary(config.policy)
+    def ready(port: int) -> None:
+        info = startup_facts(config, port)
+        console.print(f"tlsdiag proxy listening on {info['url']}")
+        console.print(f"  CA: {info['ca_cert']}  (SPKI sha256 {info['ca_spki_sha256']})")
+        if info["events"]:
+            console.print(f"  events: {info['events']}")
+        s = info["policy"]
         console.print(
             f"  policy: {len(s['rules'])} rules, default {s['default_action']}, invalid "
             f"certificates: {s['invalid_certificate']}, mutual TLS: {s['mutual_tls']}, server "
@@ -196,39 +121,7 @@ def _run(config: object, *, quiet: bool) -> Report:
         )
         console.print("  Ctrl-C to stop")
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
-        await serve(config, log, ready=ready, stop=stop)
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        log.close()
-    return summary.report(
-        source=str(config.events_path or "(not written)"),
-        now=datetime.now(UTC),
-        since=started.isoformat().replace("+00:00", "Z"),
-    )
-
-
-def _raise_fd_limit() -> None:
-    try:
-        import resource
-    except ImportError:  # Windows
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft < target:
-        import contextlib
-
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (min(target, 65536), hard))
+    return run_proxy(config, on_event=on_event, on_ready=ready)
 
 
 @proxy_app.command("events")
@@ -251,27 +144,10 @@ def events_cmd(
     Exit status: 0 no error-level finding, 1 some, 2 unreadable file or bad option.
     """
     with handle_errors():
-        from datetime import UTC, datetime
-
-        from tlsdiag.proxy.events import filter_events, read_events
-        from tlsdiag.proxy.report import events_report, is_error_event
+        from tlsdiag.commands.proxy import events_report_from_file
         from tlsdiag.render.proxy import render_events
 
-        if action is not None and action not in ("inspect", "bypass", "block"):
-            raise UsageError(f"--action {action!r}: expected inspect, bypass or block")
-        all_events = read_events(file)
-        selected = filter_events(all_events, host=host, action=action)
-        if errors:
-            selected = [e for e in selected if is_error_event(e)]
-        if last is not None:
-            selected = selected[-last:]
-        report = events_report(
-            selected,
-            source=str(file),
-            now=datetime.now(UTC),
-            filters={"host": host, "action": action, "errors": errors, "last": last},
-            total=len(all_events),
-        )
+        report = events_report_from_file(file, host=host, action=action, errors=errors, last=last)
         code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_events)
     raise typer.Exit(code)
 

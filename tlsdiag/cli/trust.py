@@ -83,11 +83,8 @@ def trust(
     an expired root, a clock off by more than an hour), 2 bad usage or input, 3 tlsdiag failed.
     """
     with handle_errors():
-        import os
-
+        from tlsdiag.commands.trust import TrustOptions, run_trust_here, validate
         from tlsdiag.render.trust import render_trust
-        from tlsdiag.stores.audit import TrustOptions, run_trust, validate
-        from tlsdiag.stores.engine import machine_context
 
         opts = TrustOptions(
             ca=ca,
@@ -98,9 +95,8 @@ def trust(
             timeout=timeout,
         )
         validate(opts)
-        ctx = machine_context(os.environ, Path.home())
         with spinner("reading the trust stores of this machine"):
-            reports = run_trust(ctx, opts)
+            reports = run_trust_here(opts)
 
         renderer = partial(render_trust, show_absent=show_absent)
         code = emit(reports, pick_format(fmt, as_json), output, console_renderer=renderer)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from tlsdiag.kb import load_toml
+from tlsdiag.kb._load import load_toml
 
 BEHAVIOURS = frozenset({"fetch", "fail", "optional", "preload"})
 _REQUIRED = {"id", "client", "platforms", "behaviour", "label", "sources", "verified"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tlsdiag.kb import finding_info
+from tlsdiag.kb.findings import finding_info
 from tlsdiag.model import Finding, Severity
 
 

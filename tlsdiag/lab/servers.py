@@ -8,12 +8,12 @@ import ssl
 import struct
 import tempfile
 import threading
-import warnings
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 
 from tlsdiag.core.certbuild import Issued
+from tlsdiag.core.quiet import quietly
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +33,7 @@ def tls_context(settings: TlsSettings, workdir: Path) -> ssl.SSLContext:
     """A server context serving the configured chain."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     if settings.legacy_only:
-        with warnings.catch_warnings():  # deliberate: the lab's TLS 1.0-only server
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with quietly(DeprecationWarning):  # deliberate: the lab's TLS 1.0-only server
             ctx.minimum_version = ssl.TLSVersion.TLSv1
             ctx.maximum_version = ssl.TLSVersion.TLSv1
         ctx.set_ciphers("ALL:@SECLEVEL=0")

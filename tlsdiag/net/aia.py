@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from cryptography import x509
 
 from tlsdiag.core import certs as C
+from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.core.chain import FetchedIssuer
 from tlsdiag.errors import InputError
 from tlsdiag.net.pkifetch import fetch_url
-from tlsdiag.stores.bundles import parse_certificates
 
 MAX_ISSUER_BYTES = 1024 * 1024
 MAX_ROUNDS = 3

@@ -13,7 +13,6 @@ import contextlib
 import socket
 import ssl
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from typing import Any
 
 from tlsdiag import __version__, codes
 from tlsdiag.core.der import name_to_string, split_name_list
+from tlsdiag.core.quiet import quietly
 from tlsdiag.core.target import ConnectTo, ResolveRule
 from tlsdiag.model import (
     CertRequest,
@@ -151,15 +151,13 @@ def make_context(
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # tlsdiag verifies the recorded chain itself (core.chain)
     if legacy:
-        with warnings.catch_warnings():  # deliberate: this retry exists to detect TLS 1.0/1.1
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with quietly(DeprecationWarning):  # deliberate: this retry exists to detect TLS 1.0/1.1
             ctx.minimum_version = ssl.TLSVersion.TLSv1
         ctx.set_ciphers(LEGACY_CIPHERS)
     elif ciphers:
         ctx.set_ciphers(ciphers)
     if tls_version:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with quietly(DeprecationWarning):
             ctx.minimum_version = _VERSIONS[tls_version]
             ctx.maximum_version = _VERSIONS[tls_version]
     if alpn:

@@ -6,7 +6,6 @@ import base64
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +14,8 @@ from cryptography.hazmat.primitives import serialization
 
 from tlsdiag import __version__, codes
 from tlsdiag.core.findings import make_finding
-from tlsdiag.kb import findings as finding_table
+from tlsdiag.kb.findings import findings as finding_table
+from tlsdiag.kb.trust import StoreDef, trust_stores
 from tlsdiag.model import OS_PLATFORMS, Finding, Report, Severity, platform_name
 from tlsdiag.proxy.ca import CaPaths, permitted_domains
 
@@ -85,7 +85,7 @@ def ca_report(
 
 
 def trust_help_entries(
-    stores: Sequence[Any], *, root_pem: str, root_name: str, platform: str | None
+    stores: Sequence[StoreDef], *, root_pem: str, root_name: str, platform: str | None
 ) -> list[dict[str, Any]]:
     """How to trust the CA in each store of the trust-store catalogue (steps printed, not run)."""
     out = []
@@ -120,40 +120,9 @@ def trust_help_entries(
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class _Fix:
-    steps: tuple[str, ...]
-    scope: str
-    note: str = ""
-    platforms: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class _Store:
-    id: str
-    name: str
-    kind: str
-    platforms: tuple[str, ...]
-    fixes: tuple[_Fix, ...]
-    consumers: tuple[str, ...] = ()
-
-
-def trust_catalogue() -> tuple[Any, ...]:
-    """The trust-store catalogue of ``tlsdiag trust`` when present, else the short built-in one."""
-    try:
-        from tlsdiag.kb_trust import trust_stores
-
-        return tuple(trust_stores())
-    except (ImportError, FileNotFoundError, KeyError, ValueError):
-        pass
-    from tlsdiag.kb import load_toml
-
-    out = []
-    for e in load_toml("proxy_trust_help.toml")["store"]:
-        platforms = tuple(e["platforms"])
-        fix = _Fix(tuple(e["steps"]), e.get("scope", "user"), e.get("note", ""))
-        out.append(_Store(e["id"], e["name"], "store", platforms, (fix,)))
-    return tuple(out)
+def trust_catalogue() -> tuple[StoreDef, ...]:
+    """The trust-store catalogue of ``tlsdiag trust`` (``data/trust_stores.toml``)."""
+    return trust_stores()
 
 
 def normalize_platform(value: str) -> str:

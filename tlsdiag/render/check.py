@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.tree import Tree
 
-from tlsdiag.kb import finding_info
+from tlsdiag.kb.findings import finding_info
 from tlsdiag.model import Report, Severity
 from tlsdiag.render.console import render_findings
 

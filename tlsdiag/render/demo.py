@@ -3,52 +3,72 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from tlsdiag.lab.demo import DemoLine
-from tlsdiag.model import Severity
+from tlsdiag.model import Report
 
 
-def _line(ln: DemoLine) -> str:
-    errors = [f for f in ln.report.sorted_findings() if f.severity is Severity.ERROR]
+def _line(case: Mapping[str, Any]) -> str:
+    findings = case["report"]["findings"]  # errors first, as Report.to_dict sorts them
+    errors = [f for f in findings if f["severity"] == "error"]
     if errors:
-        verdict = f"[red]{escape(errors[0].code)}[/]: {escape(errors[0].title)}"
+        verdict = f"[red]{escape(errors[0]['code'])}[/]: {escape(errors[0]['title'])}"
         if len(errors) > 1:
             verdict += f" [dim](+{len(errors) - 1} more)[/]"
     else:
         verdict = "[green]works[/]: no error found"
+    expected = ", ".join(case["expected"]) or "no error"
     mark = (
         "[green]as expected[/]"
-        if ln.as_expected
-        else (f"[bold red]UNEXPECTED[/] (expected {escape(', '.join(ln.expected) or 'no error')})")
+        if case["as_expected"]
+        else f"[bold red]UNEXPECTED[/] (expected {escape(expected)})"
     )
-    return f"{ln.case:<18} {verdict}  {mark}"
+    return f"{case['case']:<18} {verdict}  {mark}"
 
 
-def _render(lines: Sequence[DemoLine], elapsed: float, console: Console) -> None:
+def render_demo_report(report: Report, console: Console) -> None:
+    """The demo: a header, one line per case, the tally.
+
+    Args:
+        report: the ``demo`` report (facts ``cases``, ``seconds``).
+        console: where to print.
+    """
+    cases = report.facts["cases"]
     console.print(
-        f"[bold]tlsdiag demo[/]: {len(lines)} lab servers on 127.0.0.1, "
+        f"[bold]tlsdiag demo[/]: {len(cases)} lab servers on 127.0.0.1, "
         f"each checked with `tlsdiag check`\n"
     )
-    for ln in lines:
-        console.print(_line(ln), highlight=False)
-    good = sum(ln.as_expected for ln in lines)
+    for case in cases:
+        console.print(_line(case), highlight=False)
+    good = sum(bool(case["as_expected"]) for case in cases)
     console.print(
-        f"\n{good}/{len(lines)} cases diagnosed as expected in {elapsed:.1f} s. "
+        f"\n{good}/{len(cases)} cases diagnosed as expected in {report.facts['seconds']:.1f} s. "
         "See one in full: tlsdiag lab serve, then run a printed command."
     )
 
 
-def render_demo(lines: Sequence[DemoLine], elapsed: float) -> None:
-    """Print to the terminal."""
-    _render(lines, elapsed, Console(highlight=False))
+def render_demo(report: Report) -> None:
+    """Print to the terminal.
+
+    Args:
+        report: the ``demo`` report.
+    """
+    render_demo_report(report, Console(highlight=False))
 
 
-def demo_text(lines: Sequence[DemoLine], elapsed: float) -> str:
-    """Plain text for --output."""
+def demo_text(report: Report) -> str:
+    """Plain text for --output.
+
+    Args:
+        report: the ``demo`` report.
+
+    Returns:
+        The console output without colours, 120 columns wide.
+    """
     buf = io.StringIO()
-    _render(lines, elapsed, Console(file=buf, width=120, no_color=True))
+    render_demo_report(report, Console(file=buf, width=120, no_color=True))
     return buf.getvalue()

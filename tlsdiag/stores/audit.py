@@ -1,83 +1,37 @@
-"""``trust`` end to end: choose the root(s), read every store, build the matrix and findings,
-check the clock. Orchestrates the I/O of ``tlsdiag.stores`` (and the probe of ``check`` for
-``--from-host``) around the pure logic of ``tlsdiag.core.trust``."""
+"""The store side of ``trust``: where a root sits in the stores read, the files that hold it,
+the public roots of this machine. ``tlsdiag.commands.trust`` runs the audit."""
 
 from __future__ import annotations
 
-import re
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 
-from tlsdiag import __version__
-from tlsdiag.core import trust as T
-from tlsdiag.core.certs import is_self_signed
-from tlsdiag.errors import InputError, UsageError
-from tlsdiag.model import Finding, Report
-from tlsdiag.stores.clock import DateSample, fetch_date, local_zone
-from tlsdiag.stores.engine import StoreContext, read_stores
+from tlsdiag.core.certfile import parse_certificates
+from tlsdiag.core.trust.records import StoreCert, StoreReading
+from tlsdiag.core.trust.roots import PublicRoots, RootInfo, public_roots_from, root_info
+from tlsdiag.errors import InputError
+from tlsdiag.stores.context import StoreContext
 from tlsdiag.stores.readers import read_pem
-from tlsdiag.trust_types import StoreCert, StoreReading
 
 
-@dataclass(frozen=True, slots=True)
-class TrustOptions:
-    """What ``trust`` looks for and where."""
+def read_root_file(path: Path) -> list[x509.Certificate]:
+    """The certificates of ``--ca FILE`` (PEM or DER).
 
-    ca: Path | None = None
-    fingerprint: str | None = None
-    name: str | None = None
-    from_host: str | None = None
-    time_host: str | None = None
-    timeout: float = 5.0
-    now: datetime | None = None  # tests pin the clock
-    trust_env: bool = True  # proxies from the environment for the Date request
-    bundle: str = T.DEFAULT_BUNDLE
-    probe_options: Any = None  # tlsdiag.net.probe.ProbeOptions for --from-host (tests)
-
-
-@dataclass(frozen=True, slots=True)
-class _Selection:
-    roots: list[T.RootInfo]
-    mode: str
-    value: str
-    presented: tuple[x509.Certificate, ...] = ()
-    namesakes: list[StoreCert] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
-
-
-def validate(opts: TrustOptions) -> None:
-    """Reject option combinations (exit 2) before any I/O."""
-    chosen = [
-        flag
-        for flag, value in (
-            ("--ca", opts.ca),
-            ("--fingerprint", opts.fingerprint),
-            ("--name", opts.name),
-            ("--from-host", opts.from_host),
-        )
-        if value
-    ]
-    if len(chosen) > 1:
-        raise UsageError(
-            f"choose one of --ca, --fingerprint, --name, --from-host (got {', '.join(chosen)})"
-        )
-    if opts.fingerprint is not None and not re.fullmatch(
-        r"[0-9a-fA-F]{64}", opts.fingerprint.replace(":", "").strip()
-    ):
-        raise UsageError(
-            f"--fingerprint {opts.fingerprint!r}: expected a SHA-256 fingerprint (64 hex digits, "
-            "colons allowed)"
-        )
-    if opts.name is not None and not opts.name.strip():
-        raise UsageError("--name: the pattern is empty")
+    Raises:
+        InputError: unreadable, or no certificate in it.
+    """
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError as exc:
+        raise InputError(f"--ca {path}: is a directory, expected a PEM or DER file") from exc
+    except OSError as exc:
+        raise InputError(f"--ca {path}: cannot read: {exc.strerror}") from exc
+    certs = parse_certificates(data, what=f"--ca {path}")
+    if not certs:
+        raise InputError(f"--ca {path}: no certificate found")
+    return certs
 
 
 def _load(cert: StoreCert) -> x509.Certificate:
@@ -112,252 +66,21 @@ def _pem_path(cert: StoreCert, readings: Sequence[StoreReading]) -> str:
     return ""
 
 
-def _from_store_certs(
-    certs: Sequence[StoreCert], readings: Sequence[StoreReading]
-) -> list[T.RootInfo]:
+def root_infos(certs: Sequence[StoreCert], readings: Sequence[StoreReading]) -> list[RootInfo]:
+    """What ``trust`` reports of these store certificates: details, where each was found, and
+    a PEM file holding it alone (for the fix commands)."""
     return [
-        T.root_info(_load(c), origin=_origin(readings, c), pem_path=_pem_path(c, readings))
+        root_info(_load(c), origin=_origin(readings, c), pem_path=_pem_path(c, readings))
         for c in certs
     ]
 
 
-def _select(
-    opts: TrustOptions, readings: Sequence[StoreReading], public: T.PublicRoots
-) -> _Selection:
-    if opts.ca is not None:
-        from tlsdiag.stores.bundles import parse_certificates
-
-        try:
-            data = opts.ca.read_bytes()
-        except IsADirectoryError as exc:
-            raise InputError(f"--ca {opts.ca}: is a directory, expected a PEM or DER file") from exc
-        except OSError as exc:
-            raise InputError(f"--ca {opts.ca}: cannot read: {exc.strerror}") from exc
-        certs = parse_certificates(data, what=f"--ca {opts.ca}")
-        if not certs:
-            raise InputError(f"--ca {opts.ca}: no certificate found")
-        roots = [c for c in certs if is_self_signed(c)] or [certs[-1]]
-        infos = [T.root_info(c, origin=f"--ca {opts.ca}", pem_path=str(opts.ca)) for c in roots]
-        return _Selection(infos, "ca", str(opts.ca))
-    if opts.fingerprint is not None:
-        fp = opts.fingerprint.replace(":", "").strip().lower()
-        found = T.match_fingerprint(readings, fp)
-        if found:
-            return _Selection(_from_store_certs(found, readings), "fingerprint", fp)
-        return _Selection(
-            [T.RootInfo(subject=f"(no certificate with SHA-256 {fp} on this machine)", sha256=fp)],
-            "fingerprint",
-            fp,
-        )
-    if opts.name is not None:
-        found = T.certs_by_subject(readings, opts.name, public)
-        if found:
-            return _Selection(_from_store_certs(found, readings), "name", opts.name)
-        return _Selection(
-            [T.RootInfo(subject=f"(no certificate matching {opts.name!r} on this machine)")],
-            "name",
-            opts.name,
-        )
-    if opts.from_host is not None:
-        return _select_from_host(opts, readings)
-    found = T.private_os_roots(readings, public)
-    return _Selection(_from_store_certs(found, readings), "os-private", "")
-
-
-def _select_from_host(opts: TrustOptions, readings: Sequence[StoreReading]) -> _Selection:
-    from tlsdiag.core.target import parse_target
-    from tlsdiag.net.check import CheckOptions, run_check
-    from tlsdiag.net.probe import ProbeOptions
-
-    assert opts.from_host is not None
-    try:
-        target = parse_target(opts.from_host)
-    except ValueError as exc:
-        raise UsageError(f"--from-host: {exc}") from exc
-    probe_opts = opts.probe_options or ProbeOptions(timeout=opts.timeout)
-    outcome = run_check(
-        target,
-        CheckOptions(probe=probe_opts, revocation=False, aia=False, now=opts.now, command="trust"),
-    )
-    presented = tuple(outcome.presented)
-    if not presented:
-        failures = [f for f in outcome.report.findings if f.code.startswith("network.")]
-        return _Selection(
-            [], "from-host", target.display, findings=failures or list(outcome.report.findings)
-        )
-    top = presented[-1]
-    if is_self_signed(top):
-        return _Selection(
-            [T.root_info(top, origin=f"sent by {target.display}")],
-            "from-host",
-            target.display,
-            presented=presented,
-        )
-    signers, namesakes = T.issuer_candidates(top, readings)
-    if not signers and outcome.analysis is not None and outcome.analysis.path:
-        last = outcome.analysis.path[-1]
-        if is_self_signed(last) and last is not top:
-            return _Selection(
-                [T.root_info(last, origin=f"root of {target.display}'s chain")],
-                "from-host",
-                target.display,
-                presented=presented,
-                namesakes=namesakes,
-            )
-    if signers:
-        roots = _from_store_certs(signers[:1], readings)
-        return _Selection(
-            roots, "from-host", target.display, presented=presented, namesakes=namesakes
-        )
-    root = T.RootInfo(
-        subject=top.issuer.rfc4514_string(), origin=f"issuer of {target.display}'s chain"
-    )
-    return _Selection([root], "from-host", target.display, presented=presented, namesakes=namesakes)
-
-
-def _clock(opts: TrustOptions, now: datetime) -> tuple[dict[str, Any], list[Finding]]:
-    host = opts.time_host or opts.from_host
-    tz_name, offset = local_zone(now)
-    if not host:
-        hours, rem = divmod(abs(offset), 3600)
-        sign = "+" if offset >= 0 else "-"
-        return {
-            "host": None,
-            "local_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "time_zone": tz_name,
-            "utc_offset": f"{sign}{hours:02d}:{rem // 60:02d}",
-            "server_date": None,
-            "skew_seconds": None,
-        }, []
-    from tlsdiag.core.target import parse_target
-
-    try:
-        target = parse_target(host)
-    except ValueError as exc:
-        raise UsageError(f"--time-host: {exc}") from exc
-    url = host if "://" in host else f"https://{target.display}/"
-    sample: DateSample = fetch_date(url, timeout=opts.timeout, trust_env=opts.trust_env)
-    if sample.error or sample.local_utc is None:
-        return {
-            "host": target.display,
-            "time_zone": tz_name,
-            "local_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "server_date": None,
-            "skew_seconds": None,
-            "error": sample.error,
-        }, []
-    facts, findings = T.clock_check(
-        local_utc=sample.local_utc,
-        server_date=sample.date,
-        host=target.display,
-        tz_name=tz_name,
-        utc_offset_seconds=offset,
-        round_trip_seconds=sample.round_trip,
-    )
-    return facts, findings
-
-
-def public_roots_here(ctx: StoreContext, readings: Sequence[StoreReading]) -> T.PublicRoots:
+def public_roots_here(ctx: StoreContext, readings: Sequence[StoreReading]) -> PublicRoots:
     """The public roots: certifi of tlsdiag's interpreter, plus the roots the distribution
     packages itself (an older distribution bundle keeps roots certifi has dropped)."""
     certs: list[StoreCert] = []
     if ctx.certifi_path:
         certs = list(read_pem(Path(ctx.certifi_path))[0])
-    public = T.public_roots_from(certs)
+    public = public_roots_from(certs)
     packaged = frozenset().union(*(r.packaged for r in readings if r.provides_os))
-    return T.PublicRoots(public.sha256 | packaged, public.spki)
-
-
-def run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
-    """Audit every store for the chosen root(s): one report per root."""
-    with warnings.catch_warnings():
-        # distribution bundles still carry certificates cryptography warns about (negative
-        # serial numbers); they are facts of the machine, not problems of tlsdiag
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return _run_trust(ctx, opts)
-
-
-def _run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
-    validate(opts)
-    now = opts.now or datetime.now(UTC)
-    readings = read_stores(ctx)
-    public = public_roots_here(ctx, readings)
-    selection = _select(opts, readings, public)
-    clock_facts, clock_findings = _clock(opts, now)
-    generated = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    base_facts: dict[str, Any] = {
-        "selection": {"mode": selection.mode, "value": selection.value or None},
-        "platform": ctx.platform,
-        "clock": clock_facts,
-    }
-    if selection.presented:
-        base_facts["presented"] = [
-            {"subject": c.subject.rfc4514_string(), "issuer": c.issuer.rfc4514_string()}
-            for c in selection.presented
-        ]
-    if not selection.roots:
-        rows = [
-            T.MatrixRow(
-                id=r.id,
-                name=r.name,
-                kind=r.kind,
-                instance=r.instance,
-                present=r.present,
-                trusts_root=None,
-                status="no-root" if r.present else "absent",
-                location="",
-                consumers=r.consumers,
-                provides_os=r.provides_os,
-                sources=r.sources_urls,
-            )
-            for r in readings
-        ]
-        facts = {
-            "root": None,
-            **base_facts,
-            "stores": [row.to_dict() for row in rows],
-            "note": (
-                "no private (non-public) root found in the OS store: this machine has no "
-                "inspection root installed, or use --ca, --fingerprint, --name or --from-host"
-                if selection.mode == "os-private"
-                else "no certificate chain to take the root from"
-            ),
-        }
-        return [
-            Report(
-                command="trust",
-                target=selection.value or "this machine",
-                generated_at=generated,
-                facts=facts,
-                findings=tuple(selection.findings + clock_findings),
-                tool_version=__version__,
-            )
-        ]
-    reports = []
-    for i, root in enumerate(selection.roots):
-        rows = T.build_matrix(root, readings, public, now, bundle=opts.bundle)
-        findings: list[Finding] = list(selection.findings)
-        findings += T.root_health_findings(
-            root, now, presented=selection.presented, namesakes=selection.namesakes
-        )
-        findings += T.matrix_findings(root, rows)
-        findings += T.duplicate_findings(root, readings)
-        if i == 0:
-            findings += clock_findings
-        facts = {
-            "root": root.to_dict(now),
-            **base_facts,
-            "inspected": None if not selection.presented else not public.holds_root(root),
-            "stores": [row.to_dict() for row in rows],
-        }
-        reports.append(
-            Report(
-                command="trust",
-                target=selection.value or root.common_name,
-                generated_at=generated,
-                facts=facts,
-                findings=tuple(findings),
-                tool_version=__version__,
-            )
-        )
-    return reports
+    return PublicRoots(public.sha256 | packaged, public.spki)

@@ -10,8 +10,8 @@ from functools import cache
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs7
 
+from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.errors import InputError
 
 # Where the common distributions keep the OS bundle (first existing wins).
@@ -36,41 +36,10 @@ class RootSet:
 def _load_pem_quietly(data: bytes) -> list[x509.Certificate]:
     """Load a PEM bundle, hiding cryptography's deprecation warnings about odd old roots
     (e.g. a non-positive serial) that are not ours to fix."""
-    import warnings
+    from tlsdiag.core.quiet import quietly
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quietly():
         return list(x509.load_pem_x509_certificates(data))
-
-
-def parse_certificates(data: bytes, *, what: str) -> list[x509.Certificate]:
-    """Certificates from PEM (one or many), DER or PKCS#7 (PEM or DER) bytes.
-
-    Raises:
-        InputError: the bytes hold no certificate.
-    """
-    stripped = data.lstrip()
-    try:
-        if b"-----BEGIN PKCS7-----" in stripped:
-            return list(pkcs7.load_pem_pkcs7_certificates(data))
-        if b"-----BEGIN" in stripped:
-            return list(x509.load_pem_x509_certificates(data))
-    except ValueError as exc:
-        raise InputError(f"{what}: malformed PEM: {exc}") from exc
-    for loader in (_der_one, _der_pkcs7):
-        try:
-            return loader(data)
-        except ValueError:
-            continue
-    raise InputError(f"{what}: no certificate found (expected PEM, DER or PKCS#7)")
-
-
-def _der_one(data: bytes) -> list[x509.Certificate]:
-    return [x509.load_der_x509_certificate(data)]
-
-
-def _der_pkcs7(data: bytes) -> list[x509.Certificate]:
-    return list(pkcs7.load_der_pkcs7_certificates(data))
 
 
 def load_cafile(path: Path) -> RootSet:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tlsdiag.core.trust.records import StoreCert
 from tlsdiag.stores.readers import Reading, pem_ders, store_cert
-from tlsdiag.trust_types import StoreCert
 
 
 @dataclass(frozen=True, slots=True)

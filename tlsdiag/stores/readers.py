@@ -14,7 +14,6 @@ import hashlib
 import re
 import sqlite3
 import struct
-import warnings
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +23,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tlsdiag.core.der import encode_tlv, read_tlv
-from tlsdiag.trust_types import StoreCert
+from tlsdiag.core.quiet import quietly
+from tlsdiag.core.trust.records import StoreCert
 
 Reading = tuple[tuple[StoreCert, ...], str]
 
@@ -46,9 +46,8 @@ def _first_tlv(data: bytes) -> bytes:
 def store_cert(der: bytes, *, label: str = "", where: str = "") -> StoreCert | None:
     """A ``StoreCert`` for one DER certificate (None when it cannot be parsed)."""
     try:
-        with warnings.catch_warnings():
+        with quietly():
             # cryptography warns on non-RFC-5280 certificates that distributions still ship
-            warnings.simplefilter("ignore")
             cert = x509.load_der_x509_certificate(der)
             spki = cert.public_key().public_bytes(
                 serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -220,8 +219,7 @@ def read_hashed_dir(path: Path) -> Reading:
         if cert is None or cert.sha256 in out:
             continue
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with quietly():
                 name_der = x509.load_der_x509_certificate(der).subject.public_bytes()
             expected = subject_hash(name_der)
         except (ValueError, IndexError):
@@ -316,8 +314,7 @@ def read_java_keystore(path: Path, passwords: tuple[str, ...] = ("", "changeit")
     last = ""
     for password in passwords:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with quietly():
                 store = pkcs12.load_pkcs12(data, password.encode() if password else None)
         except (ValueError, TypeError) as exc:
             last = str(exc)

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from tlsdiag import codes
 from tlsdiag.core.chain import Roots, analyze_chain
+from tlsdiag.core.verdict import store_mismatch_findings
 from tlsdiag.lab.pki import make_ca, make_leaf
 from tlsdiag.model import Severity
-from tlsdiag.net.check import _store_mismatch
 
 
 def test_os_yes_certifi_no_names_the_failing_tools(now: datetime) -> None:
@@ -18,7 +18,7 @@ def test_os_yes_certifi_no_names_the_failing_tools(now: datetime) -> None:
     a = analyze_chain(
         [leaf.cert], host="www.example.com", now=now, root_sets=[public, Roots("os", (corp.cert,))]
     )
-    [f] = _store_mismatch(a)
+    [f] = store_mismatch_findings(a, platform="linux")
     assert f.code == codes.CLIENT_STORE_MISMATCH and f.severity is Severity.WARNING
     assert "requests" in f.detail and "Corp Inspection Root" in f.evidence["root"]
     # negative controls: both trust it, or neither does
@@ -28,6 +28,6 @@ def test_os_yes_certifi_no_names_the_failing_tools(now: datetime) -> None:
         now=now,
         root_sets=[Roots("public (certifi)", (corp.cert,)), Roots("os", (corp.cert,))],
     )
-    assert _store_mismatch(both) == []
+    assert store_mismatch_findings(both, platform="linux") == []
     neither = analyze_chain([leaf.cert], host="www.example.com", now=now, root_sets=[public])
-    assert _store_mismatch(neither) == []
+    assert store_mismatch_findings(neither, platform="linux") == []

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tlsdiag.core.explain import explain
+from tlsdiag.core.explain.engine import explain
 
 CORPUS = Path(__file__).resolve().parents[3] / "fixtures" / "explain" / "corpus.toml"
 MIN_MESSAGES = 300

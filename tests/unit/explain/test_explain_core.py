@@ -7,14 +7,10 @@ import time
 import pytest
 
 from tlsdiag import codes
-from tlsdiag.core.explain import (
-    explain,
-    explanation_for_code,
-    explanation_text,
-    split_host,
-    suggest,
-)
-from tlsdiag.kb import finding_info
+from tlsdiag.core.explain.engine import explain, explanation_for_code, explanation_text
+from tlsdiag.core.explain.hosts import split_host
+from tlsdiag.core.explain.suggest import suggest
+from tlsdiag.kb.findings import finding_info
 
 LOCAL_ISSUER = "curl: (60) SSL certificate problem: unable to get local issuer certificate"
 

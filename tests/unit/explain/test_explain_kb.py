@@ -11,20 +11,18 @@ from typing import Any
 import pytest
 
 from tlsdiag import codes
-from tlsdiag.kb import findings
-from tlsdiag.kb_explain import (
+from tlsdiag.kb._explain_cache import cache_dir, load_tables
+from tlsdiag.kb._needles import derive_needle, derive_needles
+from tlsdiag.kb.explain import (
     build_causes,
     build_contexts,
     build_patterns,
-    cache_dir,
     cause_texts,
     context_rules,
-    derive_needle,
-    derive_needles,
     error_patterns,
     explain_kb,
-    load_tables,
 )
+from tlsdiag.kb.findings import findings
 
 REQUIRED_FAMILIES = {
     "chrome",

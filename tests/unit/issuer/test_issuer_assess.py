@@ -10,13 +10,9 @@ from issuer_chains import NOW, fp, make_ca, make_leaf
 from tlsdiag import codes
 from tlsdiag.core.certbuild import Issued
 from tlsdiag.core.certs import sct_count
-from tlsdiag.core.issuer import (
-    Interception,
-    assess_interception,
-    classify_host,
-    installed_vendors,
-    normalize_fingerprint,
-)
+from tlsdiag.core.issuer.signals import classify_host
+from tlsdiag.core.issuer.vendor_match import installed_vendors
+from tlsdiag.core.issuer.verdict import Interception, assess_interception, normalize_fingerprint
 from tlsdiag.model import Severity
 
 PUBLIC_ROOT = make_ca("CN=Test Public Root R1,O=Test Public Trust,C=US")

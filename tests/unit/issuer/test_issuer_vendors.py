@@ -9,8 +9,8 @@ from importlib.resources import files
 import pytest
 from issuer_chains import name_from_dn
 
-from tlsdiag.core.issuer import match_name
-from tlsdiag.kb_vendors import KINDS, PLATFORMS, parse_vendor, public_issuers, vendors
+from tlsdiag.core.issuer.vendor_match import match_name
+from tlsdiag.kb.vendors import KINDS, PLATFORMS, parse_vendor, public_issuers, vendors
 
 REQUIRED = {
     "cato",

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tlsdiag.kb import load_toml
-from tlsdiag.kb_trust import parse_store, store_by_id, trust_stores
+from tlsdiag.kb._load import load_toml
+from tlsdiag.kb.trust import parse_store, store_by_id, trust_stores
 
 # The stores the issue asks for, by catalogue id.
 REQUIRED = {

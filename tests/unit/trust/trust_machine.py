@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tlsdiag.core.certbuild import Issued
 from tlsdiag.lab.pki import make_ca
-from tlsdiag.stores.engine import StoreContext
+from tlsdiag.stores.context import StoreContext
 
 NOW = datetime.now(UTC)
 

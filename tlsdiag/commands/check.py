@@ -1,7 +1,8 @@
 """``check`` end to end: probe, complete the chain from AIA, analyse, check revocation, report.
 
-This orchestrates I/O (probe, AIA and revocation fetches) around the pure analysis in
-``tlsdiag.core``; several targets run concurrently in threads.
+This orchestrates the edges (the probe, AIA and revocation fetches in ``tlsdiag.net``, the root
+sets in ``tlsdiag.stores``) around the pure analysis in ``tlsdiag.core``; several targets run
+concurrently in threads. ``probe``, ``issuer``, ``trust --from-host`` and ``demo`` reuse it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any
 
 from cryptography import x509
 
-from tlsdiag import __version__, codes
+from tlsdiag import __version__
 from tlsdiag.core import certs as C
+from tlsdiag.core import probe_facts as PF
 from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chain, chain_facts
 from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_findings
-from tlsdiag.core.findings import make_finding
-from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Severity, Target, platform_name
+from tlsdiag.core.verdict import dedupe_findings, reclassify_untrusted, store_mismatch_findings
+from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
@@ -59,13 +61,14 @@ def root_sets(cafile: RootSet | None) -> list[Roots]:
     return [Roots(s.name, s.certs) for s in sets if s.certs]
 
 
-def _seen_handshake(p: ProbeResult) -> Handshake | None:
-    return p.handshake or p.legacy
-
-
-def _fetch_aia(
+def fetch_aia(
     presented: Sequence[x509.Certificate], analysis: ChainAnalysis, timeout: float
 ) -> tuple[list[FetchedIssuer], dict[str, str]]:
+    """Fetch the issuers named by the AIA caIssuers URLs of the last certificate of the path.
+
+    Returns:
+        The certificates fetched, and an error per URL that failed.
+    """
     from tlsdiag.net.aia import fetch_many
 
     last = analysis.path[-1] if analysis.path else presented[0]
@@ -114,25 +117,6 @@ def _revocation(
     return revocation_findings(statuses, subject=C.name_string(leaf.subject)), facts
 
 
-def _store_mismatch(analysis: ChainAnalysis) -> list[Finding]:
-    """The chain verifies against the OS store but not against the public (certifi) bundle:
-    browsers work, tools with their own bundle fail (the list comes from the trust-store data)."""
-    from tlsdiag.core.trust import store_mismatch_finding
-
-    trusted = analysis.trusted_by
-    if not trusted.get("os") or trusted.get("public (certifi)", True):
-        return []
-    root = analysis.path[-1]
-    finding = store_mismatch_finding(
-        root_in_os=True,
-        root_in_certifi=False,
-        root_subject=C.name_string(root.subject),
-        platform=platform_name(),
-        severity=Severity.WARNING,
-    )
-    return [finding] if finding else []
-
-
 @cache
 def _public_fingerprints() -> frozenset[str]:
     return frozenset(C.fingerprint(c) for c in public_roots().certs)
@@ -145,8 +129,8 @@ def _interception(
     opts: CheckOptions,
     now: datetime,
 ) -> tuple[dict[str, Any] | None, list[Finding]]:
-    from tlsdiag.core.issuer import assess_interception
-    from tlsdiag.net.issuer import inspection_roots_here
+    from tlsdiag.commands.issuer import inspection_roots_here
+    from tlsdiag.core.issuer.verdict import assess_interception
 
     verdict, findings = assess_interception(
         presented,
@@ -165,43 +149,19 @@ def _interception(
     return verdict.to_dict(), findings
 
 
-def _reclassify_untrusted(findings: list[Finding], inspected: bool) -> list[Finding]:
-    """An untrusted root that is an inspection root is the client's problem, not the server's."""
-    if not inspected:
-        return findings
-    out = []
-    for f in findings:
-        if f.code == codes.SERVER_UNTRUSTED_ROOT:
-            out.append(
-                make_finding(
-                    codes.CLIENT_ROOT_NOT_TRUSTED,
-                    detail=f.detail + " It is an inspection root: this client does not trust it.",
-                    evidence=f.evidence,
-                )
-            )
-        else:
-            out.append(f)
-    return out
-
-
 def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     """Probe ``target`` and build its report."""
     p = probe(target, opts.probe)
     now = opts.now or datetime.now(UTC)
     findings: list[Finding] = []
-    facts: dict[str, Any] = {"endpoint": _target_facts(target, p), "dns": _dns_facts(p)}
-    facts["connect"] = [
-        {
-            "address": a.address,
-            "outcome": a.outcome,
-            "message": a.message,
-            "ms": round(a.seconds * 1000, 1),
-        }
-        for a in p.connects
-    ]
+    facts: dict[str, Any] = {
+        "endpoint": PF.endpoint_facts(target, p),
+        "dns": PF.dns_facts(p),
+        "connect": PF.connect_facts(p),
+    }
     findings.extend(failure_findings(p))
-    hs = _seen_handshake(p)
-    facts["handshake"] = _handshake_facts(hs or p.failed_handshake)
+    hs = PF.seen_handshake(p)
+    facts["handshake"] = PF.handshake_facts(hs or p.failed_handshake)
     presented: tuple[x509.Certificate, ...] = ()
     analysis: ChainAnalysis | None = None
     if hs is not None and hs.chain_der:
@@ -212,7 +172,7 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
             presented, host=host, is_ip=target.is_ip and not p.sni, now=now, root_sets=sets
         )
         if analysis.missing_issuer and opts.aia:
-            fetched, errors = _fetch_aia(presented, analysis, opts.probe.timeout)
+            fetched, errors = fetch_aia(presented, analysis, opts.probe.timeout)
             if fetched or errors:
                 analysis = analyze_chain(
                     presented,
@@ -227,50 +187,29 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         interception, issuer_findings = _interception(host, presented, analysis, opts, now)
         facts["interception"] = interception
         inspected = bool(interception and interception.get("inspected"))
-        findings.extend(_reclassify_untrusted(list(analysis.findings), inspected))
+        findings.extend(reclassify_untrusted(analysis.findings, inspected))
         findings.extend(issuer_findings)
         if not opts.cafile or not analysis.trusted_by.get("--cafile"):
-            findings.extend(_store_mismatch(analysis))
+            findings.extend(store_mismatch_findings(analysis, platform=platform_name()))
         if opts.revocation and p.handshake is not None:
             rev_findings, rev_facts = _revocation(analysis, p.handshake, opts.probe.timeout, now)
             findings.extend(rev_findings)
             facts["revocation"] = rev_facts
     findings.extend(handshake_findings(p))
     if p.http is not None:
-        facts["http"] = {
-            "status": p.http.status,
-            "reason": p.http.reason,
-            "date": p.http.date,
-            "server": p.http.server,
-            "error": p.http.error,
-        }
+        facts["http"] = PF.http_facts(p)
         if opts.now is None:
             findings.extend(clock_findings(p.http.date, now, source=f"{target.host}'s Date header"))
-    facts["timings_ms"] = {
-        "dns": round(p.dns.seconds * 1000, 1),
-        "connect": round(sum(a.seconds for a in p.connects) * 1000, 1),
-        "handshake": round((hs.seconds if hs else 0.0) * 1000, 1),
-    }
+    facts["timings_ms"] = PF.timing_facts(p)
     report = Report(
         command=opts.command,
         target=target.display,
         generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         facts=facts,
-        findings=tuple(_dedupe(findings)),
+        findings=tuple(dedupe_findings(findings)),
         tool_version=__version__,
     )
     return CheckOutcome(p, presented, analysis, report)
-
-
-def _dedupe(findings: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for f in findings:
-        key = (f.code, f.title)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
 
 
 def run_checks(
@@ -290,92 +229,3 @@ def run_checks(
         for o in out:
             on_done(o)
     return out
-
-
-def _target_facts(target: Target, p: ProbeResult) -> dict[str, Any]:
-    return {
-        "input": target.raw,
-        "host": target.host,
-        "unicode_host": target.unicode_host,
-        "port": target.port,
-        "path": target.path,
-        "sni": p.sni,
-        "address": p.address,
-    }
-
-
-def _dns_facts(p: ProbeResult) -> dict[str, Any]:
-    d = p.dns
-    return {
-        "name": d.name,
-        "addresses": list(d.addresses),
-        "cname_chain": list(d.cname_chain),
-        "source": d.source,
-        "error": d.error,
-    }
-
-
-def _handshake_facts(hs: Handshake | None) -> dict[str, Any] | None:
-    if hs is None:
-        return None
-    return {
-        "version": hs.version,
-        "cipher": hs.cipher,
-        "cipher_bits": hs.cipher_bits,
-        "alpn": hs.alpn,
-        "sni": hs.sni,
-        "settings": hs.settings,
-        "client_certificate_requested": hs.cert_request is not None,
-        "client_ca_names": list(hs.cert_request.ca_names) if hs.cert_request else [],
-        "alerts_received": list(hs.alerts_received),
-        "alerts_sent": list(hs.alerts_sent),
-        "dh_bits": hs.dh_bits,
-        "ocsp_stapled": bool(hs.ocsp_stapled),
-        "certificates_sent": len(hs.chain_der),
-    }
-
-
-def run_chain(
-    certs: Sequence[x509.Certificate],
-    *,
-    host: str | None,
-    cafile: RootSet | None,
-    aia: bool = True,
-    timeout: float = 5.0,
-    now: datetime | None = None,
-    source: str = "",
-) -> Report:
-    """The chain analysis of ``check`` on certificates from a file (``tlsdiag chain``)."""
-    from tlsdiag.core.target import normalize_host
-
-    when = now or datetime.now(UTC)
-    is_ip = False
-    if host is not None:
-        host, _, is_ip = normalize_host(host, f"--host {host}")
-    sets = root_sets(cafile)
-    analysis = analyze_chain(certs, host=host, is_ip=is_ip, now=when, root_sets=sets)
-    if analysis.missing_issuer and aia:
-        fetched, errors = _fetch_aia(certs, analysis, timeout)
-        if fetched or errors:
-            analysis = analyze_chain(
-                certs,
-                host=host,
-                is_ip=is_ip,
-                now=when,
-                root_sets=sets,
-                fetched=fetched,
-                fetch_errors=errors,
-            )
-    facts: dict[str, Any] = {"source": source, "host": host}
-    facts.update(chain_facts(analysis))
-    findings = list(analysis.findings)
-    if not cafile or not analysis.trusted_by.get("--cafile"):
-        findings.extend(_store_mismatch(analysis))
-    return Report(
-        command="chain",
-        target=source,
-        generated_at=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        facts=facts,
-        findings=tuple(_dedupe(findings)),
-        tool_version=__version__,
-    )

@@ -1,44 +1,36 @@
-"""Is this connection inspected, by whom, and is that expected? (pure)
-
-The first question of the troubleshooting workflow: who issued the certificate this client sees?
-A proxy or enterprise CA means TLS inspection is active (TLS Inspection = 1); a public CA means a
-direct session (= 0). Signals, each reported as a reason:
-
-1. the issuer, root or intermediate names match a product of ``data/vendors.toml``
-   (anchored CN/O/OU patterns, like Chromium's MITM-software list);
-2. the chain ends at a root outside the public root program (certifi) that this machine trusts:
-   on a public name that is inspection, on an internal name it is internal PKI;
-3. the leaf claims a public CA but does not chain to one and has no SCTs, or it was issued
-   minutes ago (forged on the fly);
-4. the caller's expectations (``--expect-issuer``, ``--expect-fingerprint``).
-
-Nothing here does I/O: the caller passes the certificates, the trust verdicts, the clock and the
-platform. Data files are read through ``tlsdiag.kb_vendors``.
-"""
+"""The verdict: is the presented chain an inspecting proxy's, whose, how sure, and is that what
+the caller expected (``--expect-issuer``, ``--expect-fingerprint``, default bypass). Pure."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import NameOID
 
 from tlsdiag import codes
-from tlsdiag.core.certs import sct_count, summarize
+from tlsdiag.core.certs import name_string, sct_count
 from tlsdiag.core.findings import make_finding
-from tlsdiag.kb_vendors import NameRule, Vendor, public_issuers, vendors
-from tlsdiag.model import Finding, Report, Severity
-
-if TYPE_CHECKING:
-    from publicsuffixlist import PublicSuffixList
+from tlsdiag.core.issuer.signals import (
+    CLOCK_SLACK,
+    FRESH_LEAF,
+    NEWLY_PUBLISHED_DAYS,
+    SHORT_LIFETIME,
+    _ago,
+    _claims_public,
+    _newly_published,
+    _org,
+    _root_of,
+    _self_issued,
+    _sha256,
+    classify_host,
+)
+from tlsdiag.core.issuer.vendor_match import VendorMatch, _candidate_vendors, find_vendor
+from tlsdiag.kb.vendors import Vendor
+from tlsdiag.model import Finding, Severity
 
 HIGH = "high"
 MEDIUM = "medium"
@@ -56,29 +48,6 @@ PLATFORM_LABELS = {
     "ios": "iOS",
     "unknown": "an unidentified OS",
 }
-
-# Names under these suffixes are never public, whatever the public suffix list says.
-INTERNAL_SUFFIXES = (
-    "local",
-    "internal",
-    "corp",
-    "test",
-    "lan",
-    "home",
-    "home.arpa",
-    "intranet",
-    "private",
-    "localdomain",
-    "localhost",
-    "invalid",
-    "example",
-)
-
-FRESH_LEAF = timedelta(hours=1)  # "issued minutes ago"
-SHORT_LIFETIME = timedelta(days=31)  # forged leaves often live days or weeks
-CLOCK_SLACK = timedelta(minutes=5)
-NEWLY_PUBLISHED_DAYS = 7
-SHORT_LIVED_CERT = timedelta(days=10)  # such certificates are always new: say nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,191 +80,6 @@ class Interception:
             "root_sha256": self.root_sha256,
             "public_root": self.public_root,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class VendorMatch:
-    """Which vendor rule matched which certificate name."""
-
-    vendor: Vendor
-    position: str  # "issuer", "root" or "intermediate"
-    name: str  # the matched name, RFC 4514 style
-    rule: str  # the rule, as written in the data file
-
-
-# --- small certificate helpers ------------------------------------------------------------
-
-
-def dn(name: x509.Name) -> str:
-    """``CN=..., O=..., C=...`` (most specific first); ``(empty)`` for an empty name."""
-    return name.rfc4514_string().replace(",", ", ") if len(name) else "(empty)"
-
-
-def _values(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
-    out: list[str] = []
-    for attr in name.get_attributes_for_oid(oid):
-        value = attr.value
-        out.append(value if isinstance(value, str) else value.decode("utf-8", "replace"))
-    return out
-
-
-def _sha256(cert: x509.Certificate) -> str:
-    return cert.fingerprint(hashes.SHA256()).hex()
-
-
-def _self_issued(cert: x509.Certificate) -> bool:
-    return cert.subject == cert.issuer
-
-
-def _org(name: x509.Name) -> list[str]:
-    return _values(name, NameOID.ORGANIZATION_NAME)
-
-
-def _ago(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 120:
-        return f"{max(minutes, 0)} minutes"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours} hours"
-    return f"{hours // 24} days"
-
-
-# --- names and vendors -----------------------------------------------------------------------
-
-
-_RULE_OIDS = (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME)
-_NameValues = tuple[list[str], list[str], list[str]]
-
-
-def _name_values(name: x509.Name) -> _NameValues:
-    cn, o, ou = (_values(name, oid) for oid in _RULE_OIDS)
-    return cn, o, ou
-
-
-def _rule_matches_values(rule: NameRule, values: _NameValues) -> bool:
-    for pattern, found in zip((rule.cn, rule.o, rule.ou), values, strict=True):
-        if pattern is not None and not any(pattern.fullmatch(v) for v in found):
-            return False
-    return True
-
-
-def rule_matches(rule: NameRule, name: x509.Name) -> bool:
-    """Chromium-style match: each pattern the rule sets must match the whole value of that
-    attribute (any value, when the name has several); a name without the attribute fails."""
-    return _rule_matches_values(rule, _name_values(name))
-
-
-def match_name(
-    name: x509.Name, *, position: str, catalogue: Sequence[Vendor] | None = None
-) -> VendorMatch | None:
-    """The first vendor whose rules for ``position`` match ``name``.
-
-    Args:
-        name: a certificate name (an issuer or subject).
-        position: ``"issuer"`` (leaf issuer: issuer rules), ``"root"`` (root rules) or
-            ``"intermediate"`` (both rule sets).
-        catalogue: the vendors to try (default: ``data/vendors.toml``).
-
-    Returns:
-        The match, or None.
-    """
-    values = _name_values(name)  # read the name once, not once per rule
-    for vendor in catalogue if catalogue is not None else vendors():
-        if position == "issuer":
-            rules: tuple[NameRule, ...] = vendor.issuer
-        elif position == "root":
-            rules = vendor.root
-        else:
-            rules = vendor.issuer + vendor.root
-        for rule in rules:
-            if _rule_matches_values(rule, values):
-                return VendorMatch(vendor, position, dn(name), rule.describe())
-    return None
-
-
-def find_vendor(
-    presented: Sequence[x509.Certificate],
-    path: Sequence[x509.Certificate],
-    root_name: x509.Name | None,
-) -> VendorMatch | None:
-    """Look for a known product: leaf issuer first, then the root, then the intermediates."""
-    if not presented:
-        return None
-    found = match_name(presented[0].issuer, position="issuer")
-    if found is None and root_name is not None:
-        found = match_name(root_name, position="root")
-    if found is None:
-        seen: set[bytes] = set()
-        for cert in [*presented[1:], *path[1:]]:
-            key = cert.subject.public_bytes()
-            if key in seen or (root_name is not None and cert.subject == root_name):
-                continue
-            seen.add(key)
-            found = match_name(cert.subject, position="intermediate")
-            if found is not None:
-                break
-    return found
-
-
-@cache
-def _psl() -> PublicSuffixList:
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()  # the list bundled with the package: no network
-
-
-def classify_host(host: str) -> str:
-    """``"ip"``, ``"internal"`` (no public suffix, .local, .internal, .corp, .test ...) or
-    ``"public"`` (under a suffix of the public suffix list)."""
-    name = host.strip().strip("[]").rstrip(".").lower()
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        pass
-    else:
-        return "ip"
-    if "." not in name:
-        return "internal"
-    if any(name == s or name.endswith("." + s) for s in INTERNAL_SUFFIXES):
-        return "internal"
-    if _psl().publicsuffix(name, accept_unknown=False) is None:
-        return "internal"
-    return "public"
-
-
-def _claims_public(issuer: x509.Name, extra_orgs: Iterable[str]) -> str | None:
-    orgs = _org(issuer)
-    if not orgs:
-        return None
-    extra = {o.casefold() for o in extra_orgs}
-    for org in orgs:
-        if org.casefold() in extra or any(p.org.fullmatch(org) for p in public_issuers()):
-            return org
-    return None
-
-
-def _root_of(
-    presented: Sequence[x509.Certificate],
-    path: Sequence[x509.Certificate],
-    public_roots: Sequence[x509.Certificate],
-) -> tuple[x509.Certificate | None, x509.Name]:
-    """The root certificate when seen (else a public root that signed the top), and its name."""
-    chain = list(path) or list(presented)
-    top = chain[-1]
-    if _self_issued(top):
-        return top, top.subject
-    for candidate in public_roots:
-        if candidate.subject == top.issuer:
-            try:
-                top.verify_directly_issued_by(candidate)
-            except (InvalidSignature, ValueError, TypeError):  # wrong key, unsupported key type
-                continue
-            return candidate, candidate.subject
-    return None, top.issuer
-
-
-# --- the verdict -------------------------------------------------------------------------------
 
 
 def assess_interception(
@@ -365,8 +149,8 @@ def assess_interception(
         bool(root_fp) and root_fp in public_root_fingerprints
     )
     private_stores = [s for s, ok in trusted_by.items() if ok and s != PUBLIC_STORE]
-    issuer_text = dn(leaf.issuer)
-    root_text = dn(root_name)
+    issuer_text = name_string(leaf.issuer)
+    root_text = name_string(root_name)
     host_kind = classify_host(host)
     scts = sct_count(leaf)
     not_before = leaf.not_valid_before_utc
@@ -623,25 +407,6 @@ def _detected(verdict: Interception, host: str) -> Finding:
     )
 
 
-def _candidate_vendors(
-    configured: Sequence[str], expect_re: re.Pattern[str] | None
-) -> list[Vendor]:
-    """The vendors this client is supposed to go through: configured ones, then the ones the
-    --expect-issuer pattern names."""
-    out: list[Vendor] = []
-    by_id = {v.id: v for v in vendors()}
-    for vid in configured:
-        vendor = by_id.get(vid)
-        if vendor is not None and vendor not in out:
-            out.append(vendor)
-    if expect_re is not None:
-        for vendor in vendors():
-            texts = [vendor.name, vendor.id, *vendor.root_names]
-            if vendor not in out and any(expect_re.search(t) for t in texts):
-                out.append(vendor)
-    return out
-
-
 def _default_bypass(
     verdict: Interception,
     *,
@@ -683,121 +448,3 @@ def _default_bypass(
             )
         )
     return out
-
-
-def _newly_published(
-    leaf: x509.Certificate, *, host: str, now: datetime, new_days: int
-) -> Finding | None:
-    not_before = leaf.not_valid_before_utc
-    lifetime = leaf.not_valid_after_utc - not_before
-    age = now - not_before
-    if lifetime <= SHORT_LIVED_CERT or not (-CLOCK_SLACK <= age <= timedelta(days=new_days)):
-        return None
-    return make_finding(
-        codes.DOMAIN_NEWLY_PUBLISHED,
-        detail=(
-            f"The certificate {host} presents directly was issued {_ago(age)} ago "
-            f"({not_before:%Y-%m-%d %H:%M} UTC). A routine renewal looks the same, but a site or "
-            "domain this new may not have a reputation category yet, so filtering and inspection "
-            "policies can treat it as unknown."
-        ),
-        evidence={
-            "not_before": not_before.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "age_days": str(max(age.days, 0)),
-            "issuer": dn(leaf.issuer),
-        },
-    )
-
-
-_CHAIN_KEYS = ("subject", "issuer", "sha256", "not_before", "not_after", "sct_count")
-
-
-def path_facts(
-    presented: Sequence[x509.Certificate], path: Sequence[x509.Certificate]
-) -> dict[str, Any]:
-    """JSON-ready description of the presented chain and the built path (for the report): a
-    few fields of each certificate's summary."""
-
-    def one(cert: x509.Certificate, position: int) -> dict[str, Any]:
-        summary = summarize(cert, position).to_dict()
-        return {key: summary[key] for key in _CHAIN_KEYS}
-
-    return {
-        "presented_chain": [one(c, i) for i, c in enumerate(presented)],
-        "path": [one(c, i) for i, c in enumerate(path)],
-    }
-
-
-def installed_vendors(roots: Sequence[x509.Certificate]) -> list[tuple[str, str]]:
-    """Inspection roots among trusted roots: ``(vendor id, root name)`` for each root whose name
-    matches a vendor's root (or issuer) rules. Tells which product this machine is set up for."""
-    out: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for cert in roots:
-        found = match_name(cert.subject, position="root") or match_name(
-            cert.subject, position="issuer"
-        )
-        if found is not None and found.vendor.id not in seen:
-            seen.add(found.vendor.id)
-            out.append((found.vendor.id, dn(cert.subject)))
-    return out
-
-
-def issuer_report(
-    *,
-    target: str,
-    generated_at: str,
-    tool_version: str,
-    verdict: Interception | None,
-    findings: Sequence[Finding],
-    presented: Sequence[x509.Certificate],
-    path: Sequence[x509.Certificate],
-    trusted_by: Mapping[str, bool],
-    platform: str,
-    app: str | None,
-    configured: Sequence[tuple[str, str]],
-    connection: Mapping[str, Any],
-) -> Report:
-    """The ``tlsdiag issuer`` report: the verdict at the top level, then the chain.
-
-    Args:
-        target: ``host:port`` as shown to the user.
-        generated_at: ISO 8601 UTC.
-        tool_version: ``tlsdiag.__version__``.
-        verdict: the interception verdict (None when no certificate was seen).
-        findings: the findings to report.
-        presented: the chain as sent by the server.
-        path: the built path.
-        trusted_by: which stores accept the chain.
-        platform: the platform judged (``--platform`` or this OS).
-        app: ``--app``.
-        configured: ``(vendor id, root name)`` of inspection roots this machine trusts.
-        connection: host, port, sni, address of the probe.
-
-    Returns:
-        The report.
-    """
-    facts: dict[str, Any] = {"connection": dict(connection)}
-    if verdict is not None:
-        facts["verdict"] = "inspected" if verdict.inspected else "direct"
-        facts["tls_inspection"] = 1 if verdict.inspected else 0
-        facts["interception"] = verdict.to_dict()
-    else:
-        facts["verdict"] = "unknown"
-        facts["tls_inspection"] = None
-        facts["interception"] = None
-    facts["platform"] = platform
-    facts["app"] = app
-    facts["trusted_by"] = dict(trusted_by)
-    facts["inspection_roots_trusted_here"] = [
-        {"vendor_id": vid, "root": name} for vid, name in configured
-    ]
-    facts.update(path_facts(presented, path))
-    return Report(
-        command="issuer",
-        target=target,
-        generated_at=generated_at,
-        facts=facts,
-        findings=tuple(findings),
-        tool_version=tool_version,
-    )

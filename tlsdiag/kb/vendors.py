@@ -1,7 +1,8 @@
 """Typed loaders for ``data/vendors.toml`` and ``data/public_issuers.toml`` (read once, cached).
 
 The vendor database says how each TLS-inspection product or local MITM program names the CA
-that re-signs certificates; ``tlsdiag.core.issuer`` matches certificate names against it.
+that re-signs certificates; ``tlsdiag.core.issuer.vendor_match`` matches certificate names
+against it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from tlsdiag.kb import load_toml
+from tlsdiag.kb._load import load_toml
 
 KINDS = frozenset({"sase", "firewall", "proxy", "antivirus", "debugging-proxy", "tlsdiag"})
 PLATFORMS = frozenset({"linux", "macos", "windows", "android", "ios", "unknown"})

@@ -8,33 +8,24 @@ Three data files, one array of tables each:
   printed it, an inspecting product it names, a proxy in the path, the host it was talking to.
 * ``explain_causes.toml`` - ``[[cause]]``: per finding code, why it fits a failure in general, what
   it means under TLS inspection and the tlsdiag command that confirms it. The title, meaning and
-  next step of a code stay in ``findings.toml`` (``tlsdiag.kb.finding_info``).
+  next step of a code stay in ``findings.toml`` (``tlsdiag.kb.findings.finding_info``).
 
 Each regex carries lower-case ``needles`` (literals it cannot match without, one per top-level
-alternative) and is compiled only the first time a text contains one of them, once per process.
-
-Parsing 200 KB of TOML and deriving the needles costs tens of milliseconds, more than the rest of
-an explanation; the parsed tables are therefore kept in a small JSON cache in the user's cache
-directory (``$TLSDIAG_CACHE_DIR``, else ``$XDG_CACHE_HOME/tlsdiag`` or ``~/.cache/tlsdiag``),
-keyed by a hash of the three files and the tlsdiag version. ``TLSDIAG_NO_CACHE=1`` turns it
-off; any problem with the cache silently falls back to parsing the TOML.
+alternative, ``tlsdiag.kb._needles``) and is compiled only the first time a text contains one of
+them, once per process. The parsed tables come from a small JSON cache when it is current
+(``tlsdiag.kb._explain_cache``); this module validates them and builds the typed records.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import zlib
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
-from tlsdiag import __version__
 from tlsdiag.codes import ALL_CODES
-from tlsdiag.model import platform_name
+from tlsdiag.kb._explain_cache import _NEEDLES, _tables
+from tlsdiag.kb._needles import _needles
 
 PATTERN_KEYS = frozenset(
     {
@@ -180,233 +171,6 @@ class ExplainKB:
 @cache
 def _compile(regex: str) -> re.Pattern[str]:
     return re.compile(regex, re.IGNORECASE | re.MULTILINE)
-
-
-_META = set(".^$*+?{}[]\\|()")
-
-
-def _top_level_branches(regex: str) -> list[str]:
-    branches: list[str] = []
-    depth = 0
-    start = 0
-    i = 0
-    in_class = False
-    while i < len(regex):
-        ch = regex[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            branches.append(regex[start:i])
-            start = i + 1
-        i += 1
-    branches.append(regex[start:])
-    return branches
-
-
-def derive_needles(regex: str) -> tuple[str, ...]:
-    """One required literal per top-level alternative, or () when some branch has none.
-
-    The regex can only match a text that contains at least one of the returned literals
-    (compared in lower case), so the regex need not be compiled or run otherwise.
-    """
-    out: list[str] = []
-    for branch in _top_level_branches(regex):
-        needle = derive_needle(branch)
-        if not needle:
-            return ()
-        if needle not in out:
-            out.append(needle)
-    return tuple(out)
-
-
-def derive_needle(regex: str) -> str:
-    """The longest literal run the regex cannot match without (lower case), or "".
-
-    Only runs outside groups count, a character followed by a quantifier is dropped, and a
-    top-level alternation gives "" (no single literal is required). Escaped punctuation is
-    taken literally; escapes such as ``\\s`` or ``\\d`` end a run.
-    """
-    runs: list[str] = []
-    current: list[str] = []
-    depth = 0
-    i = 0
-    n = len(regex)
-    in_class = False
-
-    def close() -> None:
-        if current:
-            runs.append("".join(current))
-            current.clear()
-
-    while i < n:
-        ch = regex[i]
-        if in_class:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == "]":
-                in_class = False
-            i += 1
-            continue
-        if ch == "\\" and i + 1 < n:
-            nxt = regex[i + 1]
-            if depth == 0 and not nxt.isalnum():
-                if i + 2 < n and regex[i + 2] in "?*{":
-                    close()
-                else:
-                    current.append(nxt)
-            else:
-                close()
-            i += 2
-            continue
-        if ch == "[":
-            close()
-            in_class = True
-            i += 1
-            continue
-        if ch == "(":
-            close()
-            depth += 1
-            i += 1
-            continue
-        if ch == ")":
-            depth -= 1
-            i += 1
-            continue
-        if ch == "|":
-            if depth == 0:
-                return ""
-            i += 1
-            continue
-        if ch in "?*{":
-            if current:
-                current.pop()
-            close()
-            if ch == "{":
-                while i < n and regex[i] != "}":
-                    i += 1
-            i += 1
-            continue
-        if ch in _META:
-            close()
-            i += 1
-            continue
-        if depth == 0:
-            current.append(ch)
-        else:
-            close()
-        i += 1
-    close()
-    best = max(runs, key=len, default="")
-    return best.lower() if len(best.strip()) >= 3 else ""
-
-
-def _needles(given: str | list[str] | None, regex: str) -> tuple[str, ...]:
-    if given is None:
-        return derive_needles(regex)
-    if isinstance(given, list):
-        return tuple(str(g).lower() for g in given) if all(given) else ()
-    return (given.lower(),) if given else ()
-
-
-CACHE_FORMAT = 1
-_FILES = (
-    ("error_patterns.toml", "pattern"),
-    ("explain_context.toml", "context"),
-    ("explain_causes.toml", "cause"),
-)
-_NEEDLES = "_needles"  # key the loader adds to pattern and context entries
-
-
-def cache_dir(env: dict[str, str] | None = None) -> Path | None:
-    """Where the parsed knowledge base is cached, or None when caching is off."""
-    env = dict(os.environ) if env is None else env
-    if env.get("TLSDIAG_NO_CACHE", "") not in ("", "0"):
-        return None
-    if env.get("TLSDIAG_CACHE_DIR"):
-        return Path(env["TLSDIAG_CACHE_DIR"])
-    if env.get("XDG_CACHE_HOME"):
-        return Path(env["XDG_CACHE_HOME"]) / "tlsdiag"
-    if platform_name() == "windows" and env.get("LOCALAPPDATA"):
-        return Path(env["LOCALAPPDATA"]) / "tlsdiag" / "cache"
-    home = env.get("HOME") or env.get("USERPROFILE")
-    return Path(home) / ".cache" / "tlsdiag" if home else None
-
-
-def parse_tables(blobs: dict[str, bytes]) -> dict[str, list[dict[str, Any]]]:
-    """Parse the three TOML files and add the derived needles (no validation here)."""
-    import tomllib
-
-    tables: dict[str, list[dict[str, Any]]] = {}
-    for name, table in _FILES:
-        try:
-            entries: list[dict[str, Any]] = tomllib.loads(blobs[name].decode("utf-8"))[table]
-        except (tomllib.TOMLDecodeError, KeyError) as exc:
-            raise ValueError(f"{name}: {exc}") from exc
-        if table != "cause":
-            for entry in entries:
-                needle = entry.get("needle")
-                regex = str(entry.get("regex", ""))
-                entry[_NEEDLES] = list(_needles(needle, regex))
-        tables[table] = entries
-    return tables
-
-
-def load_tables(directory: Path | None) -> dict[str, list[dict[str, Any]]]:
-    """The parsed tables, from the cache in ``directory`` when it is current, else parsed
-    from the TOML (and written to the cache)."""
-    data = files("tlsdiag.data")
-    blobs = {name: data.joinpath(name).read_bytes() for name, _ in _FILES}
-    # A cheap content key (zlib is loaded already; hashlib would cost an OpenSSL import).
-    parts = [f"{__version__}/{CACHE_FORMAT}"]
-    parts += [f"{name}:{len(blobs[name])}:{zlib.crc32(blobs[name]):08x}" for name, _ in _FILES]
-    key = "/".join(parts)
-    short = f"{zlib.crc32(key.encode()):08x}"
-    path = directory / f"explain-kb-{short}.json" if directory else None
-    if path is not None:
-        try:
-            doc = json.loads(path.read_bytes())
-            if isinstance(doc, dict) and doc.get("key") == key:
-                tables = doc["tables"]
-                if isinstance(tables, dict) and all(t in tables for _, t in _FILES):
-                    return tables
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-    tables = parse_tables(blobs)
-    if path is not None:
-        _write_cache(path, {"key": key, "tables": tables})
-    return tables
-
-
-def _write_cache(path: Path, doc: dict[str, Any]) -> None:
-    import tempfile
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
-        ) as fh:
-            json.dump(doc, fh, separators=(",", ":"))
-        os.replace(fh.name, path)
-        for old in path.parent.glob("explain-kb-*.json"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError:
-        return
-
-
-@cache
-def _tables() -> dict[str, list[dict[str, Any]]]:
-    return load_tables(cache_dir())
 
 
 def _entry_needles(entry: dict[str, Any]) -> tuple[str, ...]:

@@ -1,27 +1,12 @@
-"""Typed loaders for the knowledge bases in ``tlsdiag/data/*.toml`` (read once, cached)."""
+"""Typed loader for ``data/findings.toml``: the words of every finding code (read once, cached)."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
-from typing import Any
 
+from tlsdiag.kb._load import load_toml
 from tlsdiag.model import Severity
-
-
-def load_toml(name: str) -> dict[str, Any]:
-    """Read one data file shipped in the package.
-
-    Args:
-        name: file name inside ``tlsdiag/data``, e.g. ``"findings.toml"``.
-
-    Returns:
-        The parsed TOML document.
-    """
-    text = files("tlsdiag.data").joinpath(name).read_text(encoding="utf-8")
-    return tomllib.loads(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Plain records passed from the trust-store readers (``tlsdiag.stores``) to the pure matrix
-builder (``tlsdiag.core.trust``). They live here, outside both layers, so that neither imports
-the other (imports point inward, STYLE.md section 2)."""
+builder (``tlsdiag.core.trust.matrix``). They live in the core, which the readers may import
+(imports point inward, STYLE.md section 2)."""
 
 from __future__ import annotations
 

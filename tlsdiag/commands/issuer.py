@@ -1,5 +1,6 @@
 """``issuer`` end to end: probe the target (through ``check``'s probe and chain analysis), look
-for inspection roots this machine trusts, and judge the presented chain (pure, in core)."""
+for inspection roots this machine trusts (``tlsdiag.stores``), and judge the presented chain
+(pure, in ``tlsdiag.core.issuer``)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,17 @@ from functools import cache
 from cryptography.hazmat.primitives import hashes
 
 from tlsdiag import __version__
-from tlsdiag.core.issuer import (
+from tlsdiag.commands.check import CheckOptions, run_check
+from tlsdiag.core.issuer.report import issuer_report
+from tlsdiag.core.issuer.vendor_match import installed_vendors
+from tlsdiag.core.issuer.verdict import (
     assess_interception,
     compile_expect_issuer,
-    installed_vendors,
-    issuer_report,
     normalize_fingerprint,
 )
 from tlsdiag.errors import UsageError
-from tlsdiag.kb_vendors import vendors as all_vendors
+from tlsdiag.kb.vendors import vendors as all_vendors
 from tlsdiag.model import Report, Target, platform_name
-from tlsdiag.net.check import CheckOptions, run_check
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from tlsdiag.kb import load_toml
+from tlsdiag.kb._load import load_toml
 
 PLATFORMS = frozenset({"linux", "macos", "windows"})
 STORE_KINDS = frozenset({"os", "runtime", "library", "tool", "browser", "container"})

@@ -1,0 +1,113 @@
+"""``explain`` end to end: read a pasted error text, a log or stdin (or take one finding code)
+and map it to the documented causes, ranked best first (the matching and ranking are pure, in
+``tlsdiag.core.explain``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+from tlsdiag import __version__
+from tlsdiag.codes import ALL_CODES
+from tlsdiag.core.explain.engine import explain, explanation_for_code
+from tlsdiag.core.findings import make_finding
+from tlsdiag.errors import InputError, UsageError
+from tlsdiag.model import Report
+
+MAX_INPUT = 2 * 1024 * 1024
+"""Longest text explained; longer input keeps its last 2 MiB (errors are usually at the end)."""
+
+
+def _decode(data: bytes) -> str:
+    """Text from bytes: UTF-8, or UTF-16 as PowerShell's ``>`` writes it."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    if len(data) >= 4 and data[1:4:2] == b"\x00\x00" and data[0:4:2] != b"\x00\x00":
+        return data.decode("utf-16-le", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def read_text_stream(stream: BinaryIO) -> tuple[str, bool]:
+    """The text of ``stream`` (its last 2 MiB) and whether it was cut."""
+    data = stream.read()
+    truncated = len(data) > MAX_INPUT
+    if truncated:
+        data = data[-MAX_INPUT:]
+    return _decode(data), truncated
+
+
+def read_text_file(path: Path, stdin: BinaryIO) -> tuple[str, bool]:
+    """The text of ``--file`` (``-`` for ``stdin``; its last 2 MiB) and whether it was cut.
+
+    Raises:
+        InputError: the file cannot be read.
+    """
+    if str(path) == "-":
+        return read_text_stream(stdin)
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, 2)
+            truncated = size > MAX_INPUT
+            fh.seek(max(0, size - MAX_INPUT))
+            data = fh.read()
+    except FileNotFoundError as exc:
+        raise InputError(f"--file {path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"--file {path}: is a directory") from exc
+    except OSError as exc:
+        raise InputError(f"--file {path}: cannot read: {exc.strerror}") from exc
+    return _decode(data), truncated
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def explain_code(code: str, host: str) -> Report:
+    """``explain --code``: the shared explanation of one finding code.
+
+    Raises:
+        UsageError: ``code`` is not a finding code.
+    """
+    if code not in ALL_CODES:
+        raise UsageError(
+            f"--code {code}: not a finding code",
+            hint="codes look like server.chain_incomplete or client.root_not_trusted",
+        )
+    ex = explanation_for_code(code, host)
+    return Report(
+        command="explain",
+        target=code,
+        generated_at=_now(),
+        facts={"explanation": ex.to_dict()},
+        tool_version=__version__,
+    )
+
+
+def explain_text(
+    body: str, *, source: str, truncated: bool, inspected: bool | None, host: str | None
+) -> Report:
+    """``explain``: the messages recognised in ``body`` and the causes, best first."""
+    result = explain(body, inspected=inspected, host=host)
+    facts = {
+        "input": {"source": source, "characters": len(body), "truncated": truncated},
+        **result.to_facts(),
+    }
+    findings = tuple(
+        make_finding(
+            c.code,
+            detail=c.why,
+            evidence={"score": f"{c.score:.2f}", "confirm with": c.check},
+        )
+        for c in result.causes
+    )
+    return Report(
+        command="explain",
+        target=result.target or source,
+        generated_at=_now(),
+        facts=facts,
+        findings=findings,
+        tool_version=__version__,
+    )

@@ -1,0 +1,89 @@
+"""The options shared by ``check``, ``probe`` and ``issuer``, validated and turned into
+``CheckOptions`` (the ``--cafile`` bundle is read here)."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from pathlib import Path
+
+from tlsdiag.commands.check import CheckOptions
+from tlsdiag.core.target import normalize_host, parse_connect_to, parse_resolve
+from tlsdiag.errors import UsageError
+from tlsdiag.net.probe import ProbeOptions
+from tlsdiag.stores.bundles import load_cafile
+
+
+def build_options(
+    *,
+    resolve: list[str] | None,
+    connect_to: list[str] | None,
+    servername: str | None,
+    no_sni: bool,
+    cafile: Path | None,
+    timeout: float,
+    ipv4: bool,
+    ipv6: bool,
+    no_http: bool,
+    tls1_2: bool = False,
+    tls1_3: bool = False,
+    cipher: str | None = None,
+    alpn: str | None = None,
+    revocation: bool = True,
+    command: str = "check",
+    expect_issuer: str | None = None,
+    expect_fingerprint: str | None = None,
+    app: str | None = None,
+    platform: str = "",
+) -> CheckOptions:
+    """Validate the shared options and build ``CheckOptions`` (usage errors exit 2)."""
+    if ipv4 and ipv6:
+        raise UsageError("-4 and -6 cannot be used together")
+    if tls1_2 and tls1_3:
+        raise UsageError("--tls1_2 and --tls1_3 cannot be used together")
+    if no_sni and servername:
+        raise UsageError("--no-sni and --servername cannot be used together")
+    try:
+        rules = tuple(parse_resolve(r) for r in resolve or ())
+        moves = tuple(parse_connect_to(c) for c in connect_to or ())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if servername is not None:
+        try:
+            servername = normalize_host(servername, f"--servername {servername}")[0]
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    if cipher:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(cipher)
+        except ssl.SSLError as exc:
+            raise UsageError(f"--cipher {cipher!r}: no cipher matches this list") from exc
+    alpn_list: tuple[str, ...] = ("http/1.1",)
+    if alpn is not None:
+        alpn_list = tuple(p.strip() for p in alpn.split(",") if p.strip())
+        if not alpn_list or any(len(p) > 255 for p in alpn_list):
+            raise UsageError(f"--alpn {alpn!r}: expected a comma-separated list like h2,http/1.1")
+    ca = load_cafile(cafile) if cafile is not None else None
+    family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else socket.AF_UNSPEC
+    probe_opts = ProbeOptions(
+        servername=servername,
+        no_sni=no_sni,
+        resolve=rules,
+        connect_to=moves,
+        timeout=timeout,
+        family=family,
+        http=not no_http,
+        tls_version="TLSv1.2" if tls1_2 else "TLSv1.3" if tls1_3 else None,
+        ciphers=cipher,
+        alpn=alpn_list,
+    )
+    return CheckOptions(
+        probe=probe_opts,
+        cafile=ca,
+        revocation=revocation,
+        command=command,
+        expect_issuer=expect_issuer,
+        expect_fingerprint=expect_fingerprint,
+        app=app,
+        platform=platform,
+    )

@@ -1,0 +1,133 @@
+"""Which TLS-inspection product a certificate name belongs to: the anchored CN/O/OU rules of
+``data/vendors.toml`` (like Chromium's MITM-software list). Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from tlsdiag.core.certs import name_string
+from tlsdiag.core.issuer.signals import _values
+from tlsdiag.kb.vendors import NameRule, Vendor, vendors
+
+
+@dataclass(frozen=True, slots=True)
+class VendorMatch:
+    """Which vendor rule matched which certificate name."""
+
+    vendor: Vendor
+    position: str  # "issuer", "root" or "intermediate"
+    name: str  # the matched name, RFC 4514 style
+    rule: str  # the rule, as written in the data file
+
+
+_RULE_OIDS = (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME)
+_NameValues = tuple[list[str], list[str], list[str]]
+
+
+def _name_values(name: x509.Name) -> _NameValues:
+    cn, o, ou = (_values(name, oid) for oid in _RULE_OIDS)
+    return cn, o, ou
+
+
+def _rule_matches_values(rule: NameRule, values: _NameValues) -> bool:
+    for pattern, found in zip((rule.cn, rule.o, rule.ou), values, strict=True):
+        if pattern is not None and not any(pattern.fullmatch(v) for v in found):
+            return False
+    return True
+
+
+def rule_matches(rule: NameRule, name: x509.Name) -> bool:
+    """Chromium-style match: each pattern the rule sets must match the whole value of that
+    attribute (any value, when the name has several); a name without the attribute fails."""
+    return _rule_matches_values(rule, _name_values(name))
+
+
+def match_name(
+    name: x509.Name, *, position: str, catalogue: Sequence[Vendor] | None = None
+) -> VendorMatch | None:
+    """The first vendor whose rules for ``position`` match ``name``.
+
+    Args:
+        name: a certificate name (an issuer or subject).
+        position: ``"issuer"`` (leaf issuer: issuer rules), ``"root"`` (root rules) or
+            ``"intermediate"`` (both rule sets).
+        catalogue: the vendors to try (default: ``data/vendors.toml``).
+
+    Returns:
+        The match, or None.
+    """
+    values = _name_values(name)  # read the name once, not once per rule
+    for vendor in catalogue if catalogue is not None else vendors():
+        if position == "issuer":
+            rules: tuple[NameRule, ...] = vendor.issuer
+        elif position == "root":
+            rules = vendor.root
+        else:
+            rules = vendor.issuer + vendor.root
+        for rule in rules:
+            if _rule_matches_values(rule, values):
+                return VendorMatch(vendor, position, name_string(name), rule.describe())
+    return None
+
+
+def find_vendor(
+    presented: Sequence[x509.Certificate],
+    path: Sequence[x509.Certificate],
+    root_name: x509.Name | None,
+) -> VendorMatch | None:
+    """Look for a known product: leaf issuer first, then the root, then the intermediates."""
+    if not presented:
+        return None
+    found = match_name(presented[0].issuer, position="issuer")
+    if found is None and root_name is not None:
+        found = match_name(root_name, position="root")
+    if found is None:
+        seen: set[bytes] = set()
+        for cert in [*presented[1:], *path[1:]]:
+            key = cert.subject.public_bytes()
+            if key in seen or (root_name is not None and cert.subject == root_name):
+                continue
+            seen.add(key)
+            found = match_name(cert.subject, position="intermediate")
+            if found is not None:
+                break
+    return found
+
+
+def _candidate_vendors(
+    configured: Sequence[str], expect_re: re.Pattern[str] | None
+) -> list[Vendor]:
+    """The vendors this client is supposed to go through: configured ones, then the ones the
+    --expect-issuer pattern names."""
+    out: list[Vendor] = []
+    by_id = {v.id: v for v in vendors()}
+    for vid in configured:
+        vendor = by_id.get(vid)
+        if vendor is not None and vendor not in out:
+            out.append(vendor)
+    if expect_re is not None:
+        for vendor in vendors():
+            texts = [vendor.name, vendor.id, *vendor.root_names]
+            if vendor not in out and any(expect_re.search(t) for t in texts):
+                out.append(vendor)
+    return out
+
+
+def installed_vendors(roots: Sequence[x509.Certificate]) -> list[tuple[str, str]]:
+    """Inspection roots among trusted roots: ``(vendor id, root name)`` for each root whose name
+    matches a vendor's root (or issuer) rules. Tells which product this machine is set up for."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for cert in roots:
+        found = match_name(cert.subject, position="root") or match_name(
+            cert.subject, position="issuer"
+        )
+        if found is not None and found.vendor.id not in seen:
+            seen.add(found.vendor.id)
+            out.append((found.vendor.id, name_string(cert.subject)))
+    return out

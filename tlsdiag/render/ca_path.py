@@ -1,0 +1,21 @@
+"""Console rendering of ``tlsdiag ca path``: three bare lines (directory, certificate, key)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from tlsdiag.model import Report
+
+
+def render_ca_path(report: Report, console: Console) -> None:
+    """The CA directory, certificate path and key path, one per line, nothing else (scripts
+    read them with ``sed -n 2p``).
+
+    Args:
+        report: the ``ca path`` report (facts ``dir``, ``cert``, ``key``).
+        console: where to print.
+    """
+    for key in ("dir", "cert", "key"):
+        console.print(
+            str(report.facts[key]), markup=False, emoji=False, highlight=False, soft_wrap=True
+        )

@@ -1,0 +1,25 @@
+"""Console rendering of ``tlsdiag lab list``: one line per case."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from tlsdiag.model import Report
+
+
+def render_lab_list(report: Report, console: Console) -> None:
+    """Each case: name, description, the error codes ``check`` finds (or "(no error)").
+
+    Args:
+        report: the ``lab list`` report (fact ``cases``).
+        console: where to print.
+    """
+    for c in report.facts["cases"]:
+        expect = ", ".join(c["expect"]) or "(no error)"
+        console.print(
+            f"{c['case']:<18} {c['description']:<58} {expect}",
+            markup=False,
+            emoji=False,
+            highlight=False,
+            soft_wrap=True,
+        )
