@@ -28,8 +28,8 @@ from typer.testing import CliRunner
 from tlsdiag.cli.app import app
 from tlsdiag.core.certbuild import KeyType, key_pem, new_key
 from tlsdiag.proxy.ca import CaMaterial, CaPaths, create_ca, load_ca
+from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import default_policy
-from tlsdiag.proxy.server import ProxyConfig, ResolveTo, RunningProxy
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_erro
 from tlsdiag.model import Format, Report
 
 if TYPE_CHECKING:
-    from tlsdiag.proxy.server import ProxyConfig
+    from tlsdiag.proxy.listener import ProxyConfig
 
 proxy_app = typer.Typer(
     name="proxy",

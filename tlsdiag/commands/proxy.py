@@ -14,7 +14,7 @@ from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Report
 
 if TYPE_CHECKING:
-    from tlsdiag.proxy.server import ProxyConfig
+    from tlsdiag.proxy.listener import ProxyConfig
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -69,8 +69,8 @@ def proxy_config(
     from tlsdiag.core.target import parse_resolve
     from tlsdiag.proxy.ca import CaPaths, config_dir, load_ca
     from tlsdiag.proxy.forge import LEAF_KEY_TYPES
+    from tlsdiag.proxy.listener import ProxyConfig, ResolveTo
     from tlsdiag.proxy.policy import default_policy, load_policy
-    from tlsdiag.proxy.server import ProxyConfig, ResolveTo
 
     if leaf_key not in LEAF_KEY_TYPES:
         raise UsageError(f"--leaf-key {leaf_key!r}: expected ec256 or rsa2048")
@@ -149,8 +149,8 @@ def run_proxy(
     import signal
 
     from tlsdiag.proxy.events import EventLog, ProxyEvent
+    from tlsdiag.proxy.listener import ProxyServer, serve
     from tlsdiag.proxy.report import EventSummary
-    from tlsdiag.proxy.server import ProxyServer, serve
 
     _raise_fd_limit()
     summary = EventSummary()
