@@ -24,9 +24,9 @@ from tlsdiag.core.trust.records import StoreCert, StoreReading
 from tlsdiag.core.trust.roots import (
     PublicRoots,
     RootInfo,
+    certs_by_subject,
     issuer_candidates,
     match_fingerprint,
-    match_name,
     private_os_roots,
     root_info,
 )
@@ -111,7 +111,7 @@ def _select(
             fp,
         )
     if opts.name is not None:
-        found = match_name(readings, opts.name, public)
+        found = certs_by_subject(readings, opts.name, public)
         if found:
             return _Selection(root_infos(found, readings), "name", opts.name)
         return _Selection(

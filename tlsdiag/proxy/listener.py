@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from tlsdiag.core.certbuild import KeyType
 from tlsdiag.proxy.ca import CaMaterial, permitted_domains
 from tlsdiag.proxy.events import EventLog, ProxyEvent
 from tlsdiag.proxy.forge import Forger, ForgeSpec, TlsVersions, spec_for
@@ -67,6 +68,7 @@ class ProxyConfig:
     cache_size: int = 2048
     backlog: int = 1024
     listener: Callable[[ProxyEvent], None] | None = None
+    leaf_key: KeyType = KeyType.EC256  # the forged leaves' key type
 
 
 def _release_memory() -> None:
@@ -98,6 +100,7 @@ class ProxyServer:
             config.ca.key,
             cache_size=config.cache_size,
             client_versions=TlsVersions(policy.client_min, policy.client_max),
+            leaf_key_type=config.leaf_key,
         )
         self.upstream = UpstreamContexts(
             minimum=policy.server_min,
