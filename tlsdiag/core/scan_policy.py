@@ -62,6 +62,7 @@ class ScanPolicy:
             "max_version": self.max_version,
             "cipher_level": self.level.id if self.level else None,
             "min_cipher_bits": self.min_bits,
+            "versions": list(self.versions),
         }
 
 
@@ -92,9 +93,7 @@ def policy_findings(scan: ScanResult, policy: ScanPolicy) -> list[Finding]:
     ev = {"server_versions": ", ".join(accepted), "policy": policy.label}
     if not usable:
         missing = [v for v in policy.versions if v not in accepted]
-        direction = (
-            "below" if VERSION_CODES[accepted[-1]] < VERSION_CODES[policy.min_version] else "above"
-        )
+        too_old = VERSION_CODES[accepted[-1]] < VERSION_CODES[policy.min_version]
         ev["missing_versions"] = ", ".join(missing)
         ev["allowed_versions"] = ", ".join(policy.versions)
         return [
@@ -104,7 +103,8 @@ def policy_findings(scan: ScanResult, policy: ScanPolicy) -> list[Finding]:
                 detail=(
                     f"The server accepts {version_list(accepted)} and refuses "
                     f"{version_list(missing)}; {policy.label} needs "
-                    f"{version_list(policy.versions)}, all {direction} what the server speaks."
+                    f"{version_list(policy.versions)}: the server's versions are all "
+                    f"{'older' if too_old else 'newer'} than that."
                 ),
                 evidence=ev,
             )
@@ -197,8 +197,7 @@ def negotiate(scan: ScanResult, client: ClientProfile) -> dict[str, Any]:
     common = [v for v in VERSION_NAMES if v in client.versions and v in scan.accepted]
     if not common:
         row["reason"] = (
-            f"no version in common (client: {version_list(list(client.versions))}; "
-            f"server: {version_list(list(scan.accepted)) or 'none'})"
+            f"no version in common (server: {version_list(list(scan.accepted)) or 'none'})"
         )
         return row
     version = common[-1]
