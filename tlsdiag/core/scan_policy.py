@@ -245,3 +245,47 @@ def policy_facts(scan: ScanResult, policy: ScanPolicy) -> dict[str, Any]:
 def scan_summary_severity(findings: Sequence[Finding]) -> Severity:
     """The worst severity among ``findings`` (info when there are none)."""
     return min((f.severity for f in findings), key=lambda s: s.rank, default=Severity.INFO)
+
+
+CHECK_CLIENT_PROFILE = "python-openssl3"
+_LEGACY_CODES = (codes.LEGACY_PROTOCOL_VERSION, codes.LEGACY_CIPHER_SUITE)
+
+
+def check_client_policy() -> ScanPolicy:
+    """What ``tlsdiag check`` itself offers (Python's ssl with OpenSSL 3 defaults)."""
+    profile = next(p for p in client_profiles() if p.id == CHECK_CLIENT_PROFILE)
+    return ScanPolicy(
+        label="this client (tlsdiag check, Python ssl / OpenSSL 3 defaults)",
+        min_version=profile.versions[0],
+        max_version=profile.versions[-1],
+        suites=frozenset(profile.suites),
+    )
+
+
+def short_form_findings(scan: ScanResult, base: Sequence[Finding]) -> list[Finding]:
+    """``check``'s findings after a version or cipher failure, with the scan's short form.
+
+    When the scan shows what is missing ("the server speaks only TLS 1.0"), that finding
+    replaces the generic legacy finding, keeping its evidence; otherwise ``base`` is returned.
+
+    Args:
+        scan: a short scan (versions and suites) of the server that refused the handshake.
+        base: the findings built from the failed handshake.
+
+    Returns:
+        The findings to report.
+    """
+    found = [f for f in policy_findings(scan, check_client_policy()) if f.code in _LEGACY_CODES]
+    if not found:
+        return list(base)
+    old = next((f for f in base if f.code in _LEGACY_CODES), None)
+    evidence = {**(old.evidence if old else {}), **found[0].evidence}
+    merged = Finding(
+        code=found[0].code,
+        severity=found[0].severity,
+        title=found[0].title,
+        detail=found[0].detail,
+        evidence=evidence,
+        remediation=found[0].remediation,
+    )
+    return [merged, *(f for f in base if f.code not in _LEGACY_CODES)]

@@ -23,6 +23,7 @@ from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_fi
 from tlsdiag.core.findings import make_finding
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Severity, Target
 from tlsdiag.net.probe import ProbeOptions, probe
+from tlsdiag.net.scan import check_findings
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
 
@@ -210,7 +211,11 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         }
         for a in p.connects
     ]
-    findings.extend(failure_findings(p))
+    findings.extend(
+        check_findings(
+            p, failure_findings(p), timeout=opts.probe.timeout, connect_to=opts.probe.connect_to
+        )
+    )
     hs = _seen_handshake(p)
     facts["handshake"] = _handshake_facts(hs or p.failed_handshake)
     presented: tuple[x509.Certificate, ...] = ()

@@ -20,11 +20,13 @@ from threading import Lock
 from typing import assert_never
 
 from tlsdiag import codes
+from tlsdiag.core.scan_policy import short_form_findings
 from tlsdiag.core.scan_result import ScanResult, VersionScan
+from tlsdiag.core.target import ConnectTo
 from tlsdiag.core.tlswire.hello import HelloSpec, client_hello
 from tlsdiag.core.tlswire.reply import Alert, NotTls, Reply, ServerHello, parse_reply
 from tlsdiag.kb_scan import VERSION_CODES, VERSION_NAMES, groups, suites, suites_by_code
-from tlsdiag.model import ProbeFailure
+from tlsdiag.model import Finding, ProbeFailure, ProbeResult
 
 DEFAULT_CONCURRENCY = 10
 MAX_READ = 65536
@@ -286,3 +288,21 @@ def scan(
         full=full,
     )
     return result
+
+
+def check_findings(
+    p: ProbeResult, base: list[Finding], *, timeout: float, connect_to: Sequence[ConnectTo] = ()
+) -> list[Finding]:
+    """``check`` after a version or cipher failure: a short scan (versions and suites) names
+    what the server speaks ("the server speaks only TLS 1.0"); other outcomes keep ``base``."""
+    legacy = (codes.LEGACY_PROTOCOL_VERSION, codes.LEGACY_CIPHER_SUITE)
+    if p.failure is None or p.failure.code not in legacy or not p.address:
+        return base
+    port = p.target.port
+    for rule in connect_to:
+        moved = rule.apply(p.target.host, p.target.port)
+        if moved:
+            port = moved[1]
+            break
+    result = scan(p.address, port, sni=p.sni, target=p.target.display, timeout=timeout, full=False)
+    return short_form_findings(result, base)
