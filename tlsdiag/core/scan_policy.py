@@ -18,7 +18,7 @@ from tlsdiag.kb_scan import (
     client_profiles,
     suites,
 )
-from tlsdiag.model import Finding, Severity
+from tlsdiag.model import Finding
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ def policy_findings(scan: ScanResult, policy: ScanPolicy) -> list[Finding]:
                 detail=(
                     f"The server accepts {version_list(accepted)} and refuses "
                     f"{version_list(missing)}; {policy.label} needs "
-                    f"{version_list(policy.versions)}: the server's versions are all "
+                    f"{version_list(policy.versions, 'or')}: the server's versions are all "
                     f"{'older' if too_old else 'newer'} than that."
                 ),
                 evidence=ev,
@@ -240,11 +240,6 @@ def policy_facts(scan: ScanResult, policy: ScanPolicy) -> dict[str, Any]:
     out["usable"] = {v: names for v, names in allowed.items() if names}
     out["connects"] = any(allowed.values())
     return out
-
-
-def scan_summary_severity(findings: Sequence[Finding]) -> Severity:
-    """The worst severity among ``findings`` (info when there are none)."""
-    return min((f.severity for f in findings), key=lambda s: s.rank, default=Severity.INFO)
 
 
 CHECK_CLIENT_PROFILE = "python-openssl3"

@@ -76,9 +76,9 @@ class ScanResult:
         }
 
 
-def version_list(versions: tuple[str, ...] | list[str]) -> str:
+def version_list(versions: tuple[str, ...] | list[str], conj: str = "and") -> str:
     """``TLS 1.0 and TLS 1.1`` / ``SSL 3.0, TLS 1.0 and TLS 1.1`` for people."""
     labels = [VERSION_LABELS.get(v, v) for v in versions]
     if len(labels) <= 1:
         return "".join(labels)
-    return ", ".join(labels[:-1]) + " and " + labels[-1]
+    return ", ".join(labels[:-1]) + f" {conj} " + labels[-1]

@@ -100,11 +100,8 @@ def _after(data: bytes) -> str:
 
 
 class _Scanner:
-    def __init__(
-        self, address: str, port: int, sni: str, timeout: float, pool: ThreadPoolExecutor
-    ) -> None:
+    def __init__(self, address: str, port: int, sni: str, timeout: float) -> None:
         self.address, self.port, self.sni, self.timeout = address, port, sni, timeout
-        self.pool = pool
         self.count = _Counter()
 
     def ask(self, version: str, offer: Sequence[int], group_codes: Sequence[int]) -> Outcome:
@@ -243,7 +240,7 @@ def scan(
     """
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        sc = _Scanner(address, port, sni, timeout, pool)
+        sc = _Scanner(address, port, sni, timeout)
         firsts = list(pool.map(lambda v: sc.ask(v, _offer(v), _groups(v)), VERSION_NAMES))
         failure = _failure(firsts, timeout)
         picks = {v: _picked(v, o, _offer(v)) for v, o in zip(VERSION_NAMES, firsts, strict=True)}

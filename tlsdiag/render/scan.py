@@ -57,21 +57,26 @@ def _versions_table(scan: Mapping[str, Any]) -> Table:
     return table
 
 
-def _suites_table(version: str, names: list[str], usable: set[str] | None) -> Table:
+def _suites_table(version: str, names: list[str], usable: set[str] | None, *, wide: bool) -> Table:
     table = Table(
         title=f"{_LABELS[version]} cipher suites, server preference order",
         title_justify="left",
         show_edge=False,
     )
-    for col in ("#", "IANA name", "OpenSSL name", "bits", "policy", "note"):
-        table.add_column(col)
+    table.add_column("#")
+    table.add_column("IANA name", no_wrap=True)
+    if wide:
+        table.add_column("OpenSSL name", no_wrap=True)
+    for col in ("bits", "policy", "note"):
+        table.add_column(col, overflow="fold")
     for i, name in enumerate(names, 1):
         style, note = _suite_notes(name)
         s = suites().get(name)
+        cells = [str(i), f"[{style}]{escape(name)}[/]" if style else escape(name)]
+        if wide:
+            cells.append(escape(s.openssl) if s else "")
         table.add_row(
-            str(i),
-            f"[{style}]{escape(name)}[/]" if style else escape(name),
-            escape(s.openssl) if s else "",
+            *cells,
             str(s.bits) if s else "",
             "[dim]-[/]" if usable is None else ("[green]ok[/]" if name in usable else "[red]no[/]"),
             note,
@@ -81,8 +86,9 @@ def _suites_table(version: str, names: list[str], usable: set[str] | None) -> Ta
 
 def _clients_table(rows: list[Mapping[str, Any]]) -> Table:
     table = Table(title="Common clients", title_justify="left", show_edge=False)
-    for col in ("client", "connects", "with"):
-        table.add_column(col)
+    table.add_column("client", overflow="fold")
+    table.add_column("connects")
+    table.add_column("with", overflow="fold")
     for r in rows:
         if r.get("connects"):
             how = f"{_LABELS.get(r['version'], r['version'])}, {r['suite']}"
@@ -119,7 +125,7 @@ def render_scan(report: Report, console: Console) -> None:
         if names:
             console.print()
             usable = set(pol.get("usable", {}).get(v, [])) if v in pol.get("versions", []) else None
-            console.print(_suites_table(v, names, usable))
+            console.print(_suites_table(v, names, usable, wide=console.width >= 120))
     if facts.get("clients"):
         console.print()
         console.print(_clients_table(facts["clients"]))
