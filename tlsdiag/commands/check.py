@@ -24,6 +24,7 @@ from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_fi
 from tlsdiag.core.verdict import dedupe_findings, reclassify_untrusted, store_mismatch_findings
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
+from tlsdiag.net.scan import check_findings
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
 
@@ -159,7 +160,11 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         "dns": PF.dns_facts(p),
         "connect": PF.connect_facts(p),
     }
-    findings.extend(failure_findings(p))
+    findings.extend(
+        check_findings(
+            p, failure_findings(p), timeout=opts.probe.timeout, connect_to=opts.probe.connect_to
+        )
+    )
     hs = PF.seen_handshake(p)
     facts["handshake"] = PF.handshake_facts(hs or p.failed_handshake)
     presented: tuple[x509.Certificate, ...] = ()
