@@ -30,7 +30,7 @@ from tlsdiag.core.trust.roots import (
     private_os_roots,
     root_info,
 )
-from tlsdiag.errors import UsageError
+from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Finding, Report
 from tlsdiag.stores.audit import public_roots_here, read_root_file, root_infos
 from tlsdiag.stores.clock import DateSample, fetch_date, local_zone
@@ -105,19 +105,21 @@ def _select(
         found = match_fingerprint(readings, fp)
         if found:
             return _Selection(root_infos(found, readings), "fingerprint", fp)
-        return _Selection(
-            [RootInfo(subject=f"(no certificate with SHA-256 {fp} on this machine)", sha256=fp)],
-            "fingerprint",
-            fp,
+        raise InputError(
+            f"--fingerprint {fp}: no certificate matches in the trust stores of this machine; "
+            "pass --ca FILE",
+            hint="export the root from the inspecting proxy or a browser's certificate viewer "
+            "and run `tlsdiag trust --ca FILE`, or take it from a site: `--from-host HOST`",
         )
     if opts.name is not None:
         found = certs_by_subject(readings, opts.name, public)
         if found:
             return _Selection(root_infos(found, readings), "name", opts.name)
-        return _Selection(
-            [RootInfo(subject=f"(no certificate matching {opts.name!r} on this machine)")],
-            "name",
-            opts.name,
+        raise InputError(
+            f"--name {opts.name!r}: no certificate matches in the trust stores of this machine; "
+            "pass --ca FILE",
+            hint="export the root from the inspecting proxy or a browser's certificate viewer "
+            "and run `tlsdiag trust --ca FILE`, or take it from a site: `--from-host HOST`",
         )
     if opts.from_host is not None:
         return _select_from_host(opts, readings)
