@@ -37,7 +37,9 @@ class Node:
     children: list[Node] | None = None
 
     def encode(self) -> bytes:
-        body = b"".join(c.encode() for c in self.children) if self.children is not None else self.value
+        body = (
+            b"".join(c.encode() for c in self.children) if self.children is not None else self.value
+        )
         return bytes([self.tag]) + _len(len(body)) + body
 
 
@@ -198,7 +200,9 @@ def cert(
             critical=True,
         )
     if ski:
-        b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(k.public_key()), critical=False)
+        b = b.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(k.public_key()), critical=False
+        )
     if aki and issuer is not None:
         b = b.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),  # type: ignore[arg-type]
