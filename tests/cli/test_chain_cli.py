@@ -209,3 +209,24 @@ def test_host_takes_any_a_label(tmp_path: Path) -> None:
     assert report["name_check"] == "done"  # type: ignore[index]
     code, report = _chain(tmp_path, [*args, "--host", "xn--ls9h.test"])
     assert code == 1 and "server.hostname_mismatch" in _codes(report)
+
+
+def test_check_options_keep_every_cafile(tmp_path: Path) -> None:
+    from tlsdiag.commands.options import build_options
+
+    a, b = K.cert("First Root", now=NOW), K.cert("Second Root", now=NOW)
+    paths = [K.write(tmp_path / "a.pem", a.cert), K.write(tmp_path / "b.pem", b.cert, a.cert)]
+    opts = build_options(
+        resolve=None,
+        connect_to=None,
+        servername=None,
+        no_sni=False,
+        cafile=paths,
+        timeout=1.0,
+        ipv4=False,
+        ipv6=False,
+        no_http=True,
+    )
+    assert opts.cafile is not None
+    assert {c.subject for c in opts.cafile.certs} == {a.cert.subject, b.cert.subject}
+    assert len(opts.cafile.certs) == 2  # the root in both files counts once
