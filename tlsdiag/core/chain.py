@@ -362,7 +362,7 @@ def analyze_chain(
         )
     elif not trusted:
         if anchored_in and not self_signed_leaf:
-            if not rule_errors:  # refused for a reason no structured check names
+            if not rule_errors and not weak_findings(path):  # a reason no check names
                 findings.append(_refused_finding(path, anchored_in, messages))
         elif self_signed_leaf:
             findings.append(
