@@ -202,3 +202,13 @@ def test_untrusted_intermediates_complete_the_path(root: K.Made, inter: K.Made) 
     assert not analyze_chain([leaf.cert], host=None, now=NOW, root_sets=roots).trusted
     a = analyze_chain([leaf.cert], host=None, now=NOW, root_sets=roots, untrusted=[inter.cert])
     assert a.trusted and a.findings == ()
+
+
+def test_interception_signals_read_a_leaf_with_a_duplicated_extension(
+    root: K.Made, inter: K.Made
+) -> None:
+    from tlsdiag.core.issuer.signals import sct_count
+
+    good = K.cert("a.test", now=NOW, issuer=inter, ca=False, names=["a.test"])
+    dup = K.resign(good.cert, inter.key, K.duplicate_extension("2.5.29.17"))
+    assert sct_count(dup) == 0  # `check` and `issuer` judge such a leaf instead of crashing

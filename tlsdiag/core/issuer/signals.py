@@ -74,7 +74,7 @@ def sct_count(cert: x509.Certificate) -> int:
         ext = cert.extensions.get_extension_for_oid(
             ExtensionOID.PRECERT_SIGNED_CERTIFICATE_TIMESTAMPS
         )
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, x509.DuplicateExtension, ValueError):
         return 0
     value = ext.value
     return len(value) if isinstance(value, x509.PrecertificateSignedCertificateTimestamps) else 0
