@@ -131,6 +131,10 @@ def render_chain(report: Report, console: Console) -> None:
             for name, v in trust.items()
         ]
         console.print("  [dim]trusted by:[/] " + " · ".join(cells))
+    for key in ("name_check", "at_time", "roots"):  # set by ``chain``
+        if report.facts.get(key):
+            label = key.replace("_", " ")
+            console.print(f"  [dim]{label}:[/] {escape(str(report.facts[key]))}")
     inter = report.facts.get("interception")
     if inter:
         if inter.get("inspected"):
