@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
+from collections.abc import Mapping
 from pathlib import Path
 
 from tlsdiag.commands.check import CheckOptions
 from tlsdiag.core.target import normalize_host, parse_connect_to, parse_resolve
 from tlsdiag.errors import UsageError
 from tlsdiag.net.probe import ProbeOptions
+from tlsdiag.net.tunnel import select_proxy
 from tlsdiag.stores.bundles import load_cafile
 
 
@@ -35,6 +38,10 @@ def build_options(
     expect_fingerprint: str | None = None,
     app: str | None = None,
     platform: str = "",
+    proxy: str | None = None,
+    proxy_user: str | None = None,
+    noproxy: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> CheckOptions:
     """Validate the shared options and build ``CheckOptions`` (usage errors exit 2)."""
     if ipv4 and ipv6:
@@ -63,6 +70,15 @@ def build_options(
         alpn_list = tuple(p.strip() for p in alpn.split(",") if p.strip())
         if not alpn_list or any(len(p) > 255 for p in alpn_list):
             raise UsageError(f"--alpn {alpn!r}: expected a comma-separated list like h2,http/1.1")
+    try:
+        route = select_proxy(
+            proxy,
+            proxy_user=proxy_user,
+            noproxy=noproxy,
+            env=os.environ if env is None else env,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     ca = load_cafile(cafile) if cafile is not None else None
     family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else socket.AF_UNSPEC
     probe_opts = ProbeOptions(
@@ -76,6 +92,7 @@ def build_options(
         tls_version="TLSv1.2" if tls1_2 else "TLSv1.3" if tls1_3 else None,
         ciphers=cipher,
         alpn=alpn_list,
+        proxy=route,
     )
     return CheckOptions(
         probe=probe_opts,
