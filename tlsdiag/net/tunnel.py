@@ -11,9 +11,7 @@ setting is wrong, not the target).
 from __future__ import annotations
 
 import base64
-import html
 import ipaddress
-import re
 import socket
 import time
 from collections.abc import Mapping
@@ -21,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from tlsdiag import __version__, codes
+from tlsdiag.core.proxy_block import page_title
 from tlsdiag.errors import ProxyError
 from tlsdiag.model import ConnectAttempt, ProbeFailure
 
@@ -28,7 +27,6 @@ DEFAULT_PROXY_PORT = 1080  # curl's default for a proxy URL without a port
 MAX_HEAD = 16384
 MAX_BODY = 65536
 _ENV_ORDER = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,14 +146,6 @@ def select_proxy(
     return ProxyRoute(route.host, route.port, user, password, route.source, entries)
 
 
-def block_page_title(body: str) -> str:
-    """The ``<title>`` of an HTML page ("" when there is none), unescaped, one line."""
-    m = _TITLE.search(body)
-    if not m:
-        return ""
-    return " ".join(html.unescape(m.group(1)).split())[:200]
-
-
 def _read_head(sock: socket.socket, deadline: float) -> tuple[bytes, bytes]:
     data = b""
     while b"\r\n\r\n" not in data:
@@ -193,7 +183,7 @@ def refused_failure(
     status: int, reason: str, body: str, *, target: str, auth: bool
 ) -> ProbeFailure:
     """The finding-to-be for a proxy that answered CONNECT with something else than 200."""
-    title = block_page_title(body)
+    title = page_title(body)
     detail = f"the proxy answered {status} {reason}".strip()
     if title:
         detail += f"; block page title: {title!r}"
