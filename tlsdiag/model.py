@@ -214,6 +214,7 @@ class ProbeResult:
     failure: ProbeFailure | None = None
     http: HttpInfo | None = None
     started_at: str = ""  # ISO 8601 UTC of the local clock when the probe started
+    proxy: str = ""  # "via proxy http://h:p (from HTTPS_PROXY)" when tunnelled
 
 
 @dataclass(frozen=True, slots=True)

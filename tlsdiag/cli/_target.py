@@ -60,6 +60,27 @@ AlpnOpt = Annotated[
     str | None, typer.Option("--alpn", help="Comma-separated ALPN protocols to offer.")
 ]
 
+# -x / --proxy, as in curl (HTTPS_PROXY / NO_PROXY are read when -x is not given)
+ProxyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "-x",
+        "--proxy",
+        metavar="URL",
+        help="Go through this HTTP proxy (CONNECT), like curl -x; -x '' ignores HTTPS_PROXY.",
+    ),
+]
+ProxyUserOpt = Annotated[
+    str | None,
+    typer.Option("--proxy-user", metavar="USER:PASSWORD", help="Basic credentials for the proxy."),
+]
+NoproxyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--noproxy", metavar="HOSTS", help="Comma-separated hosts that go direct (as NO_PROXY)."
+    ),
+]
+
 
 def parse_targets(raw: list[str], from_file: Path | None) -> list[Target]:
     """Targets from the arguments and ``--from FILE`` (one per line, # comments)."""

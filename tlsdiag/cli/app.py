@@ -16,6 +16,7 @@ from tlsdiag.cli import (
     ca,
     chain,
     check,
+    compare,
     demo,
     explain,
     fleet,
@@ -62,7 +63,7 @@ def _root(
     _common.set_debug(debug)
 
 
-for _module in (check, probe, chain, lab, demo, issuer, proxy, ca, trust, explain, fleet):
+for _module in (check, compare, probe, chain, lab, demo, issuer, proxy, ca, trust, explain, fleet):
     _module.register(app)
 
 

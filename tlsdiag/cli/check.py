@@ -47,6 +47,9 @@ def check(
     tls1_3: T.Tls13Opt = False,
     cipher: T.CipherOpt = None,
     alpn: T.AlpnOpt = None,
+    proxy: T.ProxyOpt = None,
+    proxy_user: T.ProxyUserOpt = None,
+    noproxy: T.NoproxyOpt = None,
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
@@ -75,6 +78,9 @@ def check(
             tls1_3=tls1_3,
             cipher=cipher,
             alpn=alpn,
+            proxy=proxy,
+            proxy_user=proxy_user,
+            noproxy=noproxy,
             revocation=not no_revocation,
         )
         with spinner(f"checking {len(parsed)} target(s)"):

@@ -38,6 +38,9 @@ def issuer(
     tls1_3: T.Tls13Opt = False,
     cipher: T.CipherOpt = None,
     alpn: T.AlpnOpt = None,
+    proxy: T.ProxyOpt = None,
+    proxy_user: T.ProxyUserOpt = None,
+    noproxy: T.NoproxyOpt = None,
     expect_issuer: Annotated[
         str | None,
         typer.Option(
@@ -109,6 +112,9 @@ def issuer(
             tls1_3=tls1_3,
             cipher=cipher,
             alpn=alpn,
+            proxy=proxy,
+            proxy_user=proxy_user,
+            noproxy=noproxy,
             revocation=False,
             command="issuer",
             expect_issuer=expect_issuer,

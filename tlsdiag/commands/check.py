@@ -21,6 +21,7 @@ from tlsdiag.core import certs as C
 from tlsdiag.core import probe_facts as PF
 from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chain, chain_facts
 from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_findings
+from tlsdiag.core.proxy_block import block_page_findings
 from tlsdiag.core.verdict import dedupe_findings, reclassify_untrusted, store_mismatch_findings
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
@@ -201,6 +202,7 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
             findings.extend(rev_findings)
             facts["revocation"] = rev_facts
     findings.extend(handshake_findings(p))
+    findings.extend(block_page_findings(p))
     if p.http is not None:
         facts["http"] = PF.http_facts(p)
         if opts.now is None:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tlsdiag.commands.check import CheckOptions
@@ -13,6 +14,7 @@ from tlsdiag.core import certs as C
 from tlsdiag.core.target import normalize_host, parse_connect_to, parse_resolve
 from tlsdiag.errors import UsageError
 from tlsdiag.net.probe import ProbeOptions
+from tlsdiag.net.tunnel import select_proxy
 from tlsdiag.stores.bundles import RootSet, load_cafile
 
 
@@ -55,6 +57,10 @@ def build_options(
     expect_fingerprint: str | None = None,
     app: str | None = None,
     platform: str = "",
+    proxy: str | None = None,
+    proxy_user: str | None = None,
+    noproxy: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> CheckOptions:
     """Validate the shared options and build ``CheckOptions`` (usage errors exit 2)."""
     if ipv4 and ipv6:
@@ -83,6 +89,15 @@ def build_options(
         alpn_list = tuple(p.strip() for p in alpn.split(",") if p.strip())
         if not alpn_list or any(len(p) > 255 for p in alpn_list):
             raise UsageError(f"--alpn {alpn!r}: expected a comma-separated list like h2,http/1.1")
+    try:
+        route = select_proxy(
+            proxy,
+            proxy_user=proxy_user,
+            noproxy=noproxy,
+            env=os.environ if env is None else env,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     ca = load_cafiles(cafile)
     family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else socket.AF_UNSPEC
     probe_opts = ProbeOptions(
@@ -96,6 +111,7 @@ def build_options(
         tls_version="TLSv1.2" if tls1_2 else "TLSv1.3" if tls1_3 else None,
         ciphers=cipher,
         alpn=alpn_list,
+        proxy=route,
     )
     return CheckOptions(
         probe=probe_opts,

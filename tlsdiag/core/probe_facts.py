@@ -33,7 +33,7 @@ def endpoint_facts(target: Target, p: ProbeResult) -> dict[str, Any]:
     Returns:
         The ``endpoint`` fact.
     """
-    return {
+    out: dict[str, Any] = {
         "input": target.raw,
         "host": target.host,
         "unicode_host": target.unicode_host,
@@ -42,6 +42,9 @@ def endpoint_facts(target: Target, p: ProbeResult) -> dict[str, Any]:
         "sni": p.sni,
         "address": p.address,
     }
+    if p.proxy:
+        out["proxy"] = p.proxy
+    return out
 
 
 def dns_facts(p: ProbeResult) -> dict[str, Any]:

@@ -14,28 +14,35 @@ import socket
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tlsdiag import __version__, codes
-from tlsdiag.core.der import name_to_string, split_name_list
+from tlsdiag import codes
 from tlsdiag.core.quiet import quietly
 from tlsdiag.core.target import ConnectTo, ResolveRule
 from tlsdiag.core.tls_failure import classify
 from tlsdiag.model import (
-    CertRequest,
     ConnectAttempt,
+    DnsAnswer,
     Handshake,
-    HttpInfo,
     ProbeFailure,
     ProbeResult,
     Target,
 )
 from tlsdiag.net.dns import resolve
+from tlsdiag.net.probe_http import http_exchange
+from tlsdiag.net.tls_wire import (
+    ALERTS,
+    Closed,
+    Recorder,
+    Wire,
+    dh_bits,
+    is_ffdhe,
+    parse_cert_request,
+)
+from tlsdiag.net.tunnel import ProxyRoute, open_tunnel
 
-_ALERTS = {int(a): a.name.removeprefix("ALERT_DESCRIPTION_").lower() for a in ssl.AlertDescription}
-_ALERTS.update({116: "certificate_required", 120: "no_application_protocol"})
 _VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
     "TLSv1.1": ssl.TLSVersion.TLSv1_1,
@@ -43,7 +50,6 @@ _VERSIONS = {
     "TLSv1.3": ssl.TLSVersion.TLSv1_3,
 }
 LEGACY_CIPHERS = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
-MAX_HTTP_BYTES = 65536
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,83 +67,7 @@ class ProbeOptions:
     ciphers: str | None = None
     alpn: tuple[str, ...] = ("http/1.1",)
     legacy_retry: bool = True
-
-
-@dataclass
-class _Recorder:
-    """Collects what ``_msg_callback`` sees during one handshake."""
-
-    cert_request: tuple[int, bytes] | None = None
-    server_key_exchange: bytes = b""
-    cert_status: bytes = b""
-    alerts_in: list[str] = field(default_factory=list)
-    alerts_out: list[str] = field(default_factory=list)
-    alert_codes_in: list[int] = field(default_factory=list)
-
-    def __call__(
-        self, conn: Any, direction: str, version: Any, content_type: Any, msg_type: Any, data: bytes
-    ) -> None:
-        try:
-            ct = int(content_type)
-            if ct == 21 and len(data) >= 2:
-                text = f"{'fatal' if data[0] == 2 else 'warning'} {_ALERTS.get(data[1], data[1])}"
-                if direction == "read":
-                    self.alerts_in.append(text)
-                    self.alert_codes_in.append(data[1])
-                else:
-                    self.alerts_out.append(text)
-            elif ct == 22 and data and direction == "read":
-                mt = data[0]
-                if mt == 13:
-                    self.cert_request = (int(version), bytes(data))
-                elif mt == 12:
-                    self.server_key_exchange = bytes(data)
-                elif mt == 22:
-                    self.cert_status = bytes(data)
-        except Exception:  # a recorder must never break the handshake
-            return
-
-
-def _parse_cert_request(version: int, data: bytes) -> CertRequest:
-    body = data[4:]
-    names: list[bytes] = []
-    try:
-        if version == 0x0304:
-            ctx_len = body[0]
-            pos = 1 + ctx_len
-            ext_total = int.from_bytes(body[pos : pos + 2], "big")
-            pos += 2
-            end = pos + ext_total
-            while pos + 4 <= end:
-                etype = int.from_bytes(body[pos : pos + 2], "big")
-                elen = int.from_bytes(body[pos + 2 : pos + 4], "big")
-                edata = body[pos + 4 : pos + 4 + elen]
-                pos += 4 + elen
-                if etype == 47:
-                    names = split_name_list(edata[2:])
-        else:
-            pos = 1 + body[0]
-            sig_len = int.from_bytes(body[pos : pos + 2], "big")
-            pos += 2 + sig_len
-            ca_len = int.from_bytes(body[pos : pos + 2], "big")
-            names = split_name_list(body[pos + 2 : pos + 2 + ca_len])
-    except IndexError:
-        names = []
-    out = []
-    for der in names:
-        try:
-            out.append(name_to_string(der))
-        except ValueError:
-            out.append(f"(unparsable name, {len(der)} bytes)")
-    return CertRequest(tuple(out))
-
-
-def _dh_bits(ske: bytes) -> int:
-    body = ske[4:]
-    if len(body) < 2:
-        return 0
-    plen = int.from_bytes(body[:2], "big")
-    return int.from_bytes(body[2 : 2 + plen], "big").bit_length()
+    proxy: ProxyRoute | None = None  # -x / HTTPS_PROXY: tunnel with CONNECT (NO_PROXY applied)
 
 
 def make_context(
@@ -166,52 +96,6 @@ def make_context(
     return ctx
 
 
-class _Closed(Exception):
-    """The peer closed or reset the connection."""
-
-    def __init__(self, how: str, received: bytes) -> None:
-        super().__init__(how)
-        self.how = how
-        self.received = received
-
-
-@dataclass
-class _Wire:
-    """A socket driving an SSLObject over memory BIOs, remembering the first bytes received."""
-
-    sock: socket.socket
-    deadline: float
-    incoming: ssl.MemoryBIO = field(default_factory=ssl.MemoryBIO)
-    outgoing: ssl.MemoryBIO = field(default_factory=ssl.MemoryBIO)
-    first_bytes: bytes = b""
-    received: int = 0
-
-    def flush(self) -> None:
-        data = self.outgoing.read()
-        if data:
-            self.sock.settimeout(max(0.05, self.deadline - time.monotonic()))
-            self.sock.sendall(data)
-
-    def fill(self) -> None:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("timed out")
-        self.sock.settimeout(remaining)
-        try:
-            data = self.sock.recv(65536)
-        except ConnectionResetError:
-            raise _Closed("reset", self.first_bytes) from None
-        if not data:
-            self.incoming.write_eof()
-            if self.received == 0:
-                raise _Closed("eof", b"")
-            return
-        if len(self.first_bytes) < 64:
-            self.first_bytes += data[: 64 - len(self.first_bytes)]
-        self.received += len(data)
-        self.incoming.write(data)
-
-
 def _looks_like_tls(first: bytes) -> bool:
     return len(first) >= 3 and first[0] in (20, 21, 22, 23) and first[1] == 3 and first[2] <= 4
 
@@ -220,17 +104,17 @@ def _looks_like_tls(first: bytes) -> bool:
 class _Attempt:
     handshake: Handshake | None
     failure: ProbeFailure | None
-    recorder: _Recorder
+    recorder: Recorder
     sslobj: ssl.SSLObject | None = None
-    wire: _Wire | None = None
+    wire: Wire | None = None
 
 
 def _handshake(
     sock: socket.socket, ctx: ssl.SSLContext, sni: str, timeout: float, settings: str
 ) -> _Attempt:
-    rec = _Recorder()
+    rec = Recorder()
     ctx._msg_callback = rec  # type: ignore[attr-defined]  # private but stable since 3.8
-    wire = _Wire(sock, time.monotonic() + timeout)
+    wire = Wire(sock, time.monotonic() + timeout)
     obj = ctx.wrap_bio(wire.incoming, wire.outgoing, server_hostname=sni or None)
     start = time.monotonic()
     try:
@@ -242,7 +126,7 @@ def _handshake(
                 wire.flush()
                 wire.fill()
         wire.flush()
-    except _Closed as closed:
+    except Closed as closed:
         return _Attempt(None, _closed_failure(closed, rec), rec)
     except TimeoutError:
         return _Attempt(None, _timeout_failure(wire, rec, timeout), rec)
@@ -255,7 +139,7 @@ def _handshake(
     if chain:
         chain_der = tuple(c.public_bytes(ssl._ssl.ENCODING_DER) for c in chain)  # type: ignore[attr-defined]
     cipher = obj.cipher() or ("", "", 0)
-    cr = _parse_cert_request(*rec.cert_request) if rec.cert_request else None
+    cr = parse_cert_request(*rec.cert_request) if rec.cert_request else None
     hs = Handshake(
         version=obj.version() or "",
         cipher=cipher[0],
@@ -266,7 +150,7 @@ def _handshake(
         cert_request=cr,
         alerts_received=tuple(rec.alerts_in),
         alerts_sent=tuple(rec.alerts_out),
-        dh_bits=_dh_bits(rec.server_key_exchange) if _is_ffdhe(cipher[0]) else 0,
+        dh_bits=dh_bits(rec.server_key_exchange) if is_ffdhe(cipher[0]) else 0,
         ocsp_stapled=rec.cert_status[8:] if len(rec.cert_status) > 8 else b"",
         seconds=time.monotonic() - start,
         settings=settings,
@@ -274,12 +158,7 @@ def _handshake(
     return _Attempt(hs, None, rec, obj, wire)
 
 
-def _is_ffdhe(cipher: str) -> bool:
-    """Finite-field DHE suites (OpenSSL names start with DHE- or EDH-)."""
-    return cipher.startswith(("DHE-", "EDH-"))
-
-
-def _closed_failure(closed: _Closed, rec: _Recorder) -> ProbeFailure:
+def _closed_failure(closed: Closed, rec: Recorder) -> ProbeFailure:
     if closed.received and not _looks_like_tls(closed.received):
         return _not_tls(closed.received)
     how = "reset (RST)" if closed.how == "reset" else "closed (EOF)"
@@ -291,7 +170,7 @@ def _closed_failure(closed: _Closed, rec: _Recorder) -> ProbeFailure:
     )
 
 
-def _timeout_failure(wire: _Wire, rec: _Recorder, timeout: float) -> ProbeFailure:
+def _timeout_failure(wire: Wire, rec: Recorder, timeout: float) -> ProbeFailure:
     if wire.first_bytes and not _looks_like_tls(wire.first_bytes):
         return _not_tls(wire.first_bytes)
     return ProbeFailure(
@@ -313,7 +192,7 @@ def _not_tls(first: bytes) -> ProbeFailure:
     )
 
 
-def _ssl_failure(exc: BaseException, wire: _Wire, rec: _Recorder) -> ProbeFailure:
+def _ssl_failure(exc: BaseException, wire: Wire, rec: Recorder) -> ProbeFailure:
     if wire.first_bytes and not _looks_like_tls(wire.first_bytes):
         return _not_tls(wire.first_bytes)
     reason = getattr(exc, "reason", None) or ""
@@ -323,7 +202,7 @@ def _ssl_failure(exc: BaseException, wire: _Wire, rec: _Recorder) -> ProbeFailur
     alerts = rec.alert_codes_in
     found = classify(
         peer="server",
-        alert=_ALERTS.get(alerts[-1], "") if alerts else "",
+        alert=ALERTS.get(alerts[-1], "") if alerts else "",
         reason=reason,
         cert_requested=rec.cert_request is not None,
         text=message,
@@ -377,83 +256,16 @@ def _connect(
     return None, "", attempts
 
 
-def _http(attempt: _Attempt, host_header: str, path: str) -> HttpInfo:
-    obj, wire = attempt.sslobj, attempt.wire
-    assert obj is not None and wire is not None
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: tlsdiag/{__version__}\r\n"
-        "Accept: */*\r\nConnection: close\r\n\r\n"
-    ).encode("ascii", "replace")
-    data = b""
-    try:
-        obj.write(request)
-        wire.flush()
-        while len(data) < MAX_HTTP_BYTES:
-            try:
-                chunk = obj.read(16384)
-            except ssl.SSLWantReadError:
-                wire.flush()
-                try:
-                    wire.fill()
-                except _Closed:
-                    break
-                continue
-            except ssl.SSLZeroReturnError:
-                break
-            if not chunk:
-                break
-            data += chunk
-            if b"\r\n\r\n" in data and _body_complete(data):
-                break
-    except ssl.SSLError as exc:
-        if 116 in attempt.recorder.alert_codes_in or "CERTIFICATE_REQUIRED" in str(exc).upper():
-            return HttpInfo(error=f"certificate required: {exc}")
-        if not data:
-            return HttpInfo(error=f"TLS error after the handshake: {exc}")
-    except TimeoutError:
-        if not data:
-            return HttpInfo(error="no HTTP response within the timeout")
-    except OSError as exc:
-        if not data:
-            return HttpInfo(error=f"connection error after the handshake: {exc}")
-    return _parse_http(data)
-
-
-def _body_complete(data: bytes) -> bool:
-    head, _, body = data.partition(b"\r\n\r\n")
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length" and value.strip().isdigit():
-            return len(body) >= int(value.strip())
-    return len(body) > 0 and len(body) >= 2048
-
-
-def _parse_http(data: bytes) -> HttpInfo:
-    if not data:
-        return HttpInfo(error="the server closed the connection without an HTTP response")
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        return HttpInfo(error=f"not an HTTP response: {lines[0][:60]!r}")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    excerpt = body[:300].decode("utf-8", "replace")
-    return HttpInfo(
-        status=int(parts[1]),
-        reason=parts[2] if len(parts) > 2 else "",
-        date=headers.get("date", ""),
-        server=headers.get("server", ""),
-        body_excerpt=excerpt,
-    )
-
-
 def probe(target: Target, opts: ProbeOptions) -> ProbeResult:
     """Probe one target: resolve, connect, handshake (with a classified retry), HTTP.
 
+    Through a proxy (``opts.proxy``, unless ``NO_PROXY`` sends the host direct), the proxy
+    resolves the name and the TCP connection is a CONNECT tunnel.
+
     Never raises for problems of the target: they are recorded as ``ProbeFailure``.
+
+    Raises:
+        ProxyError: the proxy itself cannot be reached.
     """
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if opts.no_sni:
@@ -468,22 +280,33 @@ def probe(target: Target, opts: ProbeOptions) -> ProbeResult:
         if moved:
             chost, cport = moved
             break
-    dns = resolve(
-        target,
-        rules=opts.resolve,
-        connect_host=chost,
-        connect_port=cport,
-        family=opts.family,
-        timeout=opts.timeout,
-    )
-    base = ProbeResult(target=target, sni=sni, dns=dns, started_at=started)
-    if not dns.addresses:
-        failure = ProbeFailure(
-            codes.NETWORK_DNS_FAILURE, "dns", f"{dns.name} does not resolve", dns.error
-        )
-        return _replace(base, failure=failure)
     port = cport or target.port
-    sock, addr, attempts = _connect(dns.addresses, port, opts.timeout)
+    route = opts.proxy if opts.proxy and opts.proxy.applies_to(chost or target.host) else None
+    if route is not None:
+        name = chost or target.host
+        dns = DnsAnswer(name, source=f"resolved by the proxy {route.url}")
+        base = ProbeResult(target=target, sni=sni, dns=dns, started_at=started)
+        base = _replace(base, proxy=route.describe())
+        sock, refused, tcp = open_tunnel(route, name, port, opts.timeout)
+        attempts, addr = [tcp], name
+        if sock is None:
+            return _replace(base, connects=(tcp,), failure=refused)
+    else:
+        dns = resolve(
+            target,
+            rules=opts.resolve,
+            connect_host=chost,
+            connect_port=cport,
+            family=opts.family,
+            timeout=opts.timeout,
+        )
+        base = ProbeResult(target=target, sni=sni, dns=dns, started_at=started)
+        if not dns.addresses:
+            failure = ProbeFailure(
+                codes.NETWORK_DNS_FAILURE, "dns", f"{dns.name} does not resolve", dns.error
+            )
+            return _replace(base, failure=failure)
+        sock, addr, attempts = _connect(dns.addresses, port, opts.timeout)
     if sock is None:
         kinds = sorted({a.outcome for a in attempts})
         failure = ProbeFailure(
@@ -505,7 +328,14 @@ def probe(target: Target, opts: ProbeOptions) -> ProbeResult:
             and attempt.handshake.alpn in ("", "http/1.1")
         ):
             host_header = target.host if target.port == 443 else target.display
-            http = _http(attempt, host_header, target.path)
+            assert attempt.sslobj is not None and attempt.wire is not None
+            http = http_exchange(
+                attempt.sslobj,
+                attempt.wire,
+                attempt.recorder.alert_codes_in,
+                host_header,
+                target.path,
+            )
     finally:
         sock.close()
     result = _replace(base, connects=tuple(attempts), address=addr, http=http)
@@ -516,10 +346,10 @@ def probe(target: Target, opts: ProbeOptions) -> ProbeResult:
     legacy = None
     retry_codes = (codes.LEGACY_PROTOCOL_VERSION, codes.LEGACY_CIPHER_SUITE, codes.NETWORK_RESET)
     if opts.legacy_retry and failed.code in retry_codes and opts.tls_version is None:
-        legacy = _legacy_retry(addr, port, sni, opts)
+        legacy = _legacy_retry(addr, port, sni, opts, route)
     partial = Handshake(
         sni=sni,
-        cert_request=_parse_cert_request(*attempt.recorder.cert_request)
+        cert_request=parse_cert_request(*attempt.recorder.cert_request)
         if attempt.recorder.cert_request
         else None,
         alerts_received=tuple(attempt.recorder.alerts_in),
@@ -529,8 +359,13 @@ def probe(target: Target, opts: ProbeOptions) -> ProbeResult:
     return _replace(result, failure=failed, legacy=legacy, failed_handshake=seen)
 
 
-def _legacy_retry(addr: str, port: int, sni: str, opts: ProbeOptions) -> Handshake | None:
-    sock, _, _ = _connect((addr,), port, opts.timeout)
+def _legacy_retry(
+    addr: str, port: int, sni: str, opts: ProbeOptions, route: ProxyRoute | None
+) -> Handshake | None:
+    if route is not None:
+        sock, _, _ = open_tunnel(route, addr, port, opts.timeout)
+    else:
+        sock, _, _ = _connect((addr,), port, opts.timeout)
     if sock is None:
         return None
     try:

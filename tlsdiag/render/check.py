@@ -72,6 +72,8 @@ def render_target_header(report: Report, console: Console) -> None:
         f"[bold]{escape(name)}[/] port {t.get('port', '')}  "
         f"[dim]addresses {escape(addrs)} ({escape(source)})[/]"
     )
+    if t.get("proxy"):
+        console.print(f"  [dim]{escape(t['proxy'])}[/]")
     if dns.get("cname_chain"):
         console.print(f"  [dim]CNAME chain:[/] {escape(' -> '.join(dns['cname_chain']))}")
     hs = facts.get("handshake")

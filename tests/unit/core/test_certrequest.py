@@ -6,7 +6,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from tlsdiag.core.der import name_to_string
-from tlsdiag.net.probe import _parse_cert_request
+from tlsdiag.net.tls_wire import parse_cert_request as _parse_cert_request
 
 
 def _name(cn: str) -> bytes:

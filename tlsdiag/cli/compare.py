@@ -1,0 +1,187 @@
+"""``tlsdiag compare``: the check bypassed and inspected, side by side, with a verdict."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tlsdiag.cli import _target as T
+from tlsdiag.cli._common import (
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    handle_errors,
+    pick_format,
+    spinner,
+    write_output,
+)
+from tlsdiag.errors import UsageError
+from tlsdiag.model import Format, Report
+
+
+def compare(
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="HOST (host, host:port, https://host/path), or two saved "
+            "`check --json` reports BEFORE.json AFTER.json.",
+            show_default=False,
+        ),
+    ] = None,
+    via: Annotated[
+        str | None,
+        typer.Option(
+            "--via",
+            metavar="embedded|URL",
+            help="The inspecting path: 'embedded' (a proxy started here with a throwaway CA; "
+            "the default) or the organisation's proxy http://proxy:port.",
+        ),
+    ] = None,
+    proxy_ca: Annotated[
+        Path | None,
+        typer.Option("--proxy-ca", help="The organisation proxy's root (PEM); default: OS store."),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Policy TOML of the embedded proxy (see docs/proxy.md)."),
+    ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            metavar="COMMAND",
+            help="Run COMMAND once bypassed, once through the embedded proxy, and compare.",
+        ),
+    ] = None,
+    run_timeout: Annotated[
+        float, typer.Option("--run-timeout", min=1, max=3600, help="Seconds per --run.")
+    ] = 60.0,
+    resolve: T.ResolveOpt = None,
+    connect_to: T.ConnectToOpt = None,
+    servername: T.ServernameOpt = None,
+    no_sni: T.NoSniOpt = False,
+    cafile: T.CafileOpt = None,
+    timeout: T.TimeoutOpt = 5.0,
+    ipv4: T.Ipv4Opt = False,
+    ipv6: T.Ipv6Opt = False,
+    no_http: T.NoHttpOpt = False,
+    no_revocation: Annotated[
+        bool, typer.Option("--no-revocation", help="Skip OCSP/CRL revocation checks.")
+    ] = False,
+    tls1_2: T.Tls12Opt = False,
+    tls1_3: T.Tls13Opt = False,
+    cipher: T.CipherOpt = None,
+    alpn: T.AlpnOpt = None,
+    proxy: T.ProxyOpt = None,
+    proxy_user: T.ProxyUserOpt = None,
+    noproxy: T.NoproxyOpt = None,
+    fmt: FormatOpt = Format.CONSOLE,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Compare a host bypassed and inspected: the table, where the problem is, and the fix.
+
+    The inspected path is the embedded proxy (default), --via URL / -x URL, or HTTPS_PROXY.
+    Exit status: 0 both paths work and agree, 1 they do not, 2 bad usage or input, 3 tlsdiag
+    failed (an unreachable proxy, for instance).
+    """
+    with handle_errors():
+        from tlsdiag.commands.options import build_options
+
+        items = list(inputs or [])
+        chosen = pick_format(fmt, as_json)
+        opts = build_options(
+            resolve=resolve,
+            connect_to=connect_to,
+            servername=servername,
+            no_sni=no_sni,
+            cafile=cafile,
+            timeout=timeout,
+            ipv4=ipv4,
+            ipv6=ipv6,
+            no_http=no_http,
+            tls1_2=tls1_2,
+            tls1_3=tls1_3,
+            cipher=cipher,
+            alpn=alpn,
+            revocation=not no_revocation,
+            command="check",
+            proxy=proxy if via is None else via if via != "embedded" else "",
+            proxy_user=proxy_user,
+            noproxy=noproxy,
+        )
+        policy_obj = None
+        if policy is not None:
+            from tlsdiag.proxy.policy import load_policy
+
+            policy_obj = load_policy(str(policy))
+        if run is not None:
+            if items:
+                raise UsageError("--run takes no HOST: the command names its own")
+            from tlsdiag.commands.compare_run import run_app_compare
+
+            with spinner("running the command bypassed and inspected"):
+                report = run_app_compare(
+                    run,
+                    opts,
+                    cafile_paths=tuple(cafile or ()),
+                    policy=policy_obj,
+                    timeout=run_timeout,
+                )
+        elif len(items) == 2 and all(i.lower().endswith(".json") for i in items):
+            from tlsdiag.commands.compare import compare_saved
+
+            report = compare_saved(Path(items[0]), Path(items[1]))
+        elif len(items) == 1:
+            from tlsdiag.commands.compare import CompareOptions, run_compare
+
+            target = T.parse_targets(items, None)[0]
+            route = opts.probe.proxy
+            if route is not None and via is not None:
+                route = replace(route, source="--via", noproxy=())  # the path asked for
+            if route is not None and not route.applies_to(target.host):
+                route = None
+            with spinner(f"comparing {target.display} bypassed and inspected"):
+                report = run_compare(
+                    target,
+                    CompareOptions(
+                        check=opts,
+                        via=route,
+                        proxy_ca=proxy_ca,
+                        policy=policy_obj,
+                        cafile_paths=tuple(cafile or ()),
+                    ),
+                )
+        else:
+            raise UsageError(
+                "expected one HOST, two saved reports (BEFORE.json AFTER.json) or --run COMMAND",
+                hint="try: tlsdiag compare example.com",
+            )
+        _emit(report, chosen, output)
+        verdict = report.facts.get("verdict") or {}
+        code = 0 if verdict.get("origin") == "none" else 1
+    raise typer.Exit(code)
+
+
+def _emit(report: Report, fmt: Format, output: Path | None) -> None:
+    if fmt is Format.HTML:
+        from tlsdiag.render.compare import compare_html
+
+        write_output(compare_html(report), output)
+        return
+    from tlsdiag.render import render_reports
+    from tlsdiag.render.compare import render_compare
+
+    text = render_reports(
+        [report], fmt, console_renderer=render_compare, to_file=output is not None
+    )
+    if text is not None:
+        write_output(text, output)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("compare")(compare)

@@ -1,0 +1,55 @@
+"""A proxy's block page after a completed tunnel: ``policy.blocked``, not a server answer.
+
+Pure: takes the probe record. Through an explicit proxy (``-x`` / ``HTTPS_PROXY``), an HTML page
+with status 403, 407, 451 or 511 is how inspecting proxies refuse a site once they have
+terminated TLS themselves; its ``<title>`` is the evidence.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from tlsdiag import codes
+from tlsdiag.core.findings import make_finding
+from tlsdiag.model import Finding, ProbeResult
+
+BLOCK_STATUSES = frozenset({403, 407, 451, 511})
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def page_title(body: str) -> str:
+    """The ``<title>`` of an HTML page or excerpt ("" when none), unescaped, on one line."""
+    m = _TITLE.search(body)
+    return " ".join(html.unescape(m.group(1)).split())[:200] if m else ""
+
+
+def block_page_findings(p: ProbeResult) -> list[Finding]:
+    """``policy.blocked`` when the answer through a proxy is its block page.
+
+    Args:
+        p: the probe record.
+
+    Returns:
+        One finding, or none (direct connections, other statuses, pages without a title).
+    """
+    http = p.http
+    if not p.proxy or http is None or http.status not in BLOCK_STATUSES:
+        return []
+    title = page_title(http.body_excerpt)
+    if not title:
+        return []
+    return [
+        make_finding(
+            codes.POLICY_BLOCKED,
+            detail=(
+                f"Through the proxy, the request got {http.status} {http.reason} with a page "
+                f"titled {title!r}: the proxy (not the server) refused it."
+            ),
+            evidence={
+                "proxy": p.proxy,
+                "http_status": f"{http.status} {http.reason}".strip(),
+                "block_page_title": title,
+            },
+        )
+    ]
