@@ -13,12 +13,14 @@ import typer
 from tlsdiag import __version__
 from tlsdiag.cli import (
     _common,
+    bundle,
     ca,
     chain,
     check,
     demo,
     explain,
     fleet,
+    har,
     issuer,
     lab,
     probe,
@@ -62,7 +64,21 @@ def _root(
     _common.set_debug(debug)
 
 
-for _module in (check, probe, chain, lab, demo, issuer, proxy, ca, trust, explain, fleet):
+for _module in (
+    check,
+    probe,
+    chain,
+    lab,
+    demo,
+    issuer,
+    proxy,
+    ca,
+    trust,
+    explain,
+    fleet,
+    har,
+    bundle,
+):
     _module.register(app)
 
 

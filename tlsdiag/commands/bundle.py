@@ -315,3 +315,13 @@ def show_bundle(path: Path) -> Report:
         },
         tool_version=__version__,
     )
+
+
+def result_report(result: BundleResult) -> Report:
+    """The bundle's report with where it was written and one verdict line per report."""
+    facts = dict(result.report.facts)
+    facts["output"] = str(result.path)
+    facts["verdicts"] = [verdict_line(r.to_dict()) for r in result.reports if r.command != "bundle"]
+    facts["files"] = sorted(result.manifest.get("files", {}))
+    findings = tuple(f for r in result.reports if r.command != "bundle" for f in r.findings)
+    return replace(result.report, facts=facts, findings=findings)

@@ -103,9 +103,15 @@ def request_of(entry: Mapping[str, Any]) -> HarRequest | None:
         problem = f"blocked? HTTP {status} with a {size}-byte body"
     elif tls and 200 <= status < 300 and status != 204 and 0 <= size < SMALL_BYTES:
         problem = f"unusually small response ({size} bytes)"
+    host = parts.hostname.lower()
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass
     return HarRequest(
         url=url,
-        host=parts.hostname.lower(),
+        host=host,
         scheme=parts.scheme,
         port=port or (443 if tls else 80),
         method=str(req.get("method", "")),

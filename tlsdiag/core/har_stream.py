@@ -101,7 +101,7 @@ class _Scanner:
                     ) from None
                 if size > self.max_value:
                     raise HarFormatError(
-                        f"a value at {self.where()} is larger than {self.max_value // 2**20} MiB"
+                        f"a value at {self.where()} is larger than {self.max_value} characters"
                     ) from None
                 self._more(max(size, 1 << 16))
                 continue
@@ -109,6 +109,10 @@ class _Scanner:
             scalar = not isinstance(obj, dict | list | str)
             if end == len(self.buf) and not self.eof and scalar and self._more():
                 continue
+            if end - self.pos > self.max_value:
+                raise HarFormatError(
+                    f"a value at {self.where()} is larger than {self.max_value} characters"
+                )
             self.pos = end
             return obj
 
