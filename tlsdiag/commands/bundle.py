@@ -143,17 +143,21 @@ def _issuer(target: Target, opts: BundleOptions) -> Report:
     return run_issuer(target, replace(opts.check, command="issuer", revocation=False))
 
 
-def _trust(target: Target, opts: BundleOptions, now: datetime) -> list[Report]:
+def _trust(outcome: CheckOutcome | None, display: str) -> list[Report]:
+    """The trust matrix for the root of the first host's chain (no second connection)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
     from tlsdiag.commands.trust import TrustOptions, run_trust_here
 
-    return run_trust_here(
-        TrustOptions(
-            from_host=target.display,
-            probe_options=opts.check.probe,
-            timeout=opts.check.probe.timeout,
-            trust_env=False,
-        )
-    )
+    if outcome is None or not outcome.presented:
+        raise ValueError(f"{display} presented no certificate: no root to look for")
+    analysis = outcome.analysis
+    root = analysis.path[-1] if analysis is not None and analysis.path else outcome.presented[-1]
+    with tempfile.TemporaryDirectory(prefix="tlsdiag-root-") as tmp:
+        pem = Path(tmp) / "root.pem"
+        pem.write_bytes(root.public_bytes(Encoding.PEM))
+        reports = run_trust_here(TrustOptions(ca=pem))
+    return [replace(r, target=f"root of {display}'s chain") for r in reports]
 
 
 def run_bundle(
@@ -190,8 +194,10 @@ def run_bundle(
     else:
         run.record(Step("compare", "skipped", "--no-compare"))
     if opts.trust and targets:
+        first = next((o for o in checks if o.probe.target == targets[0]), None)
         trust = run.run(
-            f"trust matrix (root of {targets[0].display})", lambda: _trust(targets[0], opts, now)
+            f"trust matrix (root of {targets[0].display})",
+            partial(_trust, first, targets[0].display),
         )
         reports.extend(trust or [])
     else:

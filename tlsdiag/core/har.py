@@ -9,6 +9,7 @@ list of the ``publicsuffixlist`` package (offline, bundled with it).
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -105,10 +106,8 @@ def request_of(entry: Mapping[str, Any]) -> HarRequest | None:
         problem = f"unusually small response ({size} bytes)"
     host = parts.hostname.lower()
     if not host.isascii():
-        try:
+        with contextlib.suppress(UnicodeError):
             host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            pass
     return HarRequest(
         url=url,
         host=host,

@@ -105,11 +105,16 @@ def test_large_har_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
     body = "x" * 200_000
     n = 350  # about 70 MB
     with path.open("w") as fh:
-        fh.write('{"log": {"version": "1.2", "creator": {"name": "gen", "version": "1"}, "entries": [')
+        fh.write(
+            '{"log": {"version": "1.2", "creator": {"name": "gen", "version": "1"}, "entries": ['
+        )
         for i in range(n):
             entry = {
-                "request": {"method": "GET", "url": f"https://h{i % 50}.example.com/p?i={i}",
-                            "headers": [{"name": "Cookie", "value": "sid=SECRET-COOKIE-1234"}]},
+                "request": {
+                    "method": "GET",
+                    "url": f"https://h{i % 50}.example.com/p?i={i}",
+                    "headers": [{"name": "Cookie", "value": "sid=SECRET-COOKIE-1234"}],
+                },
                 "response": {"status": 200, "content": {"size": len(body), "text": body}},
             }
             fh.write(("," if i else "") + json.dumps(entry))
@@ -141,13 +146,22 @@ def test_registrable_domain() -> None:
 
 def test_dependent_domains_from_check_and_policy() -> None:
     [f] = dependent_domain_findings(
-        {"app.example.com": "bypassed", "api.example.com": "inspected", "cdn.example.net": "failing"},
+        {
+            "app.example.com": "bypassed",
+            "api.example.com": "inspected",
+            "cdn.example.net": "failing",
+        },
         source="--check",
     )
     assert f.evidence["fqdns"] == "api.example.com, cdn.example.net"
     assert 'host = ["api.example.com", "app.example.com", "cdn.example.net"]' in f.evidence["rule"]
-    assert dependent_domain_findings({"a.example": "inspected", "b.example": "inspected"}, source="x") == []
-    assert dependent_domain_findings({"a.example": "bypass", "b.example": "bypass"}, source="x") == []
+    assert (
+        dependent_domain_findings({"a.example": "inspected", "b.example": "inspected"}, source="x")
+        == []
+    )
+    assert (
+        dependent_domain_findings({"a.example": "bypass", "b.example": "bypass"}, source="x") == []
+    )
 
 
 def test_policy_shows_hosts_no_bypass_rule_covers(tmp_path: Path) -> None:
