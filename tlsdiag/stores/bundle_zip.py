@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -97,7 +98,9 @@ def new_file(path: Path, *, force: bool, what: str = "--output") -> Iterator[IO[
 def _add(zf: zipfile.ZipFile, name: str, content: bytes | Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    with zf.open(name, "w", force_zip64=True) as out:
+    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with zf.open(info, "w", force_zip64=True) as out:
         if isinstance(content, bytes):
             data = scrub_keys(content)
             out.write(data)
