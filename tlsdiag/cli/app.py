@@ -13,6 +13,7 @@ import typer
 from tlsdiag import __version__
 from tlsdiag.cli import (
     _common,
+    bundle,
     ca,
     chain,
     check,
@@ -20,6 +21,7 @@ from tlsdiag.cli import (
     demo,
     explain,
     fleet,
+    har,
     issuer,
     lab,
     probe,
@@ -63,7 +65,22 @@ def _root(
     _common.set_debug(debug)
 
 
-for _module in (check, compare, probe, chain, lab, demo, issuer, proxy, ca, trust, explain, fleet):
+for _module in (
+    check,
+    compare,
+    probe,
+    chain,
+    lab,
+    demo,
+    issuer,
+    proxy,
+    ca,
+    trust,
+    explain,
+    fleet,
+    har,
+    bundle,
+):
     _module.register(app)
 
 

@@ -90,9 +90,19 @@ def compare_html(report: Report) -> str:
         The HTML document (everything escaped).
     """
     e = html.escape
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>tlsdiag compare "
+        f"{e(report.target)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>compare {e(report.target)}</h1>" + compare_body(report) + "</body></html>"
+    )
+
+
+def compare_body(report: Report) -> str:
+    """The two columns (differences marked with class ``diff``) and the verdict, as HTML."""
+    e = html.escape
     facts = report.facts
     v = _verdict(report)
-    parts = [f"<h1>compare {e(report.target)}</h1>"]
+    parts: list[str] = []
     path = facts.get("inspecting_path") or {}
     if path.get("description"):
         parts.append(f"<p>inspected path: {e(str(path['description']))}</p>")
@@ -126,9 +136,4 @@ def compare_html(report: Report) -> str:
         f"<p>{e(str(v.get('summary', '')))}</p>"
         f"<pre>{e(str(v.get('recommendation', '')))}</pre>"
     )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>tlsdiag compare "
-        f"{e(report.target)}</title><style>{_CSS}</style></head><body>"
-        + "\n".join(parts)
-        + "</body></html>"
-    )
+    return "\n".join(parts)

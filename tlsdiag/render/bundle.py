@@ -1,0 +1,76 @@
+"""Console rendering of ``bundle`` (what was written), ``bundle show`` and ``har``."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from tlsdiag.model import Report
+from tlsdiag.render.console import render_findings
+
+_STATUS = {"ok": "green", "failed": "red", "skipped": "yellow", "not run": "yellow"}
+
+
+def render_bundle(report: Report, console: Console) -> None:
+    """The bundle's steps, and where it was written."""
+    f = report.facts
+    console.print(f"[bold]Bundle[/bold] {escape(str(f.get('output', '')))}")
+    for s in f.get("steps") or []:
+        style = _STATUS.get(s.get("status"), "yellow")
+        detail = f" - {escape(str(s['detail']))}" if s.get("detail") else ""
+        console.print(f"  [{style}]{escape(s['status']):<8}[/{style}] {escape(s['step'])}{detail}")
+    for line in f.get("verdicts") or []:
+        console.print(f"  {escape(line)}")
+
+
+def render_bundle_show(report: Report, console: Console) -> None:
+    """A bundle's summary and its manifest check."""
+    f = report.facts
+    console.print(f"[bold]{escape(report.target)}[/bold]")
+    console.print(f"made {escape(str(f.get('created_at')))} by {escape(str(f.get('made_by')))}")
+    if f.get("hosts"):
+        console.print("hosts: " + escape(", ".join(f["hosts"])))
+    if f.get("note"):
+        console.print("note: " + escape(str(f["note"])))
+    for line in f.get("verdicts") or []:
+        console.print(f"  {escape(line)}")
+    failed = [s for s in f.get("steps") or [] if s.get("status") != "ok"]
+    for s in failed:
+        console.print(f"  step {escape(s['step'])}: {escape(s['status'])} {escape(s['detail'])}")
+    console.print(f"{len(f.get('files') or [])} files in the manifest:")
+    for entry in f.get("files") or []:
+        console.print(f"  {escape(entry['name']):<28} {entry.get('size', '?'):>9} bytes")
+    if f.get("manifest_ok"):
+        console.print("[green]manifest OK[/green]: every sha256 matches")
+    else:
+        console.print("[red]manifest MISMATCH[/red]:")
+        for p in f.get("problems") or []:
+            console.print(f"  {escape(p)}")
+
+
+def render_har(report: Report, console: Console) -> None:
+    """Domains (registrable) with hosts, request counts and handling; failed requests."""
+    f = report.facts
+    console.print(
+        f"[bold]{escape(report.target)}[/bold]: {f.get('entries')} requests to "
+        f"{f.get('hosts')} host names, {f.get('failed_total')} failed or blocked"
+    )
+    for d in f.get("domains") or []:
+        console.print(f"[bold]{escape(d['domain'])}[/bold]  {d['requests']} requests")
+        for h in d.get("hosts") or []:
+            handling = f"  [{escape(h['handling'])}]" if h.get("handling") else ""
+            failed = f", [red]{h['failed']} failed[/red]" if h.get("failed") else ""
+            console.print(f"  {escape(h['host'])}  {h['requests']}{failed}{handling}")
+    if f.get("failed_requests"):
+        console.print("[bold]Failed or blocked requests[/bold]")
+        for r in f["failed_requests"][:20]:
+            console.print(f"  {escape(r['problem'])}: {escape(r['method'])} {escape(r['url'])}")
+        if f.get("failed_total", 0) > 20:
+            console.print(f"  ... {f['failed_total'] - 20} more (see --json)")
+    policy = f.get("policy")
+    if isinstance(policy, dict):
+        console.print(
+            f"[bold]Policy {escape(policy['file'])}[/bold]: not covered by a bypass rule: "
+            + escape(", ".join(policy.get("not_covered") or []) or "(none)")
+        )
+    render_findings(report, console)

@@ -1,0 +1,199 @@
+"""HTML sections of the report beyond one host: the trust matrix, the HAR's domains with the
+bypassed-vs-inspected table, the compare results, and the bundle's steps and environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tlsdiag.model import Report
+from tlsdiag.render.html_parts import Raw, esc, findings_block, kv_table, table
+
+_STATUS_CLASS = {"trusted": "ok", "missing": "err", "absent": "", "no-root": ""}
+
+
+def trust_section(report: Report) -> str:
+    """The trust matrix: each store on this machine and whether it trusts the root."""
+    facts = report.facts
+    root = facts.get("root") or {}
+    rows = []
+    for s in facts.get("stores") or []:
+        status = str(s.get("status", ""))
+        cls = _STATUS_CLASS.get(status, "warn" if s.get("present") else "")
+        fix = s.get("fix") or {}
+        rows.append(
+            [
+                s.get("name"),
+                s.get("kind"),
+                "yes" if s.get("present") else "no",
+                Raw(f'<span class="{cls}">{esc(status)}</span>'),
+                s.get("location") or "",
+                fix.get("summary") or fix.get("command") or "" if isinstance(fix, dict) else "",
+            ]
+        )
+    head = kv_table(
+        [
+            ("Root", root.get("subject") if isinstance(root, Mapping) else None),
+            ("SHA-256", root.get("sha256") if isinstance(root, Mapping) else None),
+            ("Chosen by", (facts.get("selection") or {}).get("mode")),
+            ("Platform", facts.get("platform")),
+        ]
+    )
+    return (
+        f'<section class="trust"><h2>Trust matrix: {esc(report.target)}</h2>{head}'
+        + table(["Store", "Kind", "Present", "Status", "Location", "Fix"], rows)
+        + "<h3>Findings</h3>"
+        + findings_block(report.findings)
+        + "</section>"
+    )
+
+
+def _handling_table(facts: Mapping[str, Any]) -> str:
+    checks = facts.get("checks")
+    if checks:
+        rows = [
+            [
+                c.get("host"),
+                c.get("port"),
+                c.get("handling"),
+                c.get("issuer"),
+                ", ".join(c.get("errors") or []),
+            ]
+            for c in checks
+        ]
+        return "<h3>Bypassed vs inspected</h3>" + table(
+            ["Host", "Port", "Handling", "Issuer seen", "Errors"], rows, "handling"
+        )
+    policy = facts.get("policy")
+    if isinstance(policy, Mapping):
+        rows = [[h.get("host"), h.get("action"), h.get("rule")] for h in policy.get("hosts") or []]
+        return (
+            f"<h3>Policy {esc(policy.get('file'))}: bypassed vs inspected</h3>"
+            + table(["Host", "Action", "Rule"], rows, "handling")
+            + kv_table(
+                [("Not covered by a bypass rule", ", ".join(policy.get("not_covered") or []))]
+            )
+        )
+    return ""
+
+
+def har_section(report: Report) -> str:
+    """The HAR: domains (registrable) with their hosts and counts, failed requests."""
+    facts = report.facts
+    rows = [
+        [
+            d.get("domain"),
+            h.get("host"),
+            h.get("requests"),
+            h.get("failed"),
+            ", ".join(f"{k}: {v}" for k, v in (h.get("statuses") or {}).items()),
+            h.get("handling", ""),
+        ]
+        for d in facts.get("domains") or []
+        for h in d.get("hosts") or []
+    ]
+    failed = [
+        [f.get("host"), f.get("method"), f.get("status"), f.get("problem"), f.get("url")]
+        for f in facts.get("failed_requests") or []
+    ]
+    return (
+        f'<section class="har"><h2>HAR: {esc(report.target)}</h2>'
+        + kv_table(
+            [
+                ("Entries", facts.get("entries")),
+                ("Host names", facts.get("hosts")),
+                ("Failed or blocked requests", facts.get("failed_total")),
+                ("Recorded by", facts.get("creator")),
+            ]
+        )
+        + _handling_table(facts)
+        + "<h3>Domains</h3>"
+        + table(["Domain", "Host", "Requests", "Failed", "Statuses", "Handling"], rows)
+        + (
+            "<h3>Failed or blocked requests</h3>"
+            + table(["Host", "Method", "Status", "Problem", "URL (redacted)"], failed)
+            if failed
+            else ""
+        )
+        + "<h3>Findings</h3>"
+        + findings_block(report.findings)
+        + "</section>"
+    )
+
+
+def compare_section(report: Report) -> str:
+    """A ``compare`` report: both paths side by side, differences marked, verdict, findings."""
+    from tlsdiag.render.compare import compare_body
+
+    return (
+        f'<section class="compare"><h2>Bypassed vs inspected: {esc(report.target)}</h2>'
+        + compare_body(report)
+        + findings_block(report.findings)
+        + "</section>"
+    )
+
+
+def bundle_section(report: Report) -> str:
+    """The bundle's own report: note, steps (failed ones first in colour), environment."""
+    facts = report.facts
+    steps = [
+        [
+            s.get("step"),
+            Raw(
+                f'<span class="{ {"ok": "ok", "failed": "err"}.get(s.get("status"), "warn") }">'
+                f"{esc(s.get('status'))}</span>"
+            ),
+            s.get("detail"),
+            s.get("seconds"),
+        ]
+        for s in facts.get("steps") or []
+    ]
+    env = facts.get("environment") or {}
+    versions = env.get("versions") or {}
+    when = env.get("time") or {}
+    clock = env.get("clock") or {}
+    proxy = env.get("proxy") or {}
+    os_ = env.get("os") or {}
+    platform_proxy = "; ".join(
+        ", ".join(f"{k}={v}" for k, v in p.items()) for p in proxy.get("platform") or []
+    )
+    return (
+        '<section class="bundle"><h2>How this report was made</h2>'
+        + kv_table(
+            [
+                ("Note", facts.get("note")),
+                ("Command", facts.get("command_line")),
+                (
+                    "OS",
+                    f"{os_.get('name', '')} ({os_.get('system', '')} {os_.get('release', '')})"
+                    if os_
+                    else "",
+                ),
+                (
+                    "Versions",
+                    ", ".join(f"{k} {v}" for k, v in versions.items()) if versions else "",
+                ),
+                ("Local time", when.get("local")),
+                (
+                    "Time zone",
+                    f"{when.get('time_zone', '')} (UTC{when.get('utc_offset', '')})"
+                    if when
+                    else "",
+                ),
+                (
+                    "Clock skew",
+                    f"{clock.get('skew_seconds')} s against {clock.get('host')}"
+                    if clock.get("skew_seconds") is not None
+                    else clock.get("note", ""),
+                ),
+                (
+                    "Proxy (environment)",
+                    ", ".join(f"{k}={v}" for k, v in (proxy.get("environment") or {}).items()),
+                ),
+                ("Proxy (platform)", platform_proxy),
+            ]
+        )
+        + "<h3>Steps</h3>"
+        + table(["Step", "Status", "Detail", "Seconds"], steps)
+        + "</section>"
+    )
