@@ -22,7 +22,13 @@ from tlsdiag.core import certs as C
 from tlsdiag.core import probe_facts as PF
 from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chain, chain_facts
 from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_findings
-from tlsdiag.core.verdict import dedupe_findings, reclassify_untrusted, store_mismatch_findings
+from tlsdiag.core.verdict import (
+    dedupe_findings,
+    missing_issuer,
+    place_missing_issuer,
+    reclassify_untrusted,
+    store_mismatch_findings,
+)
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target
 from tlsdiag.net.probe import ProbeOptions, probe
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
@@ -133,6 +139,44 @@ def _public_fingerprints() -> frozenset[str]:
     return frozenset(C.fingerprint(c) for c in public_roots().certs)
 
 
+@cache
+def _public_orgs() -> frozenset[str]:
+    from tlsdiag.core.issuer.signals import _org
+
+    return frozenset(o for c in public_roots().certs for o in _org(c.subject))
+
+
+def _private_orgs(cafile: RootSet | None) -> frozenset[str]:
+    """Organisations of the private roots this client trusts (--cafile, OS roots not in certifi)."""
+    from tlsdiag.core.issuer.signals import _org
+
+    public = _public_fingerprints()
+    certs = [*(cafile.certs if cafile else ()), *os_roots().certs]
+    return frozenset(o for c in certs if C.fingerprint(c) not in public for o in _org(c.subject))
+
+
+@cache
+def os_fix_steps(root_subject: str) -> tuple[str, ...]:
+    """The commands that install a root in this machine's OS store, as ``trust`` prints them."""
+    import os
+    from pathlib import Path
+
+    from tlsdiag.core.trust.fixes import fix_variables, render_steps
+    from tlsdiag.core.trust.roots import RootInfo
+    from tlsdiag.kb.trust import trust_stores
+    from tlsdiag.stores.context import machine_context
+    from tlsdiag.stores.engine import read_stores
+
+    ctx = machine_context(os.environ, Path.home())
+    readings = read_stores(ctx, [s for s in trust_stores() if s.provides_os])
+    variables = fix_variables(RootInfo(subject=root_subject.replace(", ", ",")))
+    for r in readings:
+        if r.provides_os and r.present and r.fix:
+            steps = render_steps(r.fix.steps, {**variables, **r.variables})
+            return (f"save the root as {variables['ROOT_PEM']}", *steps)
+    return ()
+
+
 def _interception(
     host: str,
     presented: Sequence[x509.Certificate],
@@ -198,7 +242,16 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         interception, issuer_findings = _interception(host, presented, analysis, opts, now)
         facts["interception"] = interception
         inspected = bool(interception and interception.get("inspected"))
-        findings.extend(reclassify_untrusted(analysis.findings, inspected))
+        vendor = interception.get("vendor") if interception else None
+        missing = missing_issuer(
+            analysis, public_orgs=_public_orgs(), trusted_orgs=_private_orgs(opts.cafile)
+        )
+        root_name = missing.name if missing else C.name_string(analysis.path[-1].subject)
+        fix = os_fix_steps(root_name) if not analysis.trusted else ()
+        placed = place_missing_issuer(
+            analysis.findings, missing, inspected=inspected, vendor=vendor, fix=fix
+        )
+        findings.extend(reclassify_untrusted(placed, inspected, fix))
         findings.extend(issuer_findings)
         if not opts.cafile or not analysis.trusted_by.get("--cafile"):
             findings.extend(store_mismatch_findings(analysis, platform=current_platform()))

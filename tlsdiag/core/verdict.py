@@ -9,6 +9,7 @@ expects. No I/O here: every input is data.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from tlsdiag import codes
 from tlsdiag.core import certs as C
@@ -18,12 +19,171 @@ from tlsdiag.core.trust.store_gap import store_mismatch_finding
 from tlsdiag.model import Finding, ProbeResult, Severity
 
 
-def reclassify_untrusted(findings: Sequence[Finding], inspected: bool) -> list[Finding]:
+HOW_TO_DECIDE = (
+    "To decide: get the root your IT department (or the proxy's admin) distributes and run "
+    "`tlsdiag trust --ca ROOT.pem`: when that root signs this chain, this client only lacks it. "
+    "Or compare with a machine where the site works (`tlsdiag issuer HOST` on both)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MissingIssuer:
+    """Who the issuer is that the server did not send and no store here holds.
+
+    ``public`` is the evidence that it is a public CA (a public CA organisation in its name, an
+    AIA URL on a public host); ``own_pki`` says a root trusted here carries the same organisation
+    (the missing certificate is then an intermediate of a PKI this client already trusts).
+    """
+
+    name: str
+    public: tuple[str, ...]
+    own_pki: str = ""
+
+
+def missing_issuer(
+    analysis: ChainAnalysis, *, public_orgs: Iterable[str] = (), trusted_orgs: Iterable[str] = ()
+) -> MissingIssuer | None:
+    """The missing issuer of an untrusted chain and the evidence about its kind (None when the
+    path is complete or trusted).
+
+    Args:
+        analysis: the chain analysis.
+        public_orgs: organisations of the public roots (certifi), added to public_issuers.toml.
+        trusted_orgs: organisations of private roots this client trusts (--cafile, OS store).
+    """
+    if not analysis.missing_issuer or analysis.trusted:
+        return None
+    from tlsdiag.core.issuer.signals import _claims_public, _org, public_aia
+
+    last = analysis.path[-1]
+    public: list[str] = []
+    claimed = _claims_public(last.issuer, public_orgs)
+    if claimed is not None:
+        public.append(f"its organisation '{claimed}' is a public CA's")
+    url = public_aia(analysis.path)
+    if url:
+        public.append(f"its AIA URL {url} is on a public host")
+    own = {o.casefold() for o in trusted_orgs}
+    own_pki = next((o for o in _org(last.issuer) if o.casefold() in own), "")
+    return MissingIssuer(analysis.missing_issuer, tuple(public), own_pki)
+
+
+def _client_root_finding(
+    missing: MissingIssuer,
+    *,
+    inspected: bool,
+    vendor: str | None,
+    fix: Sequence[str],
+    severity: Severity = Severity.ERROR,
+    alternative: bool = False,
+) -> Finding:
+    if vendor:
+        who = f"{vendor}'s inspection root"
+    elif inspected:
+        who = "the inspection root"
+    else:
+        who = "a private root (an inspection root or an internal CA's)"
+    why = (
+        f"The chain is signed by {missing.name}, which the server (or the inspecting proxy) does "
+        f"not send and which is in no trust store of this client: it is {who}"
+        + (
+            ", a private CA (no public CA name, no AIA URL to a public CA)"
+            if not missing.public
+            else ""
+        )
+        + ". Inspecting proxies never send their root: each client must trust it."
+    )
+    steps = "; ".join(fix) if fix else "install the root in the operating system's trust store"
+    return make_finding(
+        codes.CLIENT_ROOT_NOT_TRUSTED,
+        severity=severity,
+        title=(
+            f"Less likely: {missing.name} is a private root this client lacks"
+            if alternative
+            else f"This client does not trust {who.split(' (')[0]} ({missing.name})"
+        ),
+        detail=why + (" " + HOW_TO_DECIDE if alternative or not vendor else ""),
+        evidence={
+            "missing_issuer": missing.name,
+            "inspected": "yes" if inspected else "no",
+            **({"vendor": vendor} if vendor else {}),
+            "public_ca_evidence": "; ".join(missing.public) or "none",
+        },
+        remediation=(
+            f"Install that root on this machine ({steps}), or run `tlsdiag trust --ca ROOT.pem` "
+            "for every store on it; then check again."
+        ),
+    )
+
+
+def _chain_incomplete_second(f: Finding) -> Finding:
+    return Finding(
+        code=f.code,
+        severity=Severity.WARNING,
+        title="Less likely: the server omits an intermediate certificate",
+        detail=f.detail + " " + HOW_TO_DECIDE,
+        evidence=f.evidence,
+        remediation=f.remediation,
+    )
+
+
+def place_missing_issuer(
+    findings: Sequence[Finding],
+    missing: MissingIssuer | None,
+    *,
+    inspected: bool,
+    vendor: str | None,
+    fix: Sequence[str] = (),
+) -> list[Finding]:
+    """Decide on which side an issuer that nobody sent belongs (the flagship rule of ``check``).
+
+    - a public CA (by name or AIA URL) and no vendor match: the server omits an intermediate
+      (``server.chain_incomplete`` stays);
+    - a vendor's inspection root, or a private CA (no public CA evidence) that is not an
+      intermediate of a PKI this client trusts: ``client.root_not_trusted`` with this machine's
+      fix commands; without a vendor match the server reading follows as a ranked warning;
+    - a vendor match despite public-CA evidence: both as errors, client first.
+
+    Args:
+        findings: the chain findings (with ``server.chain_incomplete`` for the missing issuer).
+        missing: the evidence from :func:`missing_issuer` (None: nothing to decide).
+        inspected: the interception verdict says the chain is inspected.
+        vendor: the inspecting vendor the verdict named (or None).
+        fix: the fix commands for this machine's OS store (as ``trust`` prints them).
+
+    Returns:
+        The findings with the missing issuer placed.
+    """
+    if missing is None:
+        return list(findings)
+    if missing.own_pki and not vendor:
+        return list(findings)
+    if missing.public and not vendor:
+        return list(findings)
+    out: list[Finding] = []
+    for f in findings:
+        if f.code != codes.SERVER_CHAIN_INCOMPLETE or "missing_issuer" not in f.evidence:
+            out.append(f)
+            continue
+        client = _client_root_finding(missing, inspected=inspected, vendor=vendor, fix=fix)
+        if vendor and missing.public:
+            out.extend([client, f])
+        elif vendor:
+            out.append(client)
+        else:
+            out.extend([client, _chain_incomplete_second(f)])
+    return out
+
+
+def reclassify_untrusted(
+    findings: Sequence[Finding], inspected: bool, fix: Sequence[str] = ()
+) -> list[Finding]:
     """An untrusted root that is an inspection root is the client's problem, not the server's.
 
     Args:
         findings: the chain findings.
         inspected: the interception verdict says the chain is inspected.
+        fix: the fix commands for this machine's OS store (as ``trust`` prints them).
 
     Returns:
         The findings, with ``server.untrusted_root`` turned into ``client.root_not_trusted``
@@ -34,11 +194,18 @@ def reclassify_untrusted(findings: Sequence[Finding], inspected: bool) -> list[F
     out = []
     for f in findings:
         if f.code == codes.SERVER_UNTRUSTED_ROOT:
+            steps = "; ".join(fix) if fix else ""
             out.append(
                 make_finding(
                     codes.CLIENT_ROOT_NOT_TRUSTED,
                     detail=f.detail + " It is an inspection root: this client does not trust it.",
                     evidence=f.evidence,
+                    remediation=(
+                        f"Install that root on this machine ({steps}), or run `tlsdiag trust "
+                        "--ca ROOT.pem` for every store on it; then check again."
+                        if steps
+                        else None
+                    ),
                 )
             )
         else:

@@ -27,6 +27,7 @@ from tlsdiag.core.issuer.signals import (
     _sha256,
     classify_host,
     dn,
+    public_aia,
     sct_count,
 )
 from tlsdiag.core.issuer.vendor_match import VendorMatch, _candidate_vendors, find_vendor
@@ -198,6 +199,19 @@ def assess_interception(
         else:
             reasons.append(trust_reason)
             strong = False
+            unsent = root_cert is None and not any(c.subject == root_name for c in presented)
+            if claimed is not None and unsent and scts > 0:
+                claimed = None  # a real public leaf whose intermediate was not sent
+                reasons.append(
+                    f"the issuer '{dn(leaf.issuer)}' names a public CA and the leaf carries "
+                    f"{scts} embedded SCTs: a public certificate whose issuer was not sent"
+                )
+            elif claimed is None and unsent and not public_aia(path or presented):
+                strong = host_kind == "public"  # internal names: internal PKI is as likely
+                reasons.append(
+                    f"the issuer '{root_text}' was not sent, has no public CA name and no AIA URL "
+                    "to a public CA: a private root (an inspection root is never sent)"
+                )
             if claimed is not None:
                 strong = True
                 reasons.append(
