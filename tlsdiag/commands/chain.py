@@ -11,7 +11,14 @@ from typing import Any, BinaryIO
 from cryptography import x509
 
 from tlsdiag import __version__
-from tlsdiag.commands.check import current_platform, fetch_aia, root_sets
+from tlsdiag.commands.check import (
+    CheckOptions,
+    current_platform,
+    fetch_aia,
+    judge_chain,
+    root_sets,
+)
+from tlsdiag.core import certs as C
 from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.core.chain import analyze_chain, chain_facts
 from tlsdiag.core.verdict import dedupe_findings, store_mismatch_findings
@@ -106,7 +113,11 @@ def run_chain(
             )
     facts: dict[str, Any] = {"source": source, "host": host}
     facts.update(chain_facts(analysis))
-    findings = list(analysis.findings)
+    dns, ips = C.san_names(certs[0])
+    name = host or next(iter(dns), "") or next(iter(ips), "")
+    opts = CheckOptions(cafile=cafile, platform=current_platform(), command="chain")
+    interception, findings = judge_chain(name, certs, analysis, opts, when)
+    facts["interception"] = interception
     if not cafile or not analysis.trusted_by.get("--cafile"):
         findings.extend(store_mismatch_findings(analysis, platform=current_platform()))
     return Report(

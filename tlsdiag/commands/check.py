@@ -204,6 +204,30 @@ def _interception(
     return verdict.to_dict(), findings
 
 
+def judge_chain(
+    host: str,
+    presented: Sequence[x509.Certificate],
+    analysis: ChainAnalysis,
+    opts: CheckOptions,
+    now: datetime,
+) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """The interception verdict, and the chain findings placed on their side: an untrusted or
+    unsent root that is an inspection or private root is this client's (with the fix commands
+    for this machine's OS store), a missing public intermediate stays the server's."""
+    interception, issuer_findings = _interception(host, presented, analysis, opts, now)
+    inspected = bool(interception and interception.get("inspected"))
+    vendor = interception.get("vendor") if interception else None
+    missing = missing_issuer(
+        analysis, public_orgs=_public_orgs(), trusted_orgs=_private_orgs(opts.cafile)
+    )
+    root_name = missing.name if missing else C.name_string(analysis.path[-1].subject)
+    fix = os_fix_steps(root_name) if not analysis.trusted else ()
+    placed = place_missing_issuer(
+        analysis.findings, missing, inspected=inspected, vendor=vendor, fix=fix
+    )
+    return interception, [*reclassify_untrusted(placed, inspected, fix), *issuer_findings]
+
+
 def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     """Probe ``target`` and build its report."""
     p = probe(target, opts.probe)
@@ -239,20 +263,9 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
                     fetch_errors=errors,
                 )
         facts.update(chain_facts(analysis))
-        interception, issuer_findings = _interception(host, presented, analysis, opts, now)
+        interception, chain_findings = judge_chain(host, presented, analysis, opts, now)
         facts["interception"] = interception
-        inspected = bool(interception and interception.get("inspected"))
-        vendor = interception.get("vendor") if interception else None
-        missing = missing_issuer(
-            analysis, public_orgs=_public_orgs(), trusted_orgs=_private_orgs(opts.cafile)
-        )
-        root_name = missing.name if missing else C.name_string(analysis.path[-1].subject)
-        fix = os_fix_steps(root_name) if not analysis.trusted else ()
-        placed = place_missing_issuer(
-            analysis.findings, missing, inspected=inspected, vendor=vendor, fix=fix
-        )
-        findings.extend(reclassify_untrusted(placed, inspected, fix))
-        findings.extend(issuer_findings)
+        findings.extend(chain_findings)
         if not opts.cafile or not analysis.trusted_by.get("--cafile"):
             findings.extend(store_mismatch_findings(analysis, platform=current_platform()))
         if opts.revocation and p.handshake is not None:

@@ -18,7 +18,6 @@ from tlsdiag.core.findings import make_finding
 from tlsdiag.core.trust.store_gap import store_mismatch_finding
 from tlsdiag.model import Finding, ProbeResult, Severity
 
-
 HOW_TO_DECIDE = (
     "To decide: get the root your IT department (or the proxy's admin) distributes and run "
     "`tlsdiag trust --ca ROOT.pem`: when that root signs this chain, this client only lacks it. "

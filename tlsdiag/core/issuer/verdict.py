@@ -207,7 +207,6 @@ def assess_interception(
                     f"{scts} embedded SCTs: a public certificate whose issuer was not sent"
                 )
             elif claimed is None and unsent and not public_aia(path or presented):
-                strong = host_kind == "public"  # internal names: internal PKI is as likely
                 reasons.append(
                     f"the issuer '{root_text}' was not sent, has no public CA name and no AIA URL "
                     "to a public CA: a private root (an inspection root is never sent)"
