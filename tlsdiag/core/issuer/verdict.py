@@ -200,7 +200,8 @@ def assess_interception(
             reasons.append(trust_reason)
             strong = False
             unsent = root_cert is None and not any(c.subject == root_name for c in presented)
-            if claimed is not None and unsent and scts > 0:
+            public_missing = claimed is not None and unsent and scts > 0
+            if public_missing:
                 claimed = None  # a real public leaf whose intermediate was not sent
                 reasons.append(
                     f"the issuer '{dn(leaf.issuer)}' names a public CA and the leaf carries "
@@ -230,7 +231,10 @@ def assess_interception(
                     )
                     + ": forged on the fly"
                 )
-            if host_kind == "public":
+            if public_missing and not fresh:
+                inspected = False
+                confidence = MEDIUM
+            elif host_kind == "public":
                 inspected = True
                 confidence = HIGH if strong else MEDIUM
                 reasons.append(
