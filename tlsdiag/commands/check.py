@@ -21,7 +21,12 @@ from tlsdiag import __version__
 from tlsdiag.core import certs as C
 from tlsdiag.core import probe_facts as PF
 from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chain, chain_facts
-from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_findings
+from tlsdiag.core.diagnose import (
+    clock_findings,
+    failure_findings,
+    handshake_findings,
+    legacy_only_verdict,
+)
 from tlsdiag.core.verdict import (
     dedupe_findings,
     missing_issuer,
@@ -273,6 +278,7 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
             findings.extend(rev_findings)
             facts["revocation"] = rev_facts
     findings.extend(handshake_findings(p))
+    findings.extend(legacy_only_verdict(p, findings))
     if p.http is not None:
         facts["http"] = PF.http_facts(p)
         if opts.now is None:

@@ -264,9 +264,10 @@ def probe_findings(probe: ProbeResult, findings: Iterable[Finding]) -> tuple[Fin
         findings: the findings of the check run on it.
 
     Returns:
-        The error findings when no handshake completed, else nothing.
+        The error findings when the default handshake failed (even when the lenient legacy
+        retry worked: modern clients fail there), else nothing.
     """
-    failed = probe.handshake is None and probe.legacy is None
+    failed = probe.handshake is None  # only the lenient retry worked: that is a failure too
     return tuple(f for f in findings if failed and f.severity is Severity.ERROR)
 
 

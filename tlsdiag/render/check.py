@@ -165,6 +165,6 @@ def render_probe(report: Report, console: Console) -> None:
     for pem in pems:
         console.print(pem, end="", markup=False, highlight=False)
     errors = [f for f in report.findings if f.severity is Severity.ERROR]
-    if errors and not report.facts.get("chain"):
+    if errors:
         console.print()
         render_findings(report, console)
