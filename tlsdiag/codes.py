@@ -37,6 +37,8 @@ POLICY_BLOCKED = "policy.blocked"
 SERVER_CHAIN_ORDER = "server.chain_order"
 SERVER_CHAIN_EXTRA = "server.chain_extra"
 SERVER_REVOCATION_UNKNOWN = "server.revocation_unknown"
+NETWORK_TIMEOUT = "network.timeout"
+ISSUER_UNEXPECTED = "issuer.unexpected"
 
 ALL_CODES: frozenset[str] = frozenset(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)

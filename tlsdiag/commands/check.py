@@ -32,6 +32,7 @@ from tlsdiag.core.verdict import (
     missing_issuer,
     place_missing_issuer,
     reclassify_untrusted,
+    relative_expiry,
     store_mismatch_findings,
 )
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target
@@ -230,7 +231,18 @@ def judge_chain(
     placed = place_missing_issuer(
         analysis.findings, missing, inspected=inspected, vendor=vendor, fix=fix
     )
+    placed = relative_expiry(placed, now=now, inspected=inspected)
     return interception, [*reclassify_untrusted(placed, inspected, fix), *issuer_findings]
+
+
+def forced_options(opts: ProbeOptions) -> str:
+    """The TLS options the user forced, as typed (``--tls1_2 --cipher X``); "" when none."""
+    parts = []
+    if opts.tls_version:
+        parts.append("--tls" + opts.tls_version.removeprefix("TLSv").replace(".", "_"))
+    if opts.ciphers:
+        parts.append(f"--cipher {opts.ciphers}")
+    return " ".join(parts)
 
 
 def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
@@ -243,7 +255,7 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         "dns": PF.dns_facts(p),
         "connect": PF.connect_facts(p),
     }
-    findings.extend(failure_findings(p))
+    findings.extend(failure_findings(p, forced=forced_options(opts.probe)))
     hs = PF.seen_handshake(p)
     facts["handshake"] = PF.handshake_facts(hs or p.failed_handshake)
     presented: tuple[x509.Certificate, ...] = ()

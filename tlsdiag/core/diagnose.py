@@ -30,8 +30,23 @@ def _weak_cipher(cipher: str) -> bool:
     return not name.startswith(("ECDHE-", "DHE-", "EDH-"))
 
 
-def failure_findings(probe: ProbeResult) -> list[Finding]:
-    """Findings for a probe that did not complete a default handshake."""
+def sentence(message: str) -> str:
+    """``message`` as a sentence: a capital first letter, unless the message starts with a name
+    the user typed (a host, an address, an option), which is kept exactly as given."""
+    first = message.split(" ", 1)[0]
+    if not first or not first.isalpha() or not first.islower():
+        return message + "."
+    return message[0].upper() + message[1:] + "."
+
+
+def failure_findings(probe: ProbeResult, *, forced: str = "") -> list[Finding]:
+    """Findings for a probe that did not complete a default handshake.
+
+    Args:
+        probe: the probe record.
+        forced: the TLS options the user forced (``--tls1_2 --cipher X``), "" when none: a
+            version or suite mismatch is then the consequence of that choice, not the server's.
+    """
     failure = probe.failure
     if failure is None:
         return []
@@ -46,10 +61,26 @@ def failure_findings(probe: ProbeResult) -> list[Finding]:
     legacy = probe.legacy
     if legacy is not None:
         return _legacy_only_findings(failure.message, legacy, ev)
+    if forced and failure.code in (codes.LEGACY_CIPHER_SUITE, codes.LEGACY_PROTOCOL_VERSION):
+        return [
+            make_finding(
+                failure.code,
+                title=f"The server accepts none of the options you forced ({forced})",
+                detail=(
+                    f"{sentence(failure.message)} The handshake was limited by the options given "
+                    f"on the command line ({forced}): this is the result of that choice, not a "
+                    "fault of the server."
+                ),
+                evidence={**ev, "forced_by_user": forced},
+                remediation=(
+                    "Run the check without those options to see what the server negotiates by "
+                    "default; force a version or suite only to reproduce a given client."
+                ),
+            )
+        ]
     if failure.code == codes.APP_MUTUAL_TLS and seen and seen.cert_request:
         ev["acceptable_ca_names"] = "; ".join(seen.cert_request.ca_names) or "(none listed)"
-    detail = failure.message[0].upper() + failure.message[1:] + "."
-    return [make_finding(failure.code, detail=detail, evidence=ev)]
+    return [make_finding(failure.code, detail=sentence(failure.message), evidence=ev)]
 
 
 def _legacy_only_findings(message: str, legacy: Handshake, ev: dict[str, str]) -> list[Finding]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from tlsdiag import codes
 from tlsdiag.core import certs as C
@@ -281,3 +282,65 @@ def error_codes(findings: Iterable[Finding]) -> tuple[str, ...]:
         Each error code once.
     """
     return tuple(dict.fromkeys(f.code for f in findings if f.severity is Severity.ERROR))
+
+
+EXPIRY_WARNING = timedelta(days=30)
+RENEWAL_SHARE = 3  # renew in the last third of the lifetime (ACME clients do)
+
+
+def relative_expiry(
+    findings: Sequence[Finding], *, now: datetime, inspected: bool
+) -> list[Finding]:
+    """Scale the "expires soon" warning to the certificate's lifetime, and give a forged leaf's
+    expiry to the inspection.
+
+    A 47-day or a 30-day certificate always has fewer than 30 days left for most of its life:
+    it is "expiring soon" only in the last third of its lifetime (at most 30 days). On an
+    inspected connection the leaf is the proxy's forgery: renewing it is the proxy's job.
+
+    Args:
+        findings: the chain findings (``server.cert_expired`` warnings carry the dates).
+        now: the time the chain is judged at.
+        inspected: the interception verdict says the chain is inspected.
+
+    Returns:
+        The findings, without warnings that are premature, with the forged leaf's reworded.
+    """
+    out: list[Finding] = []
+    for f in findings:
+        if f.code != codes.SERVER_CERT_EXPIRED or f.severity is not Severity.WARNING:
+            out.append(f)
+            continue
+        try:
+            nb = _parse_utc(f.evidence["not_before"])
+            na = _parse_utc(f.evidence["not_after"])
+        except (KeyError, ValueError):
+            out.append(f)
+            continue
+        lifetime = na - nb
+        if na - now >= min(EXPIRY_WARNING, lifetime / RENEWAL_SHARE):
+            continue
+        leaf = f.evidence.get("certificate", "").startswith("leaf")
+        if inspected and leaf:
+            out.append(
+                Finding(
+                    code=f.code,
+                    severity=f.severity,
+                    title=f.title.replace("The leaf certificate", "The proxy's forged leaf"),
+                    detail=f.detail.replace("; renew it before then.", ". ")
+                    + "It is the inspecting proxy's certificate, not the server's: nothing to "
+                    "renew on the server.",
+                    evidence={**f.evidence, "lifetime_days": str(lifetime.days)},
+                    remediation=(
+                        "The proxy re-signs on its own schedule; if its forged certificates run "
+                        "out, check the proxy's certificate cache and CA validity."
+                    ),
+                )
+            )
+        else:
+            out.append(f)
+    return out
+
+
+def _parse_utc(text: str) -> datetime:
+    return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)

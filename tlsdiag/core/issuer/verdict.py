@@ -259,6 +259,9 @@ def assess_interception(
     vendor = vendor_match.vendor if vendor_match is not None else None
     findings: list[Finding] = []
     expectation_met = True
+    # an expectation that fails on a direct chain is about the path this client takes, not a
+    # detected interception
+    mismatch_code = codes.INTERCEPTION_DETECTED if inspected else codes.ISSUER_UNEXPECTED
     if expect_re is not None:
         targets = [issuer_text, root_text]
         if vendor is not None:
@@ -269,7 +272,7 @@ def assess_interception(
             expectation_met = False
             findings.append(
                 make_finding(
-                    codes.INTERCEPTION_DETECTED,
+                    mismatch_code,
                     severity=Severity.ERROR,
                     title="issuer is not the expected one",
                     detail=(
@@ -300,7 +303,7 @@ def assess_interception(
             expectation_met = False
             findings.append(
                 make_finding(
-                    codes.INTERCEPTION_DETECTED,
+                    mismatch_code,
                     severity=Severity.ERROR,
                     title="issuer is not the expected one: the pinned certificate is missing",
                     detail=(
@@ -447,8 +450,15 @@ def _default_bypass(
                 codes.PLATFORM_DEFAULT_BYPASS,
                 detail=(
                     f"{vendor.name} does not inspect {subject} by default (default bypass "
-                    f"platforms: {listed}). The public issuer '{verdict.issuer}' is therefore "
-                    "expected here; it is not a sign that inspection is broken"
+                    f"platforms: {listed}). "
+                    + (
+                        f"The public issuer '{verdict.issuer}' is therefore expected here; it is "
+                        "not a sign that inspection is broken"
+                        if verdict.public_root
+                        else f"The issuer '{verdict.issuer}' is not a public CA and not "
+                        f"{vendor.name}'s: another CA (an internal PKI or another proxy) issues "
+                        "this certificate"
+                    )
                     + (
                         ""
                         if expectation_met
