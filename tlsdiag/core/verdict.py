@@ -78,19 +78,16 @@ def _client_root_finding(
     alternative: bool = False,
 ) -> Finding:
     if vendor:
-        who = f"{vendor}'s inspection root"
+        who, kind = f"{vendor}'s inspection root", ""
     elif inspected:
-        who = "the inspection root"
+        who, kind = "the inspection root", ""
     else:
-        who = "a private root (an inspection root or an internal CA's)"
+        who, kind = "a private root", ": an inspection root or an internal CA's"
     why = (
         f"The chain is signed by {missing.name}, which the server (or the inspecting proxy) does "
-        f"not send and which is in no trust store of this client: it is {who}"
-        + (
-            ", a private CA (no public CA name, no AIA URL to a public CA)"
-            if not missing.public
-            else ""
-        )
+        f"not send and which is in no trust store of this client. It is {who}"
+        + ("" if missing.public else " (no public CA name, no AIA URL to a public CA)")
+        + kind
         + ". Inspecting proxies never send their root: each client must trust it."
     )
     steps = "; ".join(fix) if fix else "install the root in the operating system's trust store"
@@ -100,7 +97,7 @@ def _client_root_finding(
         title=(
             f"Less likely: {missing.name} is a private root this client lacks"
             if alternative
-            else f"This client does not trust {who.split(' (')[0]} ({missing.name})"
+            else f"This client does not trust {who} ({missing.name})"
         ),
         detail=why + (" " + HOW_TO_DECIDE if alternative or not vendor else ""),
         evidence={
