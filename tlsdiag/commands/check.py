@@ -290,7 +290,7 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
             findings.extend(rev_findings)
             facts["revocation"] = rev_facts
     findings.extend(handshake_findings(p))
-    findings.extend(legacy_only_verdict(p, findings))
+    findings = legacy_only_verdict(p, findings)
     if p.http is not None:
         facts["http"] = PF.http_facts(p)
         if opts.now is None:

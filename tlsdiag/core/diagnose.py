@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -135,22 +136,33 @@ def _legacy_only_findings(message: str, legacy: Handshake, ev: dict[str, str]) -
 
 
 def legacy_only_verdict(probe: ProbeResult, findings: Sequence[Finding]) -> list[Finding]:
-    """When only the lenient retry worked and no error names why, say so as an error: a server
-    that works only at OpenSSL security level 0 fails for every modern client.
+    """When only the lenient retry worked, the verdict is a FAIL that names why.
+
+    The chain's weak-key and weak-signature errors (RSA < 2048, SHA-1) get the clients that
+    fail added; when no error names why at all, one ``legacy.cipher_suite`` error says that the
+    handshake works only with settings modern clients refuse.
 
     Args:
         probe: the probe record.
-        findings: every finding so far (the chain's weak key or SHA-1 may already explain it).
+        findings: every finding so far.
 
     Returns:
-        One ``legacy.cipher_suite`` error, or nothing.
+        The findings, annotated, plus the generic error when nothing else explains the failure.
     """
     legacy, failure = probe.legacy, probe.failure
     if probe.handshake is not None or legacy is None or failure is None:
-        return []
-    if any(f.severity is Severity.ERROR for f in findings):
-        return []
-    return [
+        return list(findings)
+    out = [
+        replace(f, evidence={**f.evidence, "clients_that_fail": FAILING_CLIENTS})
+        if f.severity is Severity.ERROR
+        and f.code in (codes.SERVER_WEAK_KEY, codes.SERVER_WEAK_SIGNATURE)
+        and "clients_that_fail" not in f.evidence
+        else f
+        for f in findings
+    ]
+    if any(f.severity is Severity.ERROR for f in out):
+        return out
+    out.append(
         make_finding(
             codes.LEGACY_CIPHER_SUITE,
             title="The handshake works only with settings modern clients refuse",
@@ -165,7 +177,8 @@ def legacy_only_verdict(probe: ProbeResult, findings: Sequence[Finding]) -> list
                 "clients_that_fail": FAILING_CLIENTS,
             },
         )
-    ]
+    )
+    return out
 
 
 def handshake_findings(probe: ProbeResult) -> list[Finding]:
