@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from tlsdiag import codes
 from tlsdiag.cli.app import app
-from tlsdiag.lab.pki import make_ca, make_leaf, new_key
+from tlsdiag.core.certbuild import new_key
+from tlsdiag.lab.pki import make_ca, make_leaf
 from tlsdiag.lab.servers import LabServer, TlsSettings, tls_context
 
 pytestmark = pytest.mark.integration
@@ -95,7 +96,7 @@ def dhe1024(pki: tuple[Path, Path, Path]) -> Iterator[int]:
 
 @pytest.fixture
 def tls10(pki: tuple[Path, Path, Path], tmp_path: Path) -> Iterator[int]:
-    from tlsdiag.lab.pki import Issued
+    from tlsdiag.core.certbuild import Issued
 
     chain, key, _ = pki
     cert = __import__("cryptography.x509", fromlist=["x"]).load_pem_x509_certificate(

@@ -13,7 +13,6 @@ from cryptography import x509
 from tlsdiag import __version__
 from tlsdiag.commands.check import (
     CheckOptions,
-    current_platform,
     fetch_aia,
     judge_chain,
     root_sets,
@@ -23,7 +22,7 @@ from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.core.chain import analyze_chain, chain_facts
 from tlsdiag.core.verdict import dedupe_findings, store_mismatch_findings
 from tlsdiag.errors import InputError
-from tlsdiag.model import Report
+from tlsdiag.model import Report, platform_name
 from tlsdiag.stores.bundles import RootSet, load_cafile
 
 MAX_INPUT = 10 * 1024 * 1024
@@ -115,11 +114,11 @@ def run_chain(
     facts.update(chain_facts(analysis))
     dns, ips = C.san_names(certs[0])
     name = host or next(iter(dns), "") or next(iter(ips), "")
-    opts = CheckOptions(cafile=cafile, platform=current_platform(), command="chain")
+    opts = CheckOptions(cafile=cafile, platform=platform_name(), command="chain")
     interception, findings = judge_chain(name, certs, analysis, opts, when)
     facts["interception"] = interception
     if not cafile or not analysis.trusted_by.get("--cafile"):
-        findings.extend(store_mismatch_findings(analysis, platform=current_platform()))
+        findings.extend(store_mismatch_findings(analysis, platform=platform_name()))
     return Report(
         command="chain",
         target=source,

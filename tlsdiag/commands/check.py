@@ -7,7 +7,6 @@ concurrently in threads. ``probe``, ``issuer``, ``trust --from-host`` and ``demo
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,8 +34,9 @@ from tlsdiag.core.verdict import (
     relative_expiry,
     store_mismatch_findings,
 )
-from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target
+from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
+from tlsdiag.net.scan import check_findings
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
 
@@ -64,16 +64,6 @@ class CheckOutcome:
     presented: tuple[x509.Certificate, ...]
     analysis: ChainAnalysis | None
     report: Report
-
-
-def current_platform() -> str:
-    """The OS this runs on: linux, macos, windows (or Python's own name for others)."""
-    plat = str(sys.platform)  # a plain str: mypy would prune the other branches per platform
-    if plat.startswith("linux"):
-        return "linux"
-    if plat == "darwin":
-        return "macos"
-    return "windows" if plat.startswith("win") else plat
 
 
 def root_sets(cafile: RootSet | None) -> list[Roots]:
@@ -200,7 +190,7 @@ def _interception(
         now=now,
         public_root_fingerprints=_public_fingerprints(),
         trusted_by=analysis.trusted_by,
-        platform=opts.platform or current_platform(),
+        platform=opts.platform or platform_name(),
         app=opts.app,
         expect_issuer=opts.expect_issuer,
         expect_fingerprint=opts.expect_fingerprint,
@@ -255,7 +245,11 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         "dns": PF.dns_facts(p),
         "connect": PF.connect_facts(p),
     }
-    findings.extend(failure_findings(p, forced=forced_options(opts.probe)))
+    forced = forced_options(opts.probe)
+    base = failure_findings(p, forced=forced)
+    if not forced:  # a short scan names what the server speaks; not for options the user forced
+        base = check_findings(p, base, timeout=opts.probe.timeout, connect_to=opts.probe.connect_to)
+    findings.extend(base)
     hs = PF.seen_handshake(p)
     facts["handshake"] = PF.handshake_facts(hs or p.failed_handshake)
     presented: tuple[x509.Certificate, ...] = ()
@@ -284,7 +278,7 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         facts["interception"] = interception
         findings.extend(chain_findings)
         if not opts.cafile or not analysis.trusted_by.get("--cafile"):
-            findings.extend(store_mismatch_findings(analysis, platform=current_platform()))
+            findings.extend(store_mismatch_findings(analysis, platform=platform_name()))
         if opts.revocation and p.handshake is not None:
             rev_findings, rev_facts = _revocation(analysis, p.handshake, opts.probe.timeout, now)
             findings.extend(rev_findings)
@@ -305,6 +299,13 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         tool_version=__version__,
     )
     return CheckOutcome(p, presented, analysis, report)
+
+
+def check_reports(outcomes: Sequence[CheckOutcome]) -> list[Report]:
+    """The reports of ``run_checks``, each with this machine's block (for fleet reports)."""
+    from tlsdiag.stores.machine import attach_machine
+
+    return attach_machine([o.report for o in outcomes])
 
 
 def run_checks(
