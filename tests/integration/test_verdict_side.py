@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from issuer_lab import chains, pem, tls_server
@@ -133,3 +133,43 @@ def test_chain_forged_by_the_proxy_shows_interception_and_the_client_side(tmp_pa
         assert codes.SERVER_CHAIN_INCOMPLETE not in errors
     console = runner.invoke(app, ["chain", str(path)])
     assert "interception:" in console.stdout
+
+
+def test_inspected_chain_whose_issuer_has_a_public_aia_host_ranks_the_server_first(tmp_path):
+    """Ambiguous evidence: a private CA on a public name (inspected) whose leaf names an AIA URL
+    on a public host. Both readings, the server's first, and how to decide."""
+    from dataclasses import replace
+
+    from tlsdiag.commands.check import CheckOptions, run_check
+    from tlsdiag.core.target import parse_resolve, parse_target
+    from tlsdiag.lab.pki import make_ca, make_leaf
+    from tlsdiag.lab.servers import LabServer, TlsSettings, tls_context
+    from tlsdiag.net.probe import ProbeOptions
+
+    host = "shop.example.net"
+    now = datetime.now(UTC)
+    root = make_ca("Acme Corp Root CA", now=now, org="Acme Corp")
+    inter = make_ca("Acme Corp Issuing CA", now=now, issuer=root, org="Acme Corp")
+    leaf = make_leaf(
+        inter,
+        now=now,
+        names=[host],
+        not_before=now - timedelta(days=30),
+        aia_ca_issuers="http://pki.acme-corp.com/issuing.crt",
+    )
+    ctx = tls_context(TlsSettings(chain=(leaf,)), tmp_path)
+    server = LabServer("tls", ctx=ctx).start()
+    try:
+        target = parse_target(f"{host}:{server.port}")
+        probe_opts = ProbeOptions(resolve=(parse_resolve(f"{host}:{server.port}:127.0.0.1"),))
+        opts = replace(CheckOptions(probe=probe_opts), aia=False, revocation=False)
+        report = run_check(target, opts).report
+    finally:
+        server.stop()
+    order = [(f.code, f.severity.value) for f in report.findings if f.severity.value != "info"]
+    assert order[:2] == [
+        (codes.SERVER_CHAIN_INCOMPLETE, "error"),
+        (codes.CLIENT_ROOT_NOT_TRUSTED, "warning"),
+    ]
+    assert report.facts["interception"]["inspected"] is True
+    assert all("tlsdiag trust --ca" in f.detail for f in report.findings[:2])

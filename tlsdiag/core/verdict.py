@@ -9,7 +9,7 @@ expects. No I/O here: every input is data.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from tlsdiag import codes
@@ -139,7 +139,9 @@ def place_missing_issuer(
     - a vendor's inspection root, or a private CA (no public CA evidence) that is not an
       intermediate of a PKI this client trusts: ``client.root_not_trusted`` with this machine's
       fix commands; without a vendor match the server reading follows as a ranked warning;
-    - a vendor match despite public-CA evidence: both as errors, client first.
+    - a vendor match despite public-CA evidence: both as errors, client first;
+    - an inspected chain whose only public evidence is an AIA URL on a public host: the server
+      reading first, the client's as a ranked warning.
 
     Args:
         findings: the chain findings (with ``server.chain_incomplete`` for the missing issuer).
@@ -155,12 +157,26 @@ def place_missing_issuer(
         return list(findings)
     if missing.own_pki and not vendor:
         return list(findings)
-    if missing.public and not vendor:
+    # a public CA name (or a public AIA host on a chain nobody calls inspected): the server's
+    public_name = any(p.startswith("its organisation") for p in missing.public)
+    if missing.public and not vendor and (public_name or not inspected):
         return list(findings)
     out: list[Finding] = []
     for f in findings:
         if f.code != codes.SERVER_CHAIN_INCOMPLETE or "missing_issuer" not in f.evidence:
             out.append(f)
+            continue
+        if missing.public and not vendor:
+            # inspected, but the issuer has an AIA URL on a public host: the server first
+            second = _client_root_finding(
+                missing,
+                inspected=inspected,
+                vendor=None,
+                fix=fix,
+                severity=Severity.WARNING,
+                alternative=True,
+            )
+            out.extend([replace(f, detail=f.detail + " " + HOW_TO_DECIDE), second])
             continue
         client = _client_root_finding(missing, inspected=inspected, vendor=vendor, fix=fix)
         if vendor and missing.public:

@@ -68,6 +68,22 @@ def test_vendor_match_with_public_evidence_says_both() -> None:
     ]
 
 
+def test_inspected_chain_with_only_a_public_aia_host_ranks_the_server_first() -> None:
+    missing = MissingIssuer(
+        "CN=Acme ICA", ("its AIA URL http://pki.acme.com/i.crt is on a public host",)
+    )
+    out = place_missing_issuer(_incomplete(), missing, inspected=True, vendor=None)
+    assert _ranked(out) == [
+        (codes.SERVER_CHAIN_INCOMPLETE, Severity.ERROR),
+        (codes.CLIENT_ROOT_NOT_TRUSTED, Severity.WARNING),
+    ]
+    assert out[1].title.startswith("Less likely")
+    assert all("tlsdiag trust --ca" in f.detail for f in out)
+    # the same evidence on a chain nobody calls inspected: the server's alone
+    out = place_missing_issuer(_incomplete(), missing, inspected=False, vendor=None)
+    assert _ranked(out) == [(codes.SERVER_CHAIN_INCOMPLETE, Severity.ERROR)]
+
+
 def _probe(**kw: object) -> ProbeResult:
     return ProbeResult(
         target=Target("x.test", "x.test"),
