@@ -40,6 +40,8 @@ SERVER_REVOCATION_UNKNOWN = "server.revocation_unknown"
 SERVER_CERT_MALFORMED = "server.cert_malformed"
 SERVER_CHAIN_INVALID = "server.chain_invalid"
 SERVER_CERT_PROFILE = "server.cert_profile"
+NETWORK_TIMEOUT = "network.timeout"
+ISSUER_UNEXPECTED = "issuer.unexpected"
 
 ALL_CODES: frozenset[str] = frozenset(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)

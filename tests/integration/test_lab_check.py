@@ -54,9 +54,14 @@ def test_without_cafile_the_lab_root_is_untrusted(lab: Lab) -> None:
     case = lab.cases["good"]
     opts = replace(options_for(lab, [case], timeout=3.0), cafile=None)
     out = run_check(parse_target(case.target), opts)
-    assert codes.SERVER_CHAIN_INCOMPLETE in _errors(out) or codes.SERVER_UNTRUSTED_ROOT in _errors(
-        out
-    )
+    # the lab root is a private root this client lacks (issue 11 section 1): the client's
+    # problem first, the server reading (an omitted intermediate) as a ranked warning
+    assert _errors(out) == {codes.CLIENT_ROOT_NOT_TRUSTED}
+    first = out.report.sorted_findings()[0]
+    assert first.code == codes.CLIENT_ROOT_NOT_TRUSTED
+    assert "tlsdiag trust --ca" in first.detail
+    warnings = {f.code for f in out.report.findings if f.severity.value == "warning"}
+    assert codes.SERVER_CHAIN_INCOMPLETE in warnings
 
 
 def test_incomplete_chain_is_completed_from_aia(lab: Lab) -> None:

@@ -12,8 +12,14 @@ from typing import Any, BinaryIO
 from cryptography import x509
 
 from tlsdiag import __version__
-from tlsdiag.commands.check import fetch_aia, root_sets
+from tlsdiag.commands.check import (
+    CheckOptions,
+    fetch_aia,
+    judge_chain,
+    root_sets,
+)
 from tlsdiag.commands.options import load_cafiles
+from tlsdiag.core import certs as C
 from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.core.chain import Roots, analyze_chain, chain_facts
 from tlsdiag.core.verdict import dedupe_findings, store_mismatch_findings
@@ -190,7 +196,11 @@ def run_chain(
         facts["at_time"] = at_time.strftime("%Y-%m-%dT%H:%M:%SZ")
     if cafile_only:
         facts["roots"] = "--cafile only"
-    findings = list(analysis.findings)
+    dns, ips = C.san_names(certs[0])
+    name = host or next(iter(dns), "") or next(iter(ips), "")
+    opts = CheckOptions(cafile=cafile, platform=platform_name(), command="chain")
+    interception, findings = judge_chain(name, certs, analysis, opts, judged)
+    facts["interception"] = interception
     if not cafile_only and (not cafile or not analysis.trusted_by.get("--cafile")):
         findings.extend(store_mismatch_findings(analysis, platform=platform_name()))
     return Report(

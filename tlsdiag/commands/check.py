@@ -20,9 +20,21 @@ from tlsdiag import __version__
 from tlsdiag.core import certs as C
 from tlsdiag.core import probe_facts as PF
 from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chain, chain_facts
-from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_findings
+from tlsdiag.core.diagnose import (
+    clock_findings,
+    failure_findings,
+    handshake_findings,
+    legacy_only_verdict,
+)
 from tlsdiag.core.proxy_block import block_page_findings
-from tlsdiag.core.verdict import dedupe_findings, reclassify_untrusted, store_mismatch_findings
+from tlsdiag.core.verdict import (
+    dedupe_findings,
+    missing_issuer,
+    place_missing_issuer,
+    reclassify_untrusted,
+    relative_expiry,
+    store_mismatch_findings,
+)
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
 from tlsdiag.net.scan import check_findings
@@ -124,6 +136,44 @@ def _public_fingerprints() -> frozenset[str]:
     return frozenset(C.fingerprint(c) for c in public_roots().certs)
 
 
+@cache
+def _public_orgs() -> frozenset[str]:
+    from tlsdiag.core.issuer.signals import _org
+
+    return frozenset(o for c in public_roots().certs for o in _org(c.subject))
+
+
+def _private_orgs(cafile: RootSet | None) -> frozenset[str]:
+    """Organisations of the private roots this client trusts (--cafile, OS roots not in certifi)."""
+    from tlsdiag.core.issuer.signals import _org
+
+    public = _public_fingerprints()
+    certs = [*(cafile.certs if cafile else ()), *os_roots().certs]
+    return frozenset(o for c in certs if C.fingerprint(c) not in public for o in _org(c.subject))
+
+
+@cache
+def os_fix_steps(root_subject: str) -> tuple[str, ...]:
+    """The commands that install a root in this machine's OS store, as ``trust`` prints them."""
+    import os
+    from pathlib import Path
+
+    from tlsdiag.core.trust.fixes import fix_variables, render_steps
+    from tlsdiag.core.trust.roots import RootInfo
+    from tlsdiag.kb.trust import trust_stores
+    from tlsdiag.stores.context import machine_context
+    from tlsdiag.stores.engine import read_stores
+
+    ctx = machine_context(os.environ, Path.home())
+    readings = read_stores(ctx, [s for s in trust_stores() if s.provides_os])
+    variables = fix_variables(RootInfo(subject=root_subject.replace(", ", ",")))
+    for r in readings:
+        if r.provides_os and r.present and r.fix:
+            steps = render_steps(r.fix.steps, {**variables, **r.variables})
+            return (f"save the root as {variables['ROOT_PEM']}", *steps)
+    return ()
+
+
 def _interception(
     host: str,
     presented: Sequence[x509.Certificate],
@@ -151,6 +201,41 @@ def _interception(
     return verdict.to_dict(), findings
 
 
+def judge_chain(
+    host: str,
+    presented: Sequence[x509.Certificate],
+    analysis: ChainAnalysis,
+    opts: CheckOptions,
+    now: datetime,
+) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """The interception verdict, and the chain findings placed on their side: an untrusted or
+    unsent root that is an inspection or private root is this client's (with the fix commands
+    for this machine's OS store), a missing public intermediate stays the server's."""
+    interception, issuer_findings = _interception(host, presented, analysis, opts, now)
+    inspected = bool(interception and interception.get("inspected"))
+    vendor = interception.get("vendor") if interception else None
+    missing = missing_issuer(
+        analysis, public_orgs=_public_orgs(), trusted_orgs=_private_orgs(opts.cafile)
+    )
+    root_name = missing.name if missing else C.name_string(analysis.path[-1].subject)
+    fix = os_fix_steps(root_name) if not analysis.trusted else ()
+    placed = place_missing_issuer(
+        analysis.findings, missing, inspected=inspected, vendor=vendor, fix=fix
+    )
+    placed = relative_expiry(placed, now=now, inspected=inspected)
+    return interception, [*reclassify_untrusted(placed, inspected, fix), *issuer_findings]
+
+
+def forced_options(opts: ProbeOptions) -> str:
+    """The TLS options the user forced, as typed (``--tls1_2 --cipher X``); "" when none."""
+    parts = []
+    if opts.tls_version:
+        parts.append("--tls" + opts.tls_version.removeprefix("TLSv").replace(".", "_"))
+    if opts.ciphers:
+        parts.append(f"--cipher {opts.ciphers}")
+    return " ".join(parts)
+
+
 def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     """Probe ``target`` and build its report."""
     p = probe(target, opts.probe)
@@ -161,11 +246,11 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         "dns": PF.dns_facts(p),
         "connect": PF.connect_facts(p),
     }
-    findings.extend(
-        check_findings(
-            p, failure_findings(p), timeout=opts.probe.timeout, connect_to=opts.probe.connect_to
-        )
-    )
+    forced = forced_options(opts.probe)
+    base = failure_findings(p, forced=forced)
+    if not forced:  # a short scan names what the server speaks; not for options the user forced
+        base = check_findings(p, base, timeout=opts.probe.timeout, connect_to=opts.probe.connect_to)
+    findings.extend(base)
     hs = PF.seen_handshake(p)
     facts["handshake"] = PF.handshake_facts(hs or p.failed_handshake)
     presented: tuple[x509.Certificate, ...] = ()
@@ -190,11 +275,9 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
                     fetch_errors=errors,
                 )
         facts.update(chain_facts(analysis))
-        interception, issuer_findings = _interception(host, presented, analysis, opts, now)
+        interception, chain_findings = judge_chain(host, presented, analysis, opts, now)
         facts["interception"] = interception
-        inspected = bool(interception and interception.get("inspected"))
-        findings.extend(reclassify_untrusted(analysis.findings, inspected))
-        findings.extend(issuer_findings)
+        findings.extend(chain_findings)
         if not opts.cafile or not analysis.trusted_by.get("--cafile"):
             findings.extend(store_mismatch_findings(analysis, platform=platform_name()))
         if opts.revocation and p.handshake is not None:
@@ -203,6 +286,7 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
             facts["revocation"] = rev_facts
     findings.extend(handshake_findings(p))
     findings.extend(block_page_findings(p))
+    findings = legacy_only_verdict(p, findings)
     if p.http is not None:
         facts["http"] = PF.http_facts(p)
         if opts.now is None:

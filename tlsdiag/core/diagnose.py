@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -13,6 +15,9 @@ CLOCK_SKEW_WARNING = timedelta(minutes=5)
 CLOCK_SKEW_ERROR = timedelta(days=1)
 MIN_DH_BITS = 2048
 _MODERN = ("TLSv1.2", "TLSv1.3")
+FAILING_CLIENTS = (
+    "OpenSSL 3 at security level 2 (curl, wget, Python, Node), current browsers, Java 17"
+)
 _MTLS_BODY = ("no required ssl certificate was sent", "ssl certificate error")
 
 
@@ -26,8 +31,23 @@ def _weak_cipher(cipher: str) -> bool:
     return not name.startswith(("ECDHE-", "DHE-", "EDH-"))
 
 
-def failure_findings(probe: ProbeResult) -> list[Finding]:
-    """Findings for a probe that did not complete a default handshake."""
+def sentence(message: str) -> str:
+    """``message`` as a sentence: a capital first letter, unless the message starts with a name
+    the user typed (a host, an address, an option), which is kept exactly as given."""
+    first = message.split(" ", 1)[0]
+    if not first or not first.isalpha() or not first.islower():
+        return message + "."
+    return message[0].upper() + message[1:] + "."
+
+
+def failure_findings(probe: ProbeResult, *, forced: str = "") -> list[Finding]:
+    """Findings for a probe that did not complete a default handshake.
+
+    Args:
+        probe: the probe record.
+        forced: the TLS options the user forced (``--tls1_2 --cipher X``), "" when none: a
+            version or suite mismatch is then the consequence of that choice, not the server's.
+    """
     failure = probe.failure
     if failure is None:
         return []
@@ -41,38 +61,124 @@ def failure_findings(probe: ProbeResult) -> list[Finding]:
         ev["alerts_received"] = ", ".join(seen.alerts_received)
     legacy = probe.legacy
     if legacy is not None:
-        ev["retry_with_old_versions"] = f"{legacy.version} {legacy.cipher}"
-        if legacy.version not in _MODERN:
-            return [
-                make_finding(
-                    codes.LEGACY_PROTOCOL_VERSION,
-                    title=f"The server speaks only {legacy.version}",
-                    detail=(
-                        f"The handshake fails with TLS 1.2/1.3; allowing old versions it succeeds "
-                        f"with {legacy.version} ({legacy.cipher}). Modern clients and inspecting "
-                        "proxies refuse versions below TLS 1.2."
-                    ),
-                    evidence=ev,
-                )
-            ]
-        if _weak_cipher(legacy.cipher):
-            return [
-                make_finding(
-                    codes.LEGACY_CIPHER_SUITE,
-                    title=f"The server offers only weak cipher suites ({legacy.cipher})",
-                    detail=(
-                        "The default handshake fails; with every cipher allowed the server picks "
-                        f"{legacy.cipher}, which modern clients refuse."
-                    ),
-                    evidence=ev,
-                )
-            ]
-        if failure.code in (codes.NETWORK_RESET, codes.LEGACY_CIPHER_SUITE):
-            return []  # the retry worked with modern settings: the chain findings explain it
+        return _legacy_only_findings(failure.message, legacy, ev)
+    if forced and failure.code in (codes.LEGACY_CIPHER_SUITE, codes.LEGACY_PROTOCOL_VERSION):
+        return [
+            make_finding(
+                failure.code,
+                title=f"The server accepts none of the options you forced ({forced})",
+                detail=(
+                    f"{sentence(failure.message)} The handshake was limited by the options given "
+                    f"on the command line ({forced}): this is the result of that choice, not a "
+                    "fault of the server."
+                ),
+                evidence={**ev, "forced_by_user": forced},
+                remediation=(
+                    "Run the check without those options to see what the server negotiates by "
+                    "default; force a version or suite only to reproduce a given client."
+                ),
+            )
+        ]
     if failure.code == codes.APP_MUTUAL_TLS and seen and seen.cert_request:
         ev["acceptable_ca_names"] = "; ".join(seen.cert_request.ca_names) or "(none listed)"
-    detail = failure.message[0].upper() + failure.message[1:] + "."
-    return [make_finding(failure.code, detail=detail, evidence=ev)]
+    return [make_finding(failure.code, detail=sentence(failure.message), evidence=ev)]
+
+
+def _legacy_only_findings(message: str, legacy: Handshake, ev: dict[str, str]) -> list[Finding]:
+    """The default handshake failed and only the lenient retry (TLS 1.0+, every cipher, OpenSSL
+    security level 0) worked: name what modern clients reject, as errors (never an OK)."""
+    ev = {**ev, "retry_with_old_versions": f"{legacy.version} {legacy.cipher}"}
+    ev["clients_that_fail"] = FAILING_CLIENTS
+    out: list[Finding] = []
+    if legacy.version not in _MODERN:
+        out.append(
+            make_finding(
+                codes.LEGACY_PROTOCOL_VERSION,
+                title=f"The server speaks only {legacy.version}",
+                detail=(
+                    f"The handshake fails with TLS 1.2/1.3; allowing old versions it succeeds "
+                    f"with {legacy.version} ({legacy.cipher}). Modern clients and inspecting "
+                    "proxies refuse versions below TLS 1.2."
+                ),
+                evidence=ev,
+            )
+        )
+    if legacy.dh_bits and legacy.dh_bits < MIN_DH_BITS:
+        out.append(
+            make_finding(
+                codes.SERVER_WEAK_KEY,
+                title=f"The server uses a {legacy.dh_bits}-bit Diffie-Hellman group",
+                detail=(
+                    f"The key exchange ({legacy.cipher}) uses a {legacy.dh_bits}-bit DH group; "
+                    f"clients require at least {MIN_DH_BITS} bits and abort the handshake "
+                    "(curl and OpenSSL 3: 'dh key too small')."
+                ),
+                evidence={**ev, "dh_bits": str(legacy.dh_bits)},
+                remediation=(
+                    f"Configure a DH group of at least {MIN_DH_BITS} bits (RFC 7919 ffdhe2048) "
+                    "or offer ECDHE suites on the server."
+                ),
+            )
+        )
+    if _weak_cipher(legacy.cipher):
+        out.append(
+            make_finding(
+                codes.LEGACY_CIPHER_SUITE,
+                title=f"The server offers only weak cipher suites ({legacy.cipher})",
+                detail=(
+                    "The default handshake fails; with every cipher allowed the server picks "
+                    f"{legacy.cipher}, which modern clients refuse."
+                ),
+                evidence=ev,
+            )
+        )
+    return out
+
+
+def legacy_only_verdict(probe: ProbeResult, findings: Sequence[Finding]) -> list[Finding]:
+    """When only the lenient retry worked, the verdict is a FAIL that names why.
+
+    The chain's weak-key and weak-signature errors (RSA < 2048, SHA-1) get the clients that
+    fail added; when no error names why at all, one ``legacy.cipher_suite`` error says that the
+    handshake works only with settings modern clients refuse.
+
+    Args:
+        probe: the probe record.
+        findings: every finding so far.
+
+    Returns:
+        The findings, annotated, plus the generic error when nothing else explains the failure.
+    """
+    legacy, failure = probe.legacy, probe.failure
+    if probe.handshake is not None or legacy is None or failure is None:
+        return list(findings)
+    out = [
+        replace(f, evidence={**f.evidence, "clients_that_fail": FAILING_CLIENTS})
+        if f.severity is Severity.ERROR
+        and f.code in (codes.SERVER_WEAK_KEY, codes.SERVER_WEAK_SIGNATURE)
+        and "clients_that_fail" not in f.evidence
+        else f
+        for f in findings
+    ]
+    if any(f.severity is Severity.ERROR for f in out):
+        return out
+    out.append(
+        make_finding(
+            codes.LEGACY_CIPHER_SUITE,
+            title="The handshake works only with settings modern clients refuse",
+            detail=(
+                f"The default handshake fails ({failure.message}); only with old versions, every "
+                f"cipher and OpenSSL security level 0 it succeeds ({legacy.version} "
+                f"{legacy.cipher})."
+            ),
+            evidence={
+                "error": failure.message,
+                "retry_with_old_versions": f"{legacy.version} {legacy.cipher}",
+                "clients_that_fail": FAILING_CLIENTS,
+            },
+        )
+    )
+    return out
 
 
 def handshake_findings(probe: ProbeResult) -> list[Finding]:

@@ -174,7 +174,7 @@ def _timeout_failure(wire: Wire, rec: Recorder, timeout: float) -> ProbeFailure:
     if wire.first_bytes and not _looks_like_tls(wire.first_bytes):
         return _not_tls(wire.first_bytes)
     return ProbeFailure(
-        codes.NETWORK_RESET,
+        codes.NETWORK_TIMEOUT,
         "handshake",
         f"the server did not complete the TLS handshake within {timeout:g}s",
         "no answer to the ClientHello" if not wire.received else "the handshake stalled",
@@ -345,7 +345,9 @@ def probe(target: Target, opts: ProbeOptions) -> ProbeResult:
     failed: ProbeFailure = attempt.failure
     legacy = None
     retry_codes = (codes.LEGACY_PROTOCOL_VERSION, codes.LEGACY_CIPHER_SUITE, codes.NETWORK_RESET)
-    if opts.legacy_retry and failed.code in retry_codes and opts.tls_version is None:
+    forced = opts.tls_version is not None or opts.ciphers is not None
+    # a timeout is not retried (it would wait twice); options the user forced are not overridden
+    if opts.legacy_retry and failed.code in retry_codes and not forced:
         legacy = _legacy_retry(addr, port, sni, opts, route)
     partial = Handshake(
         sni=sni,

@@ -215,10 +215,10 @@ def _failure(outcomes: Sequence[Outcome], timeout: float) -> ProbeFailure | None
             codes.NETWORK_CONNECT_FAILED, "connect", "TCP connection failed", example.message
         )
     detail = f"every ClientHello (SSL 3.0 to TLS 1.3) got the same: the server {example.message}"
-    if kind == "timeout":
+    if kind == "timeout":  # accepted and never answered: its own finding, not a reset
         msg = f"the server did not answer any ClientHello within {timeout:g}s"
-    else:
-        msg = "the server closed or reset the connection after the ClientHello"
+        return ProbeFailure(codes.NETWORK_TIMEOUT, "handshake", msg, detail)
+    msg = "the server closed or reset the connection after the ClientHello"
     return ProbeFailure(codes.NETWORK_RESET, "handshake", msg, detail)
 
 

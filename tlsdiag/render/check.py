@@ -18,25 +18,53 @@ _WHERE = {
     "client": "on this client",
     "inspection": "in the inspection path",
     "network": "in the network (not TLS)",
+    "forced": "the options you forced, not the server",
 }
 
 
+# findings whose usual place is the inspection path, on a connection that is not inspected
+_DIRECT_WHERE = {"app.mutual_tls": "client", "app.certificate_pinning": "client"}
+
+
+def _where(code: str, evidence: Mapping[str, str], inspected: bool) -> str:
+    """Where a finding puts the problem, for this report: options the user forced are the
+    user's; an inspection-side code on a direct connection is not the inspection path's."""
+    if "forced_by_user" in evidence:
+        return "forced"
+    where = finding_info(code).where
+    if where == "inspection" and not inspected:
+        return _DIRECT_WHERE.get(code, "server")
+    return where
+
+
 def verdict_line(report: Report) -> tuple[str, str]:
-    """(style, text): one line saying whether TLS works and where the problem is."""
+    """(style, text): one line saying whether TLS works and where the problem is.
+
+    For ``chain`` (no connection) it says what was analysed instead of "TLS works".
+    """
     errors = [f for f in report.sorted_findings() if f.severity is Severity.ERROR]
     target = report.target
+    inter = report.facts.get("interception") or {}
+    inspected = bool(inter.get("inspected"))
     if not errors:
         warn = sum(1 for f in report.findings if f.severity is Severity.WARNING)
         extra = f" ({warn} warning{'s' if warn != 1 else ''})" if warn else ""
+        if report.command == "chain":
+            n = len(report.facts.get("chain") or [])
+            host = report.facts.get("host")
+            name = f" for {host}" if host else " (no --host: the name was not checked)"
+            what = f"{n} certificate{'s' if n != 1 else ''} from {target}"
+            return "bold green", f"OK  the chain of {what} verifies{name}{extra}"
         return "bold green", f"OK  TLS to {target} works from here{extra}"
     wheres = []
     for f in errors:
-        where = finding_info(f.code).where
+        where = _where(f.code, f.evidence, inspected)
         if where in _WHERE and _WHERE[where] not in wheres:
             wheres.append(_WHERE[where])
     place = " and ".join(wheres) or "see below"
     first = errors[0]
-    return "bold red", f"FAIL  {target}: {first.title} - the problem is {place}"
+    subject = f"the chain in {target}" if report.command == "chain" else target
+    return "bold red", f"FAIL  {subject}: {first.title} - the problem is {place}"
 
 
 def _handshake_line(hs: Mapping[str, Any] | None, facts: Mapping[str, Any]) -> str:
@@ -171,6 +199,6 @@ def render_probe(report: Report, console: Console) -> None:
     for pem in pems:
         console.print(pem, end="", markup=False, highlight=False)
     errors = [f for f in report.findings if f.severity is Severity.ERROR]
-    if errors and not report.facts.get("chain"):
+    if errors:
         console.print()
         render_findings(report, console)

@@ -274,12 +274,23 @@ def test_default_bypass_from_expect_issuer_with_the_failed_expectation():
         presented, path, trusted_by=PUBLIC_TRUST, platform="linux", expect_issuer="Cato"
     )
     found = codes_of(findings)
+    # a direct chain that misses the expectation is not a detected interception (issue 11)
     assert found == {
-        codes.INTERCEPTION_DETECTED: Severity.ERROR,
+        codes.ISSUER_UNEXPECTED: Severity.ERROR,
         codes.PLATFORM_DEFAULT_BYPASS: Severity.INFO,
     }
     bypass = next(f for f in findings if f.code == codes.PLATFORM_DEFAULT_BYPASS)
     assert "cannot pass" in bypass.detail
+    assert "The public issuer" in bypass.detail
+
+
+def test_default_bypass_with_a_private_issuer_does_not_call_it_public():
+    leaf = make_leaf("wiki.corp.internal", make_ca("CN=Acme Corp Root CA,O=Acme", label="acme9"))
+    _, findings = assess([leaf], host="wiki.corp.internal", platform="linux", expect_issuer="Cato")
+    bypass = next(f for f in findings if f.code == codes.PLATFORM_DEFAULT_BYPASS)
+    assert "public issuer" not in bypass.detail
+    assert "not a public CA" in bypass.detail
+    assert codes_of(findings)[codes.ISSUER_UNEXPECTED] is Severity.ERROR
 
 
 def test_no_default_bypass_finding_when_inspected():

@@ -104,6 +104,19 @@ def classify_host(host: str) -> str:
     return "public"
 
 
+def public_aia(chain: Sequence[x509.Certificate]) -> str:
+    """The first AIA caIssuers URL of the chain's last certificate on a public host ("" if none)."""
+    from urllib.parse import urlsplit
+
+    from tlsdiag.core.certs import aia_urls
+
+    for url in aia_urls(chain[-1])[0]:
+        host = urlsplit(url).hostname or ""
+        if host and classify_host(host) == "public":
+            return url
+    return ""
+
+
 def _claims_public(issuer: x509.Name, extra_orgs: Iterable[str]) -> str | None:
     orgs = _org(issuer)
     if not orgs:

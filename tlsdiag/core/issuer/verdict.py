@@ -27,6 +27,7 @@ from tlsdiag.core.issuer.signals import (
     _self_issued,
     _sha256,
     classify_host,
+    public_aia,
 )
 from tlsdiag.core.issuer.vendor_match import VendorMatch, _candidate_vendors, find_vendor
 from tlsdiag.kb.vendors import Vendor
@@ -197,6 +198,19 @@ def assess_interception(
         else:
             reasons.append(trust_reason)
             strong = False
+            unsent = root_cert is None and not any(c.subject == root_name for c in presented)
+            public_missing = claimed is not None and unsent and scts > 0
+            if public_missing:
+                claimed = None  # a real public leaf whose intermediate was not sent
+                reasons.append(
+                    f"the issuer '{issuer_text}' names a public CA and the leaf carries "
+                    f"{scts} embedded SCTs: a public certificate whose issuer was not sent"
+                )
+            elif claimed is None and unsent and not public_aia(path or presented):
+                reasons.append(
+                    f"the issuer '{root_text}' was not sent, has no public CA name and no AIA URL "
+                    "to a public CA: a private root (an inspection root is never sent)"
+                )
             if claimed is not None:
                 strong = True
                 reasons.append(
@@ -216,7 +230,10 @@ def assess_interception(
                     )
                     + ": forged on the fly"
                 )
-            if host_kind == "public":
+            if public_missing and not fresh:
+                inspected = False
+                confidence = MEDIUM
+            elif host_kind == "public":
                 inspected = True
                 confidence = HIGH if strong else MEDIUM
                 reasons.append(
@@ -241,6 +258,9 @@ def assess_interception(
     vendor = vendor_match.vendor if vendor_match is not None else None
     findings: list[Finding] = []
     expectation_met = True
+    # an expectation that fails on a direct chain is about the path this client takes, not a
+    # detected interception
+    mismatch_code = codes.INTERCEPTION_DETECTED if inspected else codes.ISSUER_UNEXPECTED
     if expect_re is not None:
         targets = [issuer_text, root_text]
         if vendor is not None:
@@ -251,7 +271,7 @@ def assess_interception(
             expectation_met = False
             findings.append(
                 make_finding(
-                    codes.INTERCEPTION_DETECTED,
+                    mismatch_code,
                     severity=Severity.ERROR,
                     title="issuer is not the expected one",
                     detail=(
@@ -282,7 +302,7 @@ def assess_interception(
             expectation_met = False
             findings.append(
                 make_finding(
-                    codes.INTERCEPTION_DETECTED,
+                    mismatch_code,
                     severity=Severity.ERROR,
                     title="issuer is not the expected one: the pinned certificate is missing",
                     detail=(
@@ -429,8 +449,15 @@ def _default_bypass(
                 codes.PLATFORM_DEFAULT_BYPASS,
                 detail=(
                     f"{vendor.name} does not inspect {subject} by default (default bypass "
-                    f"platforms: {listed}). The public issuer '{verdict.issuer}' is therefore "
-                    "expected here; it is not a sign that inspection is broken"
+                    f"platforms: {listed}). "
+                    + (
+                        f"The public issuer '{verdict.issuer}' is therefore expected here; it is "
+                        "not a sign that inspection is broken"
+                        if verdict.public_root
+                        else f"The issuer '{verdict.issuer}' is not a public CA and not "
+                        f"{vendor.name}'s: another CA (an internal PKI or another proxy) issues "
+                        "this certificate"
+                    )
                     + (
                         ""
                         if expectation_met
