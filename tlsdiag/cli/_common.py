@@ -6,6 +6,7 @@ and exits with the error's status. Heavy modules (rich, render) are imported ins
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,31 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_TOOL = 3
+EXIT_PIPE = 141
+"""Standard output was closed before the report was written (``| head``), as other tools do."""
+
+MAX_TIMEOUT = 300.0
+"""Longest ``--timeout`` (seconds per step)."""
+
+
+def seconds(low: float, high: float, option: str) -> Callable[[float | None], float | None]:
+    """A typer callback for a duration option: finite, more than ``low``, at most ``high``."""
+
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return None
+        if not math.isfinite(value) or not low < value <= high:
+            raise typer.BadParameter(
+                f"{value!r}: expected seconds, more than {low:g} and at most {high:g}",
+                param_hint=option,
+            )
+        return value
+
+    return check
+
+
+timeout_seconds = seconds(0.0, MAX_TIMEOUT, "--timeout")
+"""The ``--timeout`` callback of every command that has one."""
 
 _debug = False
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -37,7 +36,6 @@ def chain(
 
         report = chain_command(
             source,
-            stdin=sys.stdin.buffer,
             host=host,
             cafile=cafile,
             aia=not no_aia,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,14 +20,15 @@ if TYPE_CHECKING:
 def _gather(text: list[str] | None, file: Path | None) -> tuple[str, str, bool]:
     """The text to explain, where it came from, and whether it was cut."""
     from tlsdiag.commands.explain import read_text_file, read_text_stream
+    from tlsdiag.stores.userfile import stdin_is_terminal
 
     if text and file is not None:
         raise UsageError("give the error text or --file LOG, not both")
     if file is not None:
-        body, cut = read_text_file(file, sys.stdin.buffer)
+        body, cut = read_text_file(file)
         source = "stdin" if str(file) == "-" else str(file)
-    elif text == ["-"] or (not text and not sys.stdin.isatty()):
-        body, cut = read_text_stream(sys.stdin.buffer)
+    elif text == ["-"] or (not text and stdin_is_terminal() is False):
+        body, cut = read_text_stream()
         source = "stdin"
     elif text:
         body, cut = " ".join(text), False

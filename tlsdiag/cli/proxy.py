@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
+from tlsdiag.cli._common import (
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+    seconds,
+)
 from tlsdiag.model import Format, Report
 
 if TYPE_CHECKING:
@@ -54,7 +62,12 @@ def proxy(
         int, typer.Option("--max-connections", min=1, help="Concurrent client connections.")
     ] = 4096,
     idle_timeout: Annotated[
-        float, typer.Option("--idle-timeout", min=1.0, help="Close tunnels idle this long (s).")
+        float,
+        typer.Option(
+            "--idle-timeout",
+            callback=seconds(0.0, 86400.0, "--idle-timeout"),
+            help="Close tunnels idle this long (seconds, at most 86400).",
+        ),
     ] = 300.0,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No line per connection on stderr.")

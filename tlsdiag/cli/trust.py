@@ -16,6 +16,7 @@ from tlsdiag.cli._common import (
     handle_errors,
     pick_format,
     spinner,
+    timeout_seconds,
 )
 from tlsdiag.model import Format
 
@@ -60,7 +61,12 @@ def trust(
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Network timeout in seconds.")
+        float,
+        typer.Option(
+            "--timeout",
+            callback=timeout_seconds,
+            help="Network timeout in seconds (more than 0, at most 300).",
+        ),
     ] = 5.0,
     show_absent: Annotated[
         bool,

@@ -19,30 +19,21 @@ from tlsdiag.errors import InputError
 from tlsdiag.model import Report
 from tlsdiag.stores.bundles import RootSet, load_cafile
 
-MAX_INPUT = 10 * 1024 * 1024
 
-
-def read_source(source: str, stdin: BinaryIO) -> tuple[list[x509.Certificate], str]:
+def read_source(source: str, stdin: BinaryIO | None = None) -> tuple[list[x509.Certificate], str]:
     """The certificates in ``source`` (a path, or ``-`` for ``stdin``) and how to name it.
 
     Raises:
-        InputError: unreadable, empty, too large, or no certificate in it.
+        InputError: unreadable, not a regular file, empty, too large, or no certificate in it.
     """
+    from tlsdiag.stores.userfile import Kind, read_file, read_stream, stdin_stream
+
     if source == "-":
-        data = stdin.read(MAX_INPUT + 1)
         what = "stdin"
+        data, _ = read_stream(stdin or stdin_stream(), Kind.PEM, what=what)
     else:
-        path = Path(source)
-        try:
-            with path.open("rb") as fh:
-                data = fh.read(MAX_INPUT + 1)
-        except IsADirectoryError as exc:
-            raise InputError(f"{source}: is a directory") from exc
-        except OSError as exc:
-            raise InputError(f"{source}: cannot read: {exc.strerror}") from exc
         what = source
-    if len(data) > MAX_INPUT:
-        raise InputError(f"{what}: larger than 10 MiB, not a certificate chain")
+        data, _ = read_file(Path(source), Kind.PEM, what=what)
     if not data.strip():
         raise InputError(f"{what}: empty input")
     certs = parse_certificates(data, what=what)
@@ -54,7 +45,7 @@ def read_source(source: str, stdin: BinaryIO) -> tuple[list[x509.Certificate], s
 def chain_command(
     source: str,
     *,
-    stdin: BinaryIO,
+    stdin: BinaryIO | None = None,
     host: str | None,
     cafile: Path | None,
     aia: bool = True,

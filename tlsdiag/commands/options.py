@@ -8,7 +8,8 @@ import ssl
 from pathlib import Path
 
 from tlsdiag.commands.check import CheckOptions
-from tlsdiag.core.target import normalize_host, parse_connect_to, parse_resolve
+from tlsdiag.core.issuer.verdict import compile_expect_issuer, normalize_fingerprint
+from tlsdiag.core.target import normalize_host, parse_alpn, parse_connect_to, parse_resolve
 from tlsdiag.errors import UsageError
 from tlsdiag.net.probe import ProbeOptions
 from tlsdiag.stores.bundles import load_cafile
@@ -59,10 +60,20 @@ def build_options(
         except ssl.SSLError as exc:
             raise UsageError(f"--cipher {cipher!r}: no cipher matches this list") from exc
     alpn_list: tuple[str, ...] = ("http/1.1",)
-    if alpn is not None:
-        alpn_list = tuple(p.strip() for p in alpn.split(",") if p.strip())
-        if not alpn_list or any(len(p) > 255 for p in alpn_list):
-            raise UsageError(f"--alpn {alpn!r}: expected a comma-separated list like h2,http/1.1")
+    try:
+        if alpn is not None:
+            alpn_list = parse_alpn(alpn)
+        if expect_fingerprint is not None:
+            normalize_fingerprint(expect_fingerprint)
+        if expect_issuer is not None:
+            if not expect_issuer.strip():
+                raise ValueError(
+                    "--expect-issuer '': an empty pattern matches every issuer (is a variable "
+                    "unset?)"
+                )
+            compile_expect_issuer(expect_issuer)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     ca = load_cafile(cafile) if cafile is not None else None
     family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else socket.AF_UNSPEC
     probe_opts = ProbeOptions(

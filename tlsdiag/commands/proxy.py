@@ -28,12 +28,12 @@ def parse_listen(value: str) -> tuple[str, int]:
         host, _, port = text[1:].partition("]:")
     elif text.count(":") == 1:
         host, _, port = text.partition(":")
-    elif text.isdigit():
+    elif text.isascii() and text.isdigit():
         host, port = "127.0.0.1", text
     else:
         raise UsageError(f"--listen {value!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
     host = host or "127.0.0.1"
-    if not port.isdigit() or not 0 <= int(port) < 65536:
+    if not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:
         raise UsageError(f"--listen {value!r}: bad port")
     try:
         ipaddress.ip_address(host)

@@ -130,7 +130,7 @@ def fetch_url(
                     final_url=final,
                 )
             declared = resp.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                 return done(
                     error=f"body too large ({int(declared)} bytes, limit {max_bytes})",
                     status=resp.status_code,

@@ -86,7 +86,7 @@ def check_host(host: str, what: str) -> str:
 
 
 def _port(text: str, what: str) -> int:
-    if not text.isdigit() or len(text) > 5:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5:
         raise ParseError(f"{what}: bad port")
     port = int(text)
     if not 0 < port < 65536:
@@ -175,7 +175,7 @@ def parse_request_head(data: bytes) -> RequestHead:
     cl = [v for k, v in headers if k.lower() == "content-length"]
     if te and cl:
         raise ParseError("both Transfer-Encoding and Content-Length")
-    if len(set(cl)) > 1 or any(not v.isdigit() for v in cl):
+    if len(set(cl)) > 1 or any(not (v.isascii() and v.isdigit()) for v in cl):
         raise ParseError("bad Content-Length")
     if te and te[-1].split(",")[-1].strip() != "chunked":
         raise ParseError("unsupported Transfer-Encoding")
