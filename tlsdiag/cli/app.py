@@ -14,6 +14,7 @@ from tlsdiag import __version__
 from tlsdiag.cli import _common, ca, chain, check, demo, explain, issuer, lab, probe, proxy, trust
 
 app = typer.Typer(
+    cls=_common.OneLineErrors,
     name="tlsdiag",
     help=(
         "Troubleshoot TLS inspection: is this connection inspected, does this machine trust the "

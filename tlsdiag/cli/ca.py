@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
-from tlsdiag.errors import InputError
+from tlsdiag.cli._common import (
+    ForceOpt,
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+)
+from tlsdiag.cli._output import write_output
 from tlsdiag.model import Format
 
 ca_app = typer.Typer(
@@ -54,7 +61,9 @@ def init(
         from tlsdiag.render.proxy import render_ca
 
         report = init_report(directory, days=days, permit=tuple(permit or ()), force=force)
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_ca, force=force
+        )
     raise typer.Exit(code)
 
 
@@ -64,6 +73,7 @@ def show(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Show the CA: subject, validity, fingerprints, name constraints, file paths.
 
@@ -74,7 +84,9 @@ def show(
         from tlsdiag.render.proxy import render_ca
 
         report = show_report(directory)
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_ca, force=force
+        )
     raise typer.Exit(code)
 
 
@@ -83,6 +95,7 @@ def export(
     der: Annotated[bool, typer.Option("--der", help="DER instead of PEM.")] = False,
     directory: DirOpt = None,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write the CA certificate (never the key) to stdout or --output, PEM or DER.
 
@@ -92,15 +105,7 @@ def export(
         from tlsdiag.commands.ca import export_bytes
 
         data = export_bytes(directory, der=der)
-        if output is not None:
-            try:
-                output.write_bytes(data)
-            except OSError as exc:
-                raise InputError(f"--output {output}: cannot write: {exc.strerror}") from exc
-        else:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
+        write_output(data, output, force=force)
     raise typer.Exit(0)
 
 
@@ -110,6 +115,7 @@ def path(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Print where the CA lives: directory, certificate, key (whether or not they exist yet)."""
     with handle_errors():
@@ -117,7 +123,13 @@ def path(
         from tlsdiag.render.ca_path import render_ca_path
 
         report = path_report(directory)
-        emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca_path)
+        emit(
+            [report],
+            pick_format(fmt, as_json),
+            output,
+            console_renderer=render_ca_path,
+            force=force,
+        )
     raise typer.Exit(0)
 
 
@@ -131,6 +143,7 @@ def trust_help(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """How to trust the CA: OS stores (Windows, macOS, Linux) and app stores (steps are printed,
     never run).
@@ -142,7 +155,13 @@ def trust_help(
         from tlsdiag.render.proxy import render_trust_help
 
         report = trust_help_report(directory, platform)
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_trust_help)
+        code = emit(
+            [report],
+            pick_format(fmt, as_json),
+            output,
+            console_renderer=render_trust_help,
+            force=force,
+        )
     raise typer.Exit(code)
 
 

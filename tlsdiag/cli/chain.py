@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from tlsdiag.cli import _target as T
-from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
+from tlsdiag.cli._common import (
+    ForceOpt,
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+)
 from tlsdiag.model import Format
 
 
@@ -24,6 +32,7 @@ def chain(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Analyse a certificate chain from a file: path, trust, dates, names, keys, signatures.
 
@@ -41,7 +50,9 @@ def chain(
             aia=not no_aia,
             timeout=timeout,
         )
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_check)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_check, force=force
+        )
     raise typer.Exit(code)
 
 

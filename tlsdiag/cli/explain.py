@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
+from tlsdiag.cli._common import (
+    ForceOpt,
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+)
 from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Format
 
@@ -81,6 +89,7 @@ def explain(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Explain a TLS or connection error message: likely causes, best first, and what to run next.
 
@@ -100,11 +109,11 @@ def explain(
             if text or file is not None:
                 raise UsageError("--code explains one finding code; give no text with it")
             report = explain_code(code, host or "")
-            emit([report], pick_format(fmt, as_json), output, console_renderer=_render)
+            emit([report], pick_format(fmt, as_json), output, console_renderer=_render, force=force)
             raise typer.Exit(0)
         body, source, cut = _gather(text, file)
         report = explain_text(body, source=source, truncated=cut, inspected=inspected, host=host)
-        emit([report], pick_format(fmt, as_json), output, console_renderer=_render)
+        emit([report], pick_format(fmt, as_json), output, console_renderer=_render, force=force)
         recognised = bool(report.facts.get("recognised"))
     raise typer.Exit(0 if recognised else 1)
 

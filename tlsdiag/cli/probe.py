@@ -8,6 +8,7 @@ import typer
 
 from tlsdiag.cli import _target as T
 from tlsdiag.cli._common import (
+    ForceOpt,
     FormatOpt,
     JsonOpt,
     OutputOpt,
@@ -39,6 +40,7 @@ def probe(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Show what the client sees of the handshake: version, cipher, ALPN, SNI, chain.
 
@@ -69,7 +71,9 @@ def probe(
         )
         with spinner(f"probing {parsed.display}"):
             report = run_probe(parsed, opts, showcerts=showcerts)
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_probe)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_probe, force=force
+        )
     raise typer.Exit(code)
 
 

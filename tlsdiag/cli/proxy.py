@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tlsdiag.cli._common import (
+    ForceOpt,
     FormatOpt,
     JsonOpt,
     OutputOpt,
@@ -75,6 +76,7 @@ def proxy(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Run the inspecting proxy until Ctrl-C (CONNECT for TLS, absolute URIs for plain HTTP).
 
@@ -100,7 +102,7 @@ def proxy(
             idle_timeout=idle_timeout,
         )
         report = _run(config, quiet=quiet)
-        code = emit([report], pick_format(fmt, as_json), output)
+        code = emit([report], pick_format(fmt, as_json), output, force=force)
     raise typer.Exit(0 if code in (0, 1) else code)
 
 
@@ -147,6 +149,7 @@ def events_cmd(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Show proxy events as a table, with findings per host.
 
@@ -157,7 +160,9 @@ def events_cmd(
         from tlsdiag.render.proxy import render_events
 
         report = events_report_from_file(file, host=host, action=action, errors=errors, last=last)
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_events)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_events, force=force
+        )
     raise typer.Exit(code)
 
 

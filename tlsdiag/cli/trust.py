@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from tlsdiag.cli._common import (
+    ForceOpt,
     FormatOpt,
     JsonOpt,
     OutputOpt,
@@ -75,6 +76,7 @@ def trust(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Audit every trust store on this machine for the inspection root.
 
@@ -105,7 +107,9 @@ def trust(
             reports = run_trust_here(opts)
 
         renderer = partial(render_trust, show_absent=show_absent)
-        code = emit(reports, pick_format(fmt, as_json), output, console_renderer=renderer)
+        code = emit(
+            reports, pick_format(fmt, as_json), output, console_renderer=renderer, force=force
+        )
     raise typer.Exit(code)
 
 

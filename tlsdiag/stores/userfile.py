@@ -43,6 +43,19 @@ class Kind(Enum):
         return self.value.max_bytes
 
 
+_READ: set[tuple[int, int]] = set()
+"""(device, inode) of every file read in this process: an output must not replace one."""
+
+
+def was_read(path: Path) -> bool:
+    """True when ``path`` (symlinks followed) is a file this process read as an input."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) in _READ
+
+
 TAIL_CAP = 256 * MiB
 """Most read from a stream when only its end is kept (``explain -``)."""
 
@@ -71,15 +84,17 @@ def _open_regular(path: Path, what: str) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError as exc:
-        raise InputError(f"{what}: no such file") from exc
+        raise InputError(f"{what}: cannot read: no such file") from exc
     except IsADirectoryError as exc:
         raise InputError(f"{what}: is a directory") from exc
     except OSError as exc:
         raise InputError(f"{what}: cannot read: {exc.strerror}") from exc
     try:
-        refusal = _kind_of_mode(os.fstat(fd).st_mode)
+        st = os.fstat(fd)
+        refusal = _kind_of_mode(st.st_mode)
         if refusal:
             raise InputError(f"{what}: {refusal}")
+        _READ.add((st.st_dev, st.st_ino))
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
