@@ -54,7 +54,7 @@ def init(
 ) -> None:
     """Create the local root CA (EC P-256, one year; the key is written with mode 0600).
 
-    Exit status: 0 created, 2 bad usage, 3 a CA already exists (use --force) or cannot write.
+    Exit status: 0 created, 2 bad usage or a CA already exists (use --force), 3 cannot write.
     """
     with handle_errors():
         from tlsdiag.commands.ca import init_report
@@ -77,7 +77,7 @@ def show(
 ) -> None:
     """Show the CA: subject, validity, fingerprints, name constraints, file paths.
 
-    Exit status: 0 shown, 3 no CA yet (run `tlsdiag ca init`).
+    Exit status: 0 shown, 2 no CA yet (run `tlsdiag ca init`) or its key is open to others.
     """
     with handle_errors():
         from tlsdiag.commands.ca import show_report
@@ -99,7 +99,7 @@ def export(
 ) -> None:
     """Write the CA certificate (never the key) to stdout or --output, PEM or DER.
 
-    Exit status: 0 written, 2 cannot write, 3 no CA yet.
+    Exit status: 0 written, 2 no CA yet or cannot write.
     """
     with handle_errors():
         from tlsdiag.commands.ca import export_bytes
