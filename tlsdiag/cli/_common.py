@@ -77,6 +77,34 @@ _CLICK_USAGE_ERROR: type[Exception] = next(
 """Click's ``UsageError`` (bad option values, unknown options, missing arguments)."""
 
 
+EXIT_TERM = 143
+"""Stopped by SIGTERM (128 + 15), after the cleanup every exit path runs."""
+
+
+class _Terminated(SystemExit):
+    """SIGTERM, raised in the main thread so ``with`` blocks remove temporary folders."""
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While a command runs, SIGTERM unwinds like Ctrl-C (cleanup runs), then exits 143."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: object) -> None:
+        raise _Terminated(EXIT_TERM)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class OneLineErrors(TyperGroup):
     """The root command: a bad option value is one ``error:`` line and a hint (exit 2), not
     Click's usage block; stdout/stderr never fail on characters their encoding lacks."""
@@ -92,14 +120,15 @@ class OneLineErrors(TyperGroup):
     ) -> Any:
         tolerate_encodings()
         try:
-            rv = super().main(
-                args,
-                prog_name,
-                complete_var,
-                standalone_mode=False,
-                windows_expand_args=windows_expand_args,
-                **extra,
-            )
+            with _sigterm_unwinds():
+                rv = super().main(
+                    args,
+                    prog_name,
+                    complete_var,
+                    standalone_mode=False,
+                    windows_expand_args=windows_expand_args,
+                    **extra,
+                )
         except _CLICK_USAGE_ERROR as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":
                 exc.show()  # type: ignore[attr-defined]

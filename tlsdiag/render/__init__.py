@@ -42,6 +42,9 @@ def render_reports(
             from rich.console import Console
             from rich.rule import Rule
 
+            from tlsdiag.render.safe import printable_report
+
+            reports = [printable_report(r) for r in reports]
             if console_renderer is None:
                 from tlsdiag.render.console import render_console
 
