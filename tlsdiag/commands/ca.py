@@ -24,18 +24,29 @@ def ca_dir(directory: Path | None) -> Path:
 
 
 def init_report(
-    directory: Path | None, *, days: int, permit: tuple[str, ...], force: bool
+    directory: Path | None,
+    *,
+    days: int,
+    permit: tuple[str, ...],
+    force: bool,
+    key_type: str = "ec256",
 ) -> Report:
-    """``ca init``: create the CA and report it.
+    """``ca init``: create the CA (``key_type``: a ``certbuild.KeyType`` value) and report it.
 
     Raises:
-        UsageError: a bad ``--permit`` domain.
+        UsageError: a bad ``--permit`` domain or ``--key-type``.
     """
+    from tlsdiag.core.certbuild import KeyType
     from tlsdiag.proxy.ca import init_ca
     from tlsdiag.proxy.report import ca_report
 
+    if key_type not in tuple(KeyType):
+        choices = ", ".join(KeyType)
+        raise UsageError(f"--key-type {key_type!r}: expected one of {choices}")
     try:
-        ca = init_ca(ca_dir(directory), days=days, permit=permit, force=force)
+        ca = init_ca(
+            ca_dir(directory), days=days, permit=permit, force=force, key_type=KeyType(key_type)
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     return ca_report("ca init", ca.cert, ca.paths, now=datetime.now(UTC), extra={"created": True})

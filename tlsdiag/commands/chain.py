@@ -11,12 +11,12 @@ from typing import Any, BinaryIO
 from cryptography import x509
 
 from tlsdiag import __version__
-from tlsdiag.commands.check import current_platform, fetch_aia, root_sets
+from tlsdiag.commands.check import fetch_aia, root_sets
 from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.core.chain import analyze_chain, chain_facts
 from tlsdiag.core.verdict import dedupe_findings, store_mismatch_findings
 from tlsdiag.errors import InputError
-from tlsdiag.model import Report
+from tlsdiag.model import Report, platform_name
 from tlsdiag.stores.bundles import RootSet, load_cafile
 
 
@@ -99,7 +99,7 @@ def run_chain(
     facts.update(chain_facts(analysis))
     findings = list(analysis.findings)
     if not cafile or not analysis.trusted_by.get("--cafile"):
-        findings.extend(store_mismatch_findings(analysis, platform=current_platform()))
+        findings.extend(store_mismatch_findings(analysis, platform=platform_name()))
     return Report(
         command="chain",
         target=source,

@@ -7,7 +7,6 @@ concurrently in threads. ``probe``, ``issuer``, ``trust --from-host`` and ``demo
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from tlsdiag.core import probe_facts as PF
 from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chain, chain_facts
 from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_findings
 from tlsdiag.core.verdict import dedupe_findings, reclassify_untrusted, store_mismatch_findings
-from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target
+from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
@@ -52,16 +51,6 @@ class CheckOutcome:
     presented: tuple[x509.Certificate, ...]
     analysis: ChainAnalysis | None
     report: Report
-
-
-def current_platform() -> str:
-    """The OS this runs on: linux, macos, windows (or Python's own name for others)."""
-    plat = str(sys.platform)  # a plain str: mypy would prune the other branches per platform
-    if plat.startswith("linux"):
-        return "linux"
-    if plat == "darwin":
-        return "macos"
-    return "windows" if plat.startswith("win") else plat
 
 
 def root_sets(cafile: RootSet | None) -> list[Roots]:
@@ -150,7 +139,7 @@ def _interception(
         now=now,
         public_root_fingerprints=_public_fingerprints(),
         trusted_by=analysis.trusted_by,
-        platform=opts.platform or current_platform(),
+        platform=opts.platform or platform_name(),
         app=opts.app,
         expect_issuer=opts.expect_issuer,
         expect_fingerprint=opts.expect_fingerprint,
@@ -201,7 +190,7 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         findings.extend(reclassify_untrusted(analysis.findings, inspected))
         findings.extend(issuer_findings)
         if not opts.cafile or not analysis.trusted_by.get("--cafile"):
-            findings.extend(store_mismatch_findings(analysis, platform=current_platform()))
+            findings.extend(store_mismatch_findings(analysis, platform=platform_name()))
         if opts.revocation and p.handshake is not None:
             rev_findings, rev_facts = _revocation(analysis, p.handshake, opts.probe.timeout, now)
             findings.extend(rev_findings)
@@ -221,6 +210,13 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         tool_version=__version__,
     )
     return CheckOutcome(p, presented, analysis, report)
+
+
+def check_reports(outcomes: Sequence[CheckOutcome]) -> list[Report]:
+    """The reports of ``run_checks``, each with this machine's block (for fleet reports)."""
+    from tlsdiag.stores.machine import attach_machine
+
+    return attach_machine([o.report for o in outcomes])
 
 
 def run_checks(

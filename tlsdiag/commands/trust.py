@@ -5,7 +5,6 @@ check the clock. Orchestrates the I/O of ``tlsdiag.stores`` (and the probe of ``
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 
 from tlsdiag import __version__
 from tlsdiag.core.certs import is_self_signed
@@ -26,9 +24,9 @@ from tlsdiag.core.trust.records import StoreCert, StoreReading
 from tlsdiag.core.trust.roots import (
     PublicRoots,
     RootInfo,
+    certs_by_subject,
     issuer_candidates,
     match_fingerprint,
-    match_name,
     private_os_roots,
     root_info,
 )
@@ -113,7 +111,7 @@ def _select(
             fp,
         )
     if opts.name is not None:
-        found = match_name(readings, opts.name, public)
+        found = certs_by_subject(readings, opts.name, public)
         if found:
             return _Selection(root_infos(found, readings), "name", opts.name)
         return _Selection(
@@ -225,17 +223,16 @@ def run_trust_here(opts: TrustOptions) -> list[Report]:
     import os
 
     from tlsdiag.stores.context import machine_context
+    from tlsdiag.stores.machine import attach_machine
 
-    return run_trust(machine_context(os.environ, Path.home()), opts)
+    return attach_machine(run_trust(machine_context(os.environ, Path.home()), opts))
 
 
 def run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
     """Audit every store for the chosen root(s): one report per root."""
-    with warnings.catch_warnings():
-        # distribution bundles still carry certificates cryptography warns about (negative
-        # serial numbers); they are facts of the machine, not problems of tlsdiag
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return _run_trust(ctx, opts)
+    # Certificates cryptography warns about (negative serial numbers in distribution
+    # bundles) are parsed quietly where they are read (stores.readers), not around this call.
+    return _run_trust(ctx, opts)
 
 
 def _run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:

@@ -110,7 +110,7 @@ def build_path(
 
 def _aia_clients(*, public_ca: bool) -> dict[str, str]:
     """Which clients complete a chain from AIA (or preloaded intermediates) and which fail."""
-    from tlsdiag.core.aia_clients import aia_client_summary
+    from tlsdiag.kb.aia_clients import aia_client_summary
 
     fetch, fail = aia_client_summary(public_ca=public_ca)
     return {"clients_that_work": ", ".join(fetch), "clients_that_fail": ", ".join(fail)}

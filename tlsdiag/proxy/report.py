@@ -16,7 +16,7 @@ from tlsdiag import __version__, codes
 from tlsdiag.core.findings import make_finding
 from tlsdiag.kb.findings import findings as finding_table
 from tlsdiag.kb.trust import StoreDef, trust_stores
-from tlsdiag.model import Finding, Report, Severity
+from tlsdiag.model import OS_PLATFORMS, Finding, Report, Severity, platform_name
 from tlsdiag.proxy.ca import CaPaths, permitted_domains
 
 
@@ -84,15 +84,6 @@ def ca_report(
     )
 
 
-_PLATFORM_ALIASES = {
-    "linux": "linux",
-    "darwin": "macos",
-    "macos": "macos",
-    "windows": "windows",
-    "win32": "windows",
-}
-
-
 def trust_help_entries(
     stores: Sequence[StoreDef], *, root_pem: str, root_name: str, platform: str | None
 ) -> list[dict[str, Any]]:
@@ -136,12 +127,12 @@ def trust_catalogue() -> tuple[StoreDef, ...]:
 
 def normalize_platform(value: str) -> str:
     """``darwin`` -> ``macos``; ``all`` stays; ValueError for anything else."""
-    v = value.lower()
-    if v == "all":
-        return v
-    if v not in _PLATFORM_ALIASES:
+    if value.lower() == "all":
+        return "all"
+    plat = platform_name(value)
+    if plat not in OS_PLATFORMS:
         raise ValueError(f"--platform {value!r}: expected linux, macos, windows or all")
-    return _PLATFORM_ALIASES[v]
+    return plat
 
 
 # --- proxy events ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tlsdiag.model import platform_name
 from tlsdiag.stores.platform_stores import CommandResult, RegistryHas, Runner, WindowsEnum
 
 
@@ -93,9 +94,8 @@ def machine_context(
 ) -> StoreContext:
     """The context of the real machine (the CLI passes ``os.environ`` and ``Path.home()``)."""
     import ssl
-    import sys
 
-    plat = platform or {"darwin": "macos", "win32": "windows"}.get(sys.platform, "linux")
+    plat = platform or platform_name(other="linux")
     if certifi_path is None:
         try:
             import certifi

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from issuer_chains import CA, NOW, fp, make_ca, make_leaf
+from issuer_chains import NOW, fp, make_ca, make_leaf
 
 from tlsdiag import codes
-from tlsdiag.core.issuer.signals import classify_host, sct_count
+from tlsdiag.core.certbuild import Issued
+from tlsdiag.core.certs import sct_count
+from tlsdiag.core.issuer.signals import classify_host
 from tlsdiag.core.issuer.vendor_match import installed_vendors
 from tlsdiag.core.issuer.verdict import Interception, assess_interception, normalize_fingerprint
 from tlsdiag.model import Severity
@@ -349,6 +351,6 @@ def test_tlsdiags_own_proxy_ca_is_recognised():
     from tlsdiag.proxy.ca import create_ca
 
     cert, key = create_ca(now=NOW, machine="helpdesk-laptop")
-    leaf = make_leaf("www.example.com", CA(cert, key))
+    leaf = make_leaf("www.example.com", Issued(cert, key))
     verdict, _ = assess([leaf], [leaf, cert])
     assert verdict.inspected and verdict.vendor_id == "tlsdiag" and verdict.kind == "tlsdiag"

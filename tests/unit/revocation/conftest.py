@@ -7,8 +7,9 @@ from datetime import datetime
 import pytest
 from revocation_helpers import NOW, Pki
 
+from tlsdiag.core.certbuild import Issued
 from tlsdiag.lab.aia_pki import make_ocsp_signer
-from tlsdiag.lab.pki import Issued, make_ca, make_leaf
+from tlsdiag.lab.pki import make_ca, make_leaf
 
 
 @pytest.fixture(scope="session")

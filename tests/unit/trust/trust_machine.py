@@ -18,7 +18,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from tlsdiag.lab.pki import Issued, make_ca
+from tlsdiag.core.certbuild import Issued
+from tlsdiag.lab.pki import make_ca
 from tlsdiag.stores.context import StoreContext
 
 NOW = datetime.now(UTC)

@@ -7,29 +7,26 @@ from typing import Any
 
 from cryptography import x509
 
-from tlsdiag.core.issuer.signals import _sha256, dn, sct_count
+from tlsdiag.core.certs import summarize
 from tlsdiag.core.issuer.verdict import Interception
 from tlsdiag.model import Finding, Report
 
+_CHAIN_KEYS = ("subject", "issuer", "sha256", "not_before", "not_after", "sct_count")
 
-def chain_facts(
+
+def path_facts(
     presented: Sequence[x509.Certificate], path: Sequence[x509.Certificate]
 ) -> dict[str, Any]:
-    """JSON-ready description of the presented chain and the built path (for the report)."""
+    """JSON-ready description of the presented chain and the built path (for the report): a
+    few fields of each certificate's summary."""
 
-    def one(cert: x509.Certificate) -> dict[str, Any]:
-        return {
-            "subject": dn(cert.subject),
-            "issuer": dn(cert.issuer),
-            "sha256": _sha256(cert),
-            "not_before": cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "not_after": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "sct_count": sct_count(cert),
-        }
+    def one(cert: x509.Certificate, position: int) -> dict[str, Any]:
+        summary = summarize(cert, position).to_dict()
+        return {key: summary[key] for key in _CHAIN_KEYS}
 
     return {
-        "presented_chain": [one(c) for c in presented],
-        "path": [one(c) for c in path],
+        "presented_chain": [one(c, i) for i, c in enumerate(presented)],
+        "path": [one(c, i) for i, c in enumerate(path)],
     }
 
 
@@ -82,7 +79,7 @@ def issuer_report(
     facts["inspection_roots_trusted_here"] = [
         {"vendor_id": vid, "root": name} for vid, name in configured
     ]
-    facts.update(chain_facts(presented, path))
+    facts.update(path_facts(presented, path))
     return Report(
         command="issuer",
         target=target,
