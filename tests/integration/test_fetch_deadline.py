@@ -86,9 +86,7 @@ def test_chain_aia_ca_issuers_on_a_dripping_server_ends_within_bound(
 ) -> None:
     root = make_ca("Drip Root", now=NOW)
     inter = make_ca("Drip Intermediate", now=NOW, issuer=root, path_length=0)
-    leaf = make_leaf(
-        inter, now=NOW, names=["drip.test"], aia_ca_issuers=drip.url("/inter.der")
-    )
+    leaf = make_leaf(inter, now=NOW, names=["drip.test"], aia_ca_issuers=drip.url("/inter.der"))
     pem = tmp_path / "leaf.pem"
     pem.write_bytes(leaf.cert_pem)
     elapsed, code, out = _timed(["chain", "--timeout", "3", "--json", str(pem)])
