@@ -71,7 +71,7 @@ BAD_TARGETS = [
     "a\nb.test",
     "host.test:",
     "host.test:²",
-    "host.test:٠",
+    "host.test:\u0660",
     "host.test:65536",
     "ftp://host.test",
     "[::1",
@@ -153,7 +153,7 @@ def test_proxy_idle_timeout_is_checked(value: str) -> None:
     _one_line_error(r)
 
 
-@pytest.mark.parametrize("listen", ["127.0.0.1:²", "127.0.0.1:٠", "²", "127.0.0.1:70000"])
+@pytest.mark.parametrize("listen", ["127.0.0.1:²", "127.0.0.1:\u0660", "²", "127.0.0.1:70000"])
 def test_proxy_listen_ports_are_ascii_digits(listen: str) -> None:
     r = runner.invoke(app, ["proxy", "--listen", listen])
     _one_line_error(r)
