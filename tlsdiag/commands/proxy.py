@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tlsdiag.errors import InputError, UsageError
+from tlsdiag.errors import UsageError
 from tlsdiag.model import Report
 
 if TYPE_CHECKING:
@@ -98,9 +98,10 @@ def proxy_config(
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
         rules.append(ResolveTo(r.host, r.port, r.addresses))
-    for cafile in upstream_cafile:
-        if not cafile.is_file():
-            raise InputError(f"--upstream-cafile {cafile}: not a readable file")
+    from tlsdiag.stores.bundles import load_cafile
+
+    for cafile in upstream_cafile:  # read and checked now: a bad file is one line, exit 2
+        load_cafile(cafile, option="--upstream-cafile")
     return ProxyConfig(
         ca=ca,
         policy=pol,
