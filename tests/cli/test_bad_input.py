@@ -425,3 +425,10 @@ def test_output_into_a_missing_folder_is_refused(tmp_path: Path, pem: Path) -> N
     r = runner.invoke(app, ["chain", str(pem), "-o", str(tmp_path / "no" / "such" / "r.txt")])
     _one_line_error(r)
     assert not (tmp_path / "no").exists()
+
+
+def test_fleet_lists_special_files_as_unreadable_without_blocking(fifo: Path) -> None:
+    r = runner.invoke(app, ["fleet", "report", "--json", "/dev/zero", str(fifo)])
+    assert "Traceback" not in r.output and "failed unexpectedly" not in r.output
+    text = r.stdout
+    assert "/dev/zero" in text and str(fifo) in text and "not a regular file" in text

@@ -47,12 +47,13 @@ def _value(value: Any) -> Any:
 
 
 def printable_finding(f: Finding) -> Finding:
-    """A finding whose one-line fields are escaped (detail and remediation keep newlines)."""
+    """A finding with every field escaped (a newline in a name inside the detail would otherwise
+    start a forged line)."""
     return dataclasses.replace(
         f,
         title=printable(f.title),
-        detail=printable(f.detail, keep_newlines=True),
-        remediation=printable(f.remediation, keep_newlines=True),
+        detail=printable(f.detail),
+        remediation=printable(f.remediation),
         evidence={printable(k): printable(v) for k, v in f.evidence.items()},
     )
 

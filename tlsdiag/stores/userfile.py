@@ -36,6 +36,7 @@ class Kind(Enum):
     POLICY = _Limit("a policy file", 1 * MiB)
     EVENTS = _Limit("an events file", 256 * MiB)
     KEY = _Limit("a key or certificate", 1 * MiB)
+    RESULTS = _Limit("a result file or zip of results", 256 * MiB)
 
     @property
     def max_bytes(self) -> int:
