@@ -432,3 +432,14 @@ def test_fleet_lists_special_files_as_unreadable_without_blocking(fifo: Path) ->
     assert "Traceback" not in r.output and "failed unexpectedly" not in r.output
     text = r.stdout
     assert "/dev/zero" in text and str(fifo) in text and "not a regular file" in text
+
+
+@pytest.mark.parametrize("command", [*TARGET_COMMANDS, ["trust", "--from-host"]], ids=str)
+def test_an_existing_output_is_refused_before_any_network_step(
+    command: list[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "existing.json"
+    out.write_text("precious")
+    r = runner.invoke(app, [*command, "a.test", "-o", str(out)])  # a.test: the guard would fail
+    _one_line_error(r)
+    assert "already exists" in r.stderr and out.read_text() == "precious"

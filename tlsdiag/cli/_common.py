@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from tlsdiag.cli._output import stdout_lost, tolerate_encodings, write_output
+from tlsdiag.cli._output import output_callback, stdout_lost, tolerate_encodings, write_output
 from tlsdiag.errors import TlsdiagError, UsageError
 from tlsdiag.model import Format
 
@@ -35,11 +35,14 @@ OutputOpt = Annotated[
     typer.Option(
         "--output",
         "-o",
+        callback=output_callback,
         help="Write the report to this file instead of stdout (never replaces a file "
         "without --force).",
     ),
 ]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing --output file.")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", is_eager=True, help="Replace an existing --output file.")
+]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

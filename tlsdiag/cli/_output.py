@@ -69,6 +69,38 @@ def _umask() -> int:
     return mask
 
 
+def refuse_existing(output: Path, *, force: bool) -> None:
+    """Refuse an ``--output`` path that exists (without ``--force``) or is a directory.
+
+    Raises:
+        UsageError: the path exists and ``force`` is not set.
+        InputError: it is a directory or cannot be examined.
+    """
+    what = f"--output {output}"
+    try:
+        output.lstat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"{what}: cannot write: {exc.strerror}") from exc
+    if output.is_dir() and not output.is_symlink():
+        raise InputError(f"{what}: is a directory")
+    if not force:
+        raise UsageError(f"{what}: already exists", "pass --force to replace it")
+
+
+def output_callback(ctx: typer.Context, value: Path | None) -> Path | None:
+    """Check ``--output`` before the command runs (``--force`` is eager, so already parsed)."""
+    if value is not None:
+        try:
+            refuse_existing(value, force=bool(ctx.params.get("force")))
+        except (UsageError, InputError) as exc:
+            hint = f" ({exc.hint})" if exc.hint else ""
+            detail = exc.message.removeprefix(f"--output {value}: ")
+            raise typer.BadParameter(f"{value} {detail}{hint}") from None
+    return value
+
+
 def to_file(data: bytes, output: Path, *, force: bool) -> None:
     """Write ``data`` to ``output`` atomically, with the rules in the module docstring.
 
@@ -81,17 +113,7 @@ def to_file(data: bytes, output: Path, *, force: bool) -> None:
     what = f"--output {output}"
     if was_read(output):
         raise UsageError(f"{what}: is also an input of this command; write somewhere else")
-    try:
-        st = output.lstat()
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise InputError(f"{what}: cannot write: {exc.strerror}") from exc
-    if st is not None:
-        if output.is_dir() and not output.is_symlink():
-            raise InputError(f"{what}: is a directory")
-        if not force:
-            raise UsageError(f"{what}: already exists", "pass --force to replace it")
+    refuse_existing(output, force=force)
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"{what}: the folder {folder} does not exist")

@@ -46,7 +46,10 @@ def init(
             help="Name constraint: the CA can only sign for this domain (repeatable).",
         ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing CA.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", is_eager=True, help="Replace an existing CA (and --output file)."),
+    ] = False,
     key_type: Annotated[
         str, typer.Option("--key-type", help="ec256, ec384, rsa2048, rsa3072 or rsa4096.")
     ] = "ec256",
