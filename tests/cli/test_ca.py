@@ -34,7 +34,7 @@ def test_init_show_export_path(home: Path) -> None:
     assert stat.S_IMODE((home / "ca-key.pem").stat().st_mode) == 0o600
 
     r = runner.invoke(app, ["ca", "init"])
-    assert r.exit_code == 3 and "already exists" in r.output and "--force" in r.output
+    assert r.exit_code == 2 and "already exists" in r.output and "--force" in r.output
 
     r = runner.invoke(app, ["ca", "show", "--json"])
     assert r.exit_code == 0
@@ -66,8 +66,10 @@ def test_init_show_export_path(home: Path) -> None:
 
 def test_show_without_ca_says_how_to_create_one(home: Path) -> None:
     r = runner.invoke(app, ["ca", "show"])
-    assert r.exit_code == 3
-    assert "no CA found" in r.output and "tlsdiag ca init" in r.output
+    assert r.exit_code == 2
+    assert "no CA in" in r.output and "tlsdiag ca init" in r.output
+    r = runner.invoke(app, ["ca", "export"])
+    assert r.exit_code == 2 and "tlsdiag ca init" in r.output
     r = runner.invoke(app, ["ca", "path", "--json"])
     assert json.loads(r.stdout)["exists"] is False
 

@@ -78,6 +78,7 @@ def _ca_files(directory: Path, key_type: KeyType) -> CaPaths:
     paths = CaPaths.in_dir(directory)
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     paths.key.write_bytes(key_pem(key))
+    paths.key.chmod(0o600)  # a CA key open to other users is refused
     return paths
 
 
@@ -171,6 +172,7 @@ def _bad_key_files(tmp_path: Path, key: Any) -> list[str]:
         serialization.NoEncryption(),
     )
     (tmp_path / "ca-key.pem").write_bytes(pem)
+    (tmp_path / "ca-key.pem").chmod(0o600)  # a CA key open to other users is refused
     return ["--ca-cert", str(tmp_path / "ca.pem"), "--ca-key", str(tmp_path / "ca-key.pem")]
 
 

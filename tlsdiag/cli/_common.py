@@ -6,6 +6,7 @@ and exits with the error's status. Heavy modules (rich, render) are imported ins
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
-from tlsdiag.errors import InputError, TlsdiagError, UsageError
+from tlsdiag.cli._output import output_callback, stdout_lost, tolerate_encodings, write_output
+from tlsdiag.errors import TlsdiagError, UsageError
 from tlsdiag.model import Format
 
 if TYPE_CHECKING:
@@ -29,7 +32,16 @@ FormatOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 OutputOpt = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write the report to this file instead of stdout."),
+    typer.Option(
+        "--output",
+        "-o",
+        callback=output_callback,
+        help="Write the report to this file instead of stdout (never replaces a file "
+        "without --force).",
+    ),
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", is_eager=True, help="Replace an existing --output file.")
 ]
 
 EXIT_OK = 0
@@ -37,7 +49,108 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_TOOL = 3
 
+MAX_TIMEOUT = 300.0
+"""Longest ``--timeout`` (seconds per step)."""
+
+
+def seconds(low: float, high: float, option: str) -> Callable[[float | None], float | None]:
+    """A typer callback for a duration option: finite, more than ``low``, at most ``high``."""
+
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return None
+        if not math.isfinite(value) or not low < value <= high:
+            raise typer.BadParameter(
+                f"{value!r}: expected seconds, more than {low:g} and at most {high:g}",
+                param_hint=option,
+            )
+        return value
+
+    return check
+
+
+timeout_seconds = seconds(0.0, MAX_TIMEOUT, "--timeout")
+"""The ``--timeout`` callback of every command that has one."""
+
 _debug = False
+
+_CLICK_USAGE_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+"""Click's ``UsageError`` (bad option values, unknown options, missing arguments)."""
+
+
+EXIT_TERM = 143
+"""Stopped by SIGTERM (128 + 15), after the cleanup every exit path runs."""
+
+
+class _Terminated(SystemExit):
+    """SIGTERM, raised in the main thread so ``with`` blocks remove temporary folders."""
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While a command runs, SIGTERM unwinds like Ctrl-C (cleanup runs), then exits 143."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: object) -> None:
+        raise _Terminated(EXIT_TERM)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class OneLineErrors(TyperGroup):
+    """The root command: a bad option value is one ``error:`` line and a hint (exit 2), not
+    Click's usage block; stdout/stderr never fail on characters their encoding lacks."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        tolerate_encodings()
+        try:
+            with _sigterm_unwinds():
+                rv = super().main(
+                    args,
+                    prog_name,
+                    complete_var,
+                    standalone_mode=False,
+                    windows_expand_args=windows_expand_args,
+                    **extra,
+                )
+        except _CLICK_USAGE_ERROR as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                exc.show()  # type: ignore[attr-defined]
+                code = int(getattr(exc, "exit_code", EXIT_USAGE))
+            else:
+                ctx = getattr(exc, "ctx", None)
+                where = ctx.command_path if ctx is not None else "tlsdiag"
+                message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+                sys.stderr.write(f"error: {where}: {message}\n")
+                sys.stderr.write(f"hint: {where} --help\n")
+                code = EXIT_USAGE
+        except typer.Abort:
+            sys.stderr.write("interrupted\n")
+            code = 130
+        else:
+            code = rv if isinstance(rv, int) else 0
+        if not standalone_mode:
+            return code
+        sys.exit(code)
 
 
 def set_debug(value: bool) -> None:
@@ -66,6 +179,8 @@ def handle_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError as exc:
+        stdout_lost(exc)
     except Exception as exc:
         if _debug:
             raise
@@ -99,22 +214,6 @@ def spinner(message: str) -> Iterator[None]:
         yield
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """Write to stdout or to ``--output`` (never overwriting a directory)."""
-    if output is None:
-        sys.stdout.write(text)
-        if not text.endswith("\n"):
-            sys.stdout.write("\n")
-        sys.stdout.flush()
-        return
-    if output.is_dir():
-        raise InputError(f"--output {output}: is a directory")
-    try:
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"--output {output}: cannot write: {exc.strerror}") from exc
-
-
 ConsoleRenderer = Callable[["Report", "Console"], None]
 
 
@@ -123,19 +222,28 @@ def emit(
     fmt: Format,
     output: Path | None = None,
     console_renderer: ConsoleRenderer | None = None,
+    *,
+    force: bool = False,
 ) -> int:
     """Render reports in the chosen format and return the exit status (0 or 1).
 
-    One report renders as one JSON object; several as a JSON array.
+    One report renders as one JSON object; several as a JSON array. Console output goes
+    straight to a terminal; to a file or pipe it is rendered whole (never cut at a width).
     """
     from tlsdiag.render import render_reports
 
-    text = render_reports(
-        reports, fmt, console_renderer=console_renderer, to_file=output is not None
-    )
+    to_terminal = output is None and _stdout_is_terminal()
+    text = render_reports(reports, fmt, console_renderer=console_renderer, to_file=not to_terminal)
     if text is not None:
-        write_output(text, output)
+        write_output(text, output, force=force)
     return EXIT_FINDINGS if any(r.has_errors for r in reports) else EXIT_OK
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (ValueError, OSError, AttributeError):
+        return False
 
 
 def finish(code: int) -> NoReturn:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tlsdiag.cli._common import timeout_seconds
 from tlsdiag.errors import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -44,7 +45,14 @@ CafileOpt = Annotated[
         help="Extra trusted roots (PEM bundle), like curl --cacert (repeatable: all are used).",
     ),
 ]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1, max=300, help="Seconds per step.")]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        callback=timeout_seconds,
+        help="Seconds per step (more than 0, at most 300).",
+    ),
+]
 Ipv4Opt = Annotated[bool, typer.Option("-4", "--ipv4", help="Use IPv4 addresses only.")]
 Ipv6Opt = Annotated[bool, typer.Option("-6", "--ipv6", help="Use IPv6 addresses only.")]
 NoHttpOpt = Annotated[
@@ -84,15 +92,17 @@ NoproxyOpt = Annotated[
 
 def parse_targets(raw: list[str], from_file: Path | None) -> list[Target]:
     """Targets from the arguments and ``--from FILE`` (one per line, # comments)."""
-    from tlsdiag.core.target import parse_target
+    from tlsdiag.core.target import parse_target, split_userinfo
 
     items = list(raw)
     if from_file is not None:
+        from tlsdiag.stores.userfile import Kind, read_file
+
+        data, _ = read_file(from_file, Kind.TARGETS, what=f"--from {from_file}")
         try:
-            text = from_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            msg = getattr(exc, "strerror", None) or str(exc)
-            raise InputError(f"--from {from_file}: cannot read: {msg}") from exc
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"--from {from_file}: not UTF-8 text") from exc
         items.extend(
             line.split("#", 1)[0].strip()
             for line in text.splitlines()
@@ -108,4 +118,13 @@ def parse_targets(raw: list[str], from_file: Path | None) -> list[Target]:
             targets.append(parse_target(item))
         except ValueError as exc:
             raise UsageError(f"bad target: {exc}") from exc
+        if split_userinfo(item.strip())[1]:
+            note_userinfo_dropped()
     return targets
+
+
+def note_userinfo_dropped() -> None:
+    """Say once on stderr that a ``user:password@`` part is ignored and shown nowhere."""
+    import sys
+
+    sys.stderr.write("note: the user name and password in the URL are ignored and not shown\n")

@@ -30,6 +30,7 @@ from tlsdiag.cli import (
 )
 
 app = typer.Typer(
+    cls=_common.OneLineErrors,
     name="tlsdiag",
     help=(
         "Troubleshoot TLS inspection: is this connection inspected, does this machine trust the "

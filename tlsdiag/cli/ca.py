@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
-from tlsdiag.errors import InputError
+from tlsdiag.cli._common import (
+    ForceOpt,
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+)
+from tlsdiag.cli._output import write_output
 from tlsdiag.model import Format
 
 ca_app = typer.Typer(
@@ -39,7 +46,10 @@ def init(
             help="Name constraint: the CA can only sign for this domain (repeatable).",
         ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing CA.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", is_eager=True, help="Replace an existing CA (and --output file)."),
+    ] = False,
     key_type: Annotated[
         str, typer.Option("--key-type", help="ec256, ec384, rsa2048, rsa3072 or rsa4096.")
     ] = "ec256",
@@ -50,7 +60,7 @@ def init(
 ) -> None:
     """Create the local root CA (EC P-256 unless --key-type, one year; key mode 0600).
 
-    Exit status: 0 created, 2 bad usage, 3 a CA already exists (use --force) or cannot write.
+    Exit status: 0 created, 2 bad usage or a CA already exists (use --force), 3 cannot write.
     """
     with handle_errors():
         from tlsdiag.commands.ca import init_report
@@ -59,7 +69,9 @@ def init(
         report = init_report(
             directory, days=days, permit=tuple(permit or ()), force=force, key_type=key_type
         )
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_ca, force=force
+        )
     raise typer.Exit(code)
 
 
@@ -69,17 +81,20 @@ def show(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Show the CA: subject, validity, fingerprints, name constraints, file paths.
 
-    Exit status: 0 shown, 3 no CA yet (run `tlsdiag ca init`).
+    Exit status: 0 shown, 2 no CA yet (run `tlsdiag ca init`) or its key is open to others.
     """
     with handle_errors():
         from tlsdiag.commands.ca import show_report
         from tlsdiag.render.proxy import render_ca
 
         report = show_report(directory)
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_ca, force=force
+        )
     raise typer.Exit(code)
 
 
@@ -88,24 +103,17 @@ def export(
     der: Annotated[bool, typer.Option("--der", help="DER instead of PEM.")] = False,
     directory: DirOpt = None,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write the CA certificate (never the key) to stdout or --output, PEM or DER.
 
-    Exit status: 0 written, 2 cannot write, 3 no CA yet.
+    Exit status: 0 written, 2 no CA yet or cannot write.
     """
     with handle_errors():
         from tlsdiag.commands.ca import export_bytes
 
         data = export_bytes(directory, der=der)
-        if output is not None:
-            try:
-                output.write_bytes(data)
-            except OSError as exc:
-                raise InputError(f"--output {output}: cannot write: {exc.strerror}") from exc
-        else:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
+        write_output(data, output, force=force)
     raise typer.Exit(0)
 
 
@@ -115,6 +123,7 @@ def path(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Print where the CA lives: directory, certificate, key (whether or not they exist yet)."""
     with handle_errors():
@@ -122,7 +131,13 @@ def path(
         from tlsdiag.render.ca_path import render_ca_path
 
         report = path_report(directory)
-        emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca_path)
+        emit(
+            [report],
+            pick_format(fmt, as_json),
+            output,
+            console_renderer=render_ca_path,
+            force=force,
+        )
     raise typer.Exit(0)
 
 
@@ -136,6 +151,7 @@ def trust_help(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """How to trust the CA: OS stores (Windows, macOS, Linux) and app stores (steps are printed,
     never run).
@@ -147,7 +163,13 @@ def trust_help(
         from tlsdiag.render.proxy import render_trust_help
 
         report = trust_help_report(directory, platform)
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_trust_help)
+        code = emit(
+            [report],
+            pick_format(fmt, as_json),
+            output,
+            console_renderer=render_trust_help,
+            force=force,
+        )
     raise typer.Exit(code)
 
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tlsdiag.cli import _target as T
-from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
+from tlsdiag.cli._common import (
+    ForceOpt,
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+)
 from tlsdiag.model import Format
 
 
@@ -51,6 +58,7 @@ def chain(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Analyse a certificate chain from a file: path, trust, dates, names, keys, signatures.
 
@@ -64,7 +72,6 @@ def chain(
 
         report = chain_command(
             source,
-            stdin=sys.stdin.buffer,
             host=host,
             cafile=cafile,
             cafile_only=cafile_only,
@@ -73,7 +80,9 @@ def chain(
             aia=not no_aia,
             timeout=timeout,
         )
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_check)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_check, force=force
+        )
     raise typer.Exit(code)
 
 

@@ -9,6 +9,7 @@ import typer
 
 from tlsdiag.cli import _target as T
 from tlsdiag.cli._common import (
+    ForceOpt,
     FormatOpt,
     JsonOpt,
     OutputOpt,
@@ -53,6 +54,7 @@ def check(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Check TLS to one or more hosts: handshake, chain, trust, interception, and what to do.
 
@@ -90,6 +92,7 @@ def check(
             pick_format(fmt, as_json),
             output,
             console_renderer=render_check,
+            force=force,
         )
     raise typer.Exit(code)
 

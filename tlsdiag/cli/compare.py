@@ -10,16 +10,17 @@ import typer
 
 from tlsdiag.cli import _target as T
 from tlsdiag.cli._common import (
+    ForceOpt,
     FormatOpt,
     JsonOpt,
     OutputOpt,
+    emit,
     handle_errors,
     pick_format,
     spinner,
-    write_output,
 )
 from tlsdiag.errors import UsageError
-from tlsdiag.model import Format, Report
+from tlsdiag.model import Format
 
 
 def compare(
@@ -81,6 +82,7 @@ def compare(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Compare a host bypassed and inspected: the table, where the problem is, and the fix.
 
@@ -160,26 +162,12 @@ def compare(
                 "expected one HOST, two saved reports (BEFORE.json AFTER.json) or --run COMMAND",
                 hint="try: tlsdiag compare example.com",
             )
-        _emit(report, chosen, output)
+        from tlsdiag.render.compare import render_compare
+
+        emit([report], chosen, output, render_compare, force=force)
         verdict = report.facts.get("verdict") or {}
         code = 0 if verdict.get("origin") == "none" else 1
     raise typer.Exit(code)
-
-
-def _emit(report: Report, fmt: Format, output: Path | None) -> None:
-    if fmt is Format.HTML:
-        from tlsdiag.render.compare import compare_html
-
-        write_output(compare_html(report), output)
-        return
-    from tlsdiag.render import render_reports
-    from tlsdiag.render.compare import render_compare
-
-    text = render_reports(
-        [report], fmt, console_renderer=render_compare, to_file=output is not None
-    )
-    if text is not None:
-        write_output(text, output)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,14 +7,15 @@ from typing import Annotated
 import typer
 
 from tlsdiag.cli._common import (
+    ForceOpt,
     FormatOpt,
     JsonOpt,
     OutputOpt,
     emit,
     handle_errors,
     pick_format,
-    write_output,
 )
+from tlsdiag.cli._output import write_output
 from tlsdiag.model import Format
 
 
@@ -25,6 +26,7 @@ def demo(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Start the built-in lab, check every case, print one verdict line per case.
 
@@ -39,11 +41,11 @@ def demo(
             from tlsdiag.render.demo import demo_text, render_demo
 
             if output is not None:
-                write_output(demo_text(report), output)
+                write_output(demo_text(report), output, force=force)
             else:
                 render_demo(report)
         else:
-            emit([report], chosen, output)
+            emit([report], chosen, output, force=force)
     raise typer.Exit(0 if report.facts["all_as_expected"] else 1)
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
+from tlsdiag.cli._common import (
+    ForceOpt,
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+)
 from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Format
 
@@ -21,14 +28,15 @@ if TYPE_CHECKING:
 def _gather(text: list[str] | None, file: Path | None) -> tuple[str, str, bool]:
     """The text to explain, where it came from, and whether it was cut."""
     from tlsdiag.commands.explain import read_text_file, read_text_stream
+    from tlsdiag.stores.userfile import stdin_is_terminal
 
     if text and file is not None:
         raise UsageError("give the error text or --file LOG, not both")
     if file is not None:
-        body, cut = read_text_file(file, sys.stdin.buffer)
+        body, cut = read_text_file(file)
         source = "stdin" if str(file) == "-" else str(file)
-    elif text == ["-"] or (not text and not sys.stdin.isatty()):
-        body, cut = read_text_stream(sys.stdin.buffer)
+    elif text == ["-"] or (not text and stdin_is_terminal() is False):
+        body, cut = read_text_stream()
         source = "stdin"
     elif text:
         body, cut = " ".join(text), False
@@ -81,6 +89,7 @@ def explain(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Explain a TLS or connection error message: likely causes, best first, and what to run next.
 
@@ -100,11 +109,11 @@ def explain(
             if text or file is not None:
                 raise UsageError("--code explains one finding code; give no text with it")
             report = explain_code(code, host or "")
-            emit([report], pick_format(fmt, as_json), output, console_renderer=_render)
+            emit([report], pick_format(fmt, as_json), output, console_renderer=_render, force=force)
             raise typer.Exit(0)
         body, source, cut = _gather(text, file)
         report = explain_text(body, source=source, truncated=cut, inspected=inspected, host=host)
-        emit([report], pick_format(fmt, as_json), output, console_renderer=_render)
+        emit([report], pick_format(fmt, as_json), output, console_renderer=_render, force=force)
         recognised = bool(report.facts.get("recognised"))
     raise typer.Exit(0 if recognised else 1)
 

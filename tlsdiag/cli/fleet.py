@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from tlsdiag.cli._common import OutputOpt, handle_errors, write_output
+from tlsdiag.cli._common import ForceOpt, OutputOpt, handle_errors
+from tlsdiag.cli._output import write_output
 from tlsdiag.model import Format
 
 
@@ -44,6 +45,7 @@ def report(
     ] = FleetFormat.CONSOLE,
     as_json: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Summarise many machines: per inspection root, which stores trust it on how many machines
     and which machines lack it where; the most common failing check targets and the side to fix
@@ -66,7 +68,10 @@ def report(
                 from tlsdiag.render.fleet import render_fleet
 
                 text = render_reports(
-                    [result], Format.CONSOLE, console_renderer=render_fleet, to_file=bool(output)
+                    [result],
+                    Format.CONSOLE,
+                    console_renderer=render_fleet,
+                    to_file=output is not None or not sys.stdout.isatty(),
                 )
             case FleetFormat.JSON:
                 from tlsdiag.render.json import to_json
@@ -81,7 +86,7 @@ def report(
 
                 text = to_fleet_html(result)
         if text is not None:
-            write_output(text, output)
+            write_output(text, output, force=force)
     raise typer.Exit(result.exit_code)
 
 

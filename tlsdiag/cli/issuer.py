@@ -8,6 +8,7 @@ import typer
 
 from tlsdiag.cli import _target as T
 from tlsdiag.cli._common import (
+    ForceOpt,
     FormatOpt,
     JsonOpt,
     OutputOpt,
@@ -81,6 +82,7 @@ def issuer(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Who issued the certificate this client sees: inspected (TLS Inspection = 1) or direct (0).
 
@@ -124,7 +126,9 @@ def issuer(
         )
         with spinner(f"checking who issues {parsed.display}"):
             report = run_issuer(parsed, opts, vendors=vendor or ())
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_issuer)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_issuer, force=force
+        )
     raise typer.Exit(code)
 
 

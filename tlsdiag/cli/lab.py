@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
+from tlsdiag.cli._common import (
+    ForceOpt,
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+)
 from tlsdiag.model import Format
 
 lab_app = typer.Typer(
@@ -20,13 +28,20 @@ def list_cases(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """List the lab cases and the finding each one demonstrates."""
     with handle_errors():
         from tlsdiag.commands.lab import list_report
         from tlsdiag.render.lab import render_lab_list
 
-        emit([list_report()], pick_format(fmt, as_json), output, console_renderer=render_lab_list)
+        emit(
+            [list_report()],
+            pick_format(fmt, as_json),
+            output,
+            console_renderer=render_lab_list,
+            force=force,
+        )
     raise typer.Exit(0)
 
 

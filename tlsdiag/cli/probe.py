@@ -9,6 +9,7 @@ import typer
 
 from tlsdiag.cli import _target as T
 from tlsdiag.cli._common import (
+    ForceOpt,
     FormatOpt,
     JsonOpt,
     OutputOpt,
@@ -66,6 +67,7 @@ def probe(
             "--cipher-level", help="With --scan: strong, medium (default) or weak suites allowed."
         ),
     ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Show what the client sees of the handshake: version, cipher, ALPN, SNI, chain.
 
@@ -104,7 +106,9 @@ def probe(
         )
         with spinner(f"probing {parsed.display}"):
             report = run_probe(parsed, opts, showcerts=showcerts)
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_probe)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_probe, force=force
+        )
     raise typer.Exit(code)
 
 

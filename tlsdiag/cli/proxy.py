@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_errors, pick_format
+from tlsdiag.cli._common import (
+    ForceOpt,
+    FormatOpt,
+    JsonOpt,
+    OutputOpt,
+    emit,
+    handle_errors,
+    pick_format,
+    seconds,
+)
 from tlsdiag.model import Format, Report
 
 if TYPE_CHECKING:
@@ -57,7 +66,12 @@ def proxy(
         int, typer.Option("--max-connections", min=1, help="Concurrent client connections.")
     ] = 4096,
     idle_timeout: Annotated[
-        float, typer.Option("--idle-timeout", min=1.0, help="Close tunnels idle this long (s).")
+        float,
+        typer.Option(
+            "--idle-timeout",
+            callback=seconds(0.0, 86400.0, "--idle-timeout"),
+            help="Close tunnels idle this long (seconds, at most 86400).",
+        ),
     ] = 300.0,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No line per connection on stderr.")
@@ -65,6 +79,7 @@ def proxy(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Run the inspecting proxy until Ctrl-C (CONNECT for TLS, absolute URIs for plain HTTP).
 
@@ -91,7 +106,7 @@ def proxy(
             leaf_key=leaf_key,
         )
         report = _run(config, quiet=quiet)
-        code = emit([report], pick_format(fmt, as_json), output)
+        code = emit([report], pick_format(fmt, as_json), output, force=force)
     raise typer.Exit(0 if code in (0, 1) else code)
 
 
@@ -138,6 +153,7 @@ def events_cmd(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Show proxy events as a table, with findings per host.
 
@@ -148,7 +164,9 @@ def events_cmd(
         from tlsdiag.render.proxy import render_events
 
         report = events_report_from_file(file, host=host, action=action, errors=errors, last=last)
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_events)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_events, force=force
+        )
     raise typer.Exit(code)
 
 

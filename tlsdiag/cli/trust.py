@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from tlsdiag.cli import _target as T
 from tlsdiag.cli._common import (
+    ForceOpt,
     FormatOpt,
     JsonOpt,
     OutputOpt,
@@ -16,6 +18,7 @@ from tlsdiag.cli._common import (
     handle_errors,
     pick_format,
     spinner,
+    timeout_seconds,
 )
 from tlsdiag.model import Format
 
@@ -60,8 +63,24 @@ def trust(
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Network timeout in seconds.")
+        float,
+        typer.Option(
+            "--timeout",
+            callback=timeout_seconds,
+            help="Network timeout in seconds (more than 0, at most 300).",
+        ),
     ] = 5.0,
+    resolve: T.ResolveOpt = None,
+    connect_to: T.ConnectToOpt = None,
+    servername: T.ServernameOpt = None,
+    no_sni: T.NoSniOpt = False,
+    cafile: T.CafileOpt = None,
+    ipv4: T.Ipv4Opt = False,
+    ipv6: T.Ipv6Opt = False,
+    tls1_2: T.Tls12Opt = False,
+    tls1_3: T.Tls13Opt = False,
+    cipher: T.CipherOpt = None,
+    alpn: T.AlpnOpt = None,
     show_absent: Annotated[
         bool,
         typer.Option("--all", help="Also list the stores not found on this machine (console)."),
@@ -69,6 +88,7 @@ def trust(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Audit every trust store on this machine for the inspection root.
 
@@ -83,9 +103,37 @@ def trust(
     an expired root, a clock off by more than an hour), 2 bad usage or input, 3 tlsdiag failed.
     """
     with handle_errors():
+        from tlsdiag.commands.options import build_options
         from tlsdiag.commands.trust import TrustOptions, run_trust_here, validate
         from tlsdiag.render.trust import render_trust
 
+        target_opts = build_options(
+            resolve=resolve,
+            connect_to=connect_to,
+            servername=servername,
+            no_sni=no_sni,
+            cafile=cafile,
+            timeout=timeout,
+            ipv4=ipv4,
+            ipv6=ipv6,
+            no_http=False,
+            tls1_2=tls1_2,
+            tls1_3=tls1_3,
+            cipher=cipher,
+            alpn=alpn,
+            revocation=False,
+            command="trust",
+        )
+        if from_host is not None:
+            from tlsdiag.core.target import parse_target, split_userinfo
+
+            try:
+                parse_target(from_host)
+            except ValueError:
+                pass  # run_trust_here says what is wrong with it
+            else:
+                if split_userinfo(from_host.strip())[1]:
+                    T.note_userinfo_dropped()
         opts = TrustOptions(
             ca=ca,
             fingerprint=fingerprint,
@@ -93,13 +141,17 @@ def trust(
             from_host=from_host,
             time_host=time_host,
             timeout=timeout,
+            probe_options=target_opts.probe,
+            cafile=target_opts.cafile,
         )
         validate(opts)
         with spinner("reading the trust stores of this machine"):
             reports = run_trust_here(opts)
 
         renderer = partial(render_trust, show_absent=show_absent)
-        code = emit(reports, pick_format(fmt, as_json), output, console_renderer=renderer)
+        code = emit(
+            reports, pick_format(fmt, as_json), output, console_renderer=renderer, force=force
+        )
     raise typer.Exit(code)
 
 

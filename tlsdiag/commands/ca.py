@@ -14,6 +14,7 @@ from tlsdiag.model import Report
 
 if TYPE_CHECKING:
     from tlsdiag.core.trust.records import StoreReading
+    from tlsdiag.proxy.ca import CaPaths
 
 
 def ca_dir(directory: Path | None) -> Path:
@@ -52,12 +53,31 @@ def init_report(
     return ca_report("ca init", ca.cert, ca.paths, now=datetime.now(UTC), extra={"created": True})
 
 
+def _existing(directory: Path | None) -> CaPaths:
+    """The CA files in ``directory``.
+
+    Raises:
+        UsageError: there is no CA there yet (exit 2, with the command that makes one).
+    """
+    from tlsdiag.proxy.ca import CaPaths
+
+    d = ca_dir(directory)
+    paths = CaPaths.in_dir(d)
+    if not paths.cert.exists() or not paths.key.exists():
+        raise UsageError(
+            f"no CA in {d} yet",
+            hint="create one with `tlsdiag ca init`"
+            + ("" if directory is None else f" --dir {directory}"),
+        )
+    return paths
+
+
 def show_report(directory: Path | None) -> Report:
     """``ca show``: the CA's subject, validity, fingerprints, constraints and files."""
-    from tlsdiag.proxy.ca import CaPaths, load_ca
+    from tlsdiag.proxy.ca import load_ca
     from tlsdiag.proxy.report import ca_report
 
-    ca = load_ca(CaPaths.in_dir(ca_dir(directory)))
+    ca = load_ca(_existing(directory))
     return ca_report("ca show", ca.cert, ca.paths, now=datetime.now(UTC))
 
 
@@ -65,9 +85,9 @@ def export_bytes(directory: Path | None, *, der: bool) -> bytes:
     """``ca export``: the CA certificate (never the key), PEM or DER."""
     from cryptography.hazmat.primitives import serialization
 
-    from tlsdiag.proxy.ca import CaPaths, load_ca
+    from tlsdiag.proxy.ca import load_ca
 
-    ca = load_ca(CaPaths.in_dir(ca_dir(directory)))
+    ca = load_ca(_existing(directory))
     enc = serialization.Encoding.DER if der else serialization.Encoding.PEM
     return ca.cert.public_bytes(enc)
 

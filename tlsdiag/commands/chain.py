@@ -27,30 +27,21 @@ from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Report, platform_name
 from tlsdiag.stores.bundles import RootSet
 
-MAX_INPUT = 10 * 1024 * 1024
 
-
-def read_source(source: str, stdin: BinaryIO) -> tuple[list[x509.Certificate], str]:
+def read_source(source: str, stdin: BinaryIO | None = None) -> tuple[list[x509.Certificate], str]:
     """The certificates in ``source`` (a path, or ``-`` for ``stdin``) and how to name it.
 
     Raises:
-        InputError: unreadable, empty, too large, or no certificate in it.
+        InputError: unreadable, not a regular file, empty, too large, or no certificate in it.
     """
+    from tlsdiag.stores.userfile import Kind, read_file, read_stream, stdin_stream
+
     if source == "-":
-        data = stdin.read(MAX_INPUT + 1)
         what = "stdin"
+        data, _ = read_stream(stdin or stdin_stream(), Kind.PEM, what=what)
     else:
-        path = Path(source)
-        try:
-            with path.open("rb") as fh:
-                data = fh.read(MAX_INPUT + 1)
-        except IsADirectoryError as exc:
-            raise InputError(f"{source}: is a directory") from exc
-        except OSError as exc:
-            raise InputError(f"{source}: cannot read: {exc.strerror}") from exc
         what = source
-    if len(data) > MAX_INPUT:
-        raise InputError(f"{what}: larger than 10 MiB, not a certificate chain")
+        data, _ = read_file(Path(source), Kind.PEM, what=what)
     if not data.strip():
         raise InputError(f"{what}: empty input")
     certs = parse_certificates(data, what=what)
@@ -100,13 +91,12 @@ def chain_host(host: str) -> tuple[str, bool]:
 
 
 def _read_untrusted(paths: Sequence[Path]) -> list[x509.Certificate]:
+    from tlsdiag.stores.userfile import Kind, read_file
+
     out: list[x509.Certificate] = []
     for path in paths:
         what = f"--untrusted {path}"
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{what}: cannot read: {exc.strerror or exc}") from exc
+        data, _ = read_file(path, Kind.PEM, what=what)
         certs = parse_certificates(data, what=what)
         if not certs:
             raise InputError(f"{what}: no certificate found")
@@ -117,7 +107,7 @@ def _read_untrusted(paths: Sequence[Path]) -> list[x509.Certificate]:
 def chain_command(
     source: str,
     *,
-    stdin: BinaryIO,
+    stdin: BinaryIO | None = None,
     host: str | None,
     cafile: Sequence[Path] | None,
     cafile_only: bool = False,

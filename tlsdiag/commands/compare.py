@@ -59,11 +59,9 @@ def run_compare(target: Target, opts: CompareOptions) -> Report:
     if opts.via is not None:
         extra: tuple[Any, ...] = ()
         if opts.proxy_ca is not None:
-            try:
-                data = opts.proxy_ca.read_bytes()
-            except OSError as exc:
-                msg = f"--proxy-ca {opts.proxy_ca}: cannot read: {exc.strerror}"
-                raise InputError(msg) from exc
+            from tlsdiag.stores.userfile import Kind, read_file
+
+            data, _ = read_file(opts.proxy_ca, Kind.PEM, what=f"--proxy-ca {opts.proxy_ca}")
             extra = tuple(parse_certificates(data, what=f"--proxy-ca {opts.proxy_ca}"))
             if not extra:
                 raise InputError(f"--proxy-ca {opts.proxy_ca}: no certificate found")
@@ -174,10 +172,11 @@ def verdict_findings(
 
 
 def _load_report(path: Path) -> dict[str, Any]:
+    from tlsdiag.stores.userfile import Kind, read_file
+
+    data, _ = read_file(path, Kind.RESULTS, what=str(path))
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+        doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a JSON report: {exc}") from exc
     if isinstance(doc, list) and len(doc) == 1:

@@ -11,11 +11,8 @@ from tlsdiag import __version__
 from tlsdiag.codes import ALL_CODES
 from tlsdiag.core.explain.engine import explain, explanation_for_code
 from tlsdiag.core.findings import make_finding
-from tlsdiag.errors import InputError, UsageError
+from tlsdiag.errors import UsageError
 from tlsdiag.model import Report
-
-MAX_INPUT = 2 * 1024 * 1024
-"""Longest text explained; longer input keeps its last 2 MiB (errors are usually at the end)."""
 
 
 def _decode(data: bytes) -> str:
@@ -27,35 +24,29 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
-def read_text_stream(stream: BinaryIO) -> tuple[str, bool]:
-    """The text of ``stream`` (its last 2 MiB) and whether it was cut."""
-    data = stream.read()
-    truncated = len(data) > MAX_INPUT
-    if truncated:
-        data = data[-MAX_INPUT:]
+def read_text_stream(stream: BinaryIO | None = None) -> tuple[str, bool]:
+    """The text of ``stream`` (default: stdin; its last 2 MiB) and whether it was cut.
+
+    Raises:
+        InputError: stdin is closed, or the stream is far too large to be an error text.
+    """
+    from tlsdiag.stores.userfile import Kind, read_stream, stdin_stream
+
+    data, truncated = read_stream(stream or stdin_stream(), Kind.ERROR_TEXT, tail=True)
     return _decode(data), truncated
 
 
-def read_text_file(path: Path, stdin: BinaryIO) -> tuple[str, bool]:
+def read_text_file(path: Path, stdin: BinaryIO | None = None) -> tuple[str, bool]:
     """The text of ``--file`` (``-`` for ``stdin``; its last 2 MiB) and whether it was cut.
 
     Raises:
-        InputError: the file cannot be read.
+        InputError: the file cannot be read or is not a regular file.
     """
+    from tlsdiag.stores.userfile import Kind, read_file
+
     if str(path) == "-":
         return read_text_stream(stdin)
-    try:
-        with path.open("rb") as fh:
-            size = fh.seek(0, 2)
-            truncated = size > MAX_INPUT
-            fh.seek(max(0, size - MAX_INPUT))
-            data = fh.read()
-    except FileNotFoundError as exc:
-        raise InputError(f"--file {path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"--file {path}: is a directory") from exc
-    except OSError as exc:
-        raise InputError(f"--file {path}: cannot read: {exc.strerror}") from exc
+    data, truncated = read_file(path, Kind.ERROR_TEXT, what=f"--file {path}", tail=True)
     return _decode(data), truncated
 
 

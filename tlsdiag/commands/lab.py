@@ -42,6 +42,11 @@ def open_lab(case: Sequence[str] | None, directory: Path | None) -> Lab:
         raise UsageError(f"unknown lab case {bad[0]!r}", f"cases: {', '.join(CASE_NAMES)}")
     if directory is not None and directory.exists() and not directory.is_dir():
         raise UsageError(f"--dir {directory}: exists and is not a directory")
+    if directory is not None and not directory.exists() and not directory.parent.is_dir():
+        raise UsageError(
+            f"--dir {directory}: the folder {directory.parent} does not exist",
+            "create it first (tlsdiag creates at most the last folder of --dir)",
+        )
     if directory is not None and (directory / "lab-root.pem").exists():
         raise UsageError(
             f"--dir {directory}: lab-root.pem already exists; not overwriting it",

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from tlsdiag.commands.check import CheckOptions
 from tlsdiag.core import certs as C
-from tlsdiag.core.target import normalize_host, parse_connect_to, parse_resolve
+from tlsdiag.core.issuer.verdict import compile_expect_issuer, normalize_fingerprint
+from tlsdiag.core.target import normalize_host, parse_alpn, parse_connect_to, parse_resolve
 from tlsdiag.errors import UsageError
 from tlsdiag.net.probe import ProbeOptions
 from tlsdiag.net.tunnel import select_proxy
@@ -85,10 +86,20 @@ def build_options(
         except ssl.SSLError as exc:
             raise UsageError(f"--cipher {cipher!r}: no cipher matches this list") from exc
     alpn_list: tuple[str, ...] = ("http/1.1",)
-    if alpn is not None:
-        alpn_list = tuple(p.strip() for p in alpn.split(",") if p.strip())
-        if not alpn_list or any(len(p) > 255 for p in alpn_list):
-            raise UsageError(f"--alpn {alpn!r}: expected a comma-separated list like h2,http/1.1")
+    try:
+        if alpn is not None:
+            alpn_list = parse_alpn(alpn)
+        if expect_fingerprint is not None:
+            normalize_fingerprint(expect_fingerprint)
+        if expect_issuer is not None:
+            if not expect_issuer.strip():
+                raise ValueError(
+                    "--expect-issuer '': an empty pattern matches every issuer (is a variable "
+                    "unset?)"
+                )
+            compile_expect_issuer(expect_issuer)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     try:
         route = select_proxy(
             proxy,

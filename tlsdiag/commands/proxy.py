@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tlsdiag.errors import InputError, UsageError
+from tlsdiag.errors import UsageError
 from tlsdiag.model import Report
 
 if TYPE_CHECKING:
@@ -28,12 +28,12 @@ def parse_listen(value: str) -> tuple[str, int]:
         host, _, port = text[1:].partition("]:")
     elif text.count(":") == 1:
         host, _, port = text.partition(":")
-    elif text.isdigit():
+    elif text.isascii() and text.isdigit():
         host, port = "127.0.0.1", text
     else:
         raise UsageError(f"--listen {value!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
     host = host or "127.0.0.1"
-    if not port.isdigit() or not 0 <= int(port) < 65536:
+    if not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:
         raise UsageError(f"--listen {value!r}: bad port")
     try:
         ipaddress.ip_address(host)
@@ -98,9 +98,10 @@ def proxy_config(
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
         rules.append(ResolveTo(r.host, r.port, r.addresses))
-    for cafile in upstream_cafile:
-        if not cafile.is_file():
-            raise InputError(f"--upstream-cafile {cafile}: not a readable file")
+    from tlsdiag.stores.bundles import load_cafile
+
+    for cafile in upstream_cafile:  # read and checked now: a bad file is one line, exit 2
+        load_cafile(cafile, option="--upstream-cafile")
     return ProxyConfig(
         ca=ca,
         policy=pol,

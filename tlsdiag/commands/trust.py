@@ -51,7 +51,8 @@ class TrustOptions:
     now: datetime | None = None  # tests pin the clock
     trust_env: bool = True  # proxies from the environment for the Date request
     bundle: str = DEFAULT_BUNDLE
-    probe_options: Any = None  # tlsdiag.net.probe.ProbeOptions for --from-host (tests)
+    probe_options: Any = None  # tlsdiag.net.probe.ProbeOptions for --from-host (target options)
+    cafile: Any = None  # tlsdiag.stores.bundles.RootSet: --cafile for --from-host
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +141,14 @@ def _select_from_host(opts: TrustOptions, readings: Sequence[StoreReading]) -> _
     probe_opts = opts.probe_options or ProbeOptions(timeout=opts.timeout)
     outcome = run_check(
         target,
-        CheckOptions(probe=probe_opts, revocation=False, aia=False, now=opts.now, command="trust"),
+        CheckOptions(
+            probe=probe_opts,
+            cafile=opts.cafile,
+            revocation=False,
+            aia=False,
+            now=opts.now,
+            command="trust",
+        ),
     )
     presented = tuple(outcome.presented)
     if not presented:
@@ -178,6 +186,23 @@ def _select_from_host(opts: TrustOptions, readings: Sequence[StoreReading]) -> _
     return _Selection([root], "from-host", target.display, presented=presented, namesakes=namesakes)
 
 
+def _connect_address(opts: TrustOptions, host: str, port: int) -> tuple[str, int] | None:
+    """Where ``--connect-to``/``--resolve`` send host:port (None: no rule applies)."""
+    probe = opts.probe_options
+    if probe is None:
+        return None
+    moved = False
+    for move in probe.connect_to:
+        applied = move.apply(host, port)
+        if applied is not None:
+            (host, port), moved = applied, True
+            break
+    for rule in probe.resolve:
+        if rule.matches(host, port):
+            return str(rule.addresses[0]), int(port)
+    return (host, port) if moved else None
+
+
 def _clock(opts: TrustOptions, now: datetime) -> tuple[dict[str, Any], list[Finding]]:
     host = opts.time_host or opts.from_host
     tz_name, offset = local_zone(now)
@@ -199,7 +224,15 @@ def _clock(opts: TrustOptions, now: datetime) -> tuple[dict[str, Any], list[Find
     except ValueError as exc:
         raise UsageError(f"--time-host: {exc}") from exc
     url = host if "://" in host else f"https://{target.display}/"
-    sample: DateSample = fetch_date(url, timeout=opts.timeout, trust_env=opts.trust_env)
+    host_header = None
+    moved = _connect_address(opts, target.host, target.port)
+    if moved is not None:  # --resolve/--connect-to apply to the Date request too: no DNS
+        addr, port = moved
+        shown = f"[{addr}]" if ":" in addr else addr
+        url, host_header = f"https://{shown}:{port}{target.path}", target.display
+    sample: DateSample = fetch_date(
+        url, timeout=opts.timeout, trust_env=opts.trust_env, host_header=host_header
+    )
     if sample.error or sample.local_utc is None:
         return {
             "host": target.display,

@@ -151,7 +151,7 @@ class Lab:
         if self.directory is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="tlsdiag-lab-")
             self.directory = Path(self._tmp.name)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(exist_ok=True)  # only the last folder: never a whole tree
         now = datetime.now(UTC)
         root = make_ca(
             "Lab Test Root CA", now=now, org=LAB_ORG, not_before=now - timedelta(days=365)

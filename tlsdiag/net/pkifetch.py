@@ -13,6 +13,7 @@ with a root this process may not trust. Plain ``http://`` is what CAs publish (R
 from __future__ import annotations
 
 import ipaddress
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -61,7 +62,12 @@ def fetch_url(
     headers: dict[str, str] | None = None,
 ) -> HttpBody:
     """Fetch ``url`` (http or https only), following at most 3 redirects, reading at most
-    ``max_bytes``, within about ``timeout`` seconds in total.
+    ``max_bytes``, within ``timeout`` seconds in total.
+
+    The deadline is for the whole fetch (connect, redirects, headers and body): httpx's timeouts
+    are per read, so a server that drips its headers one byte at a time would hold a per-read
+    timeout forever. The fetch runs in a daemon thread that is abandoned (and ends on its own
+    read timeout) when the deadline passes.
 
     Proxy environment variables are honoured (as real clients behind a proxy would do), except
     for loopback hosts.
@@ -78,6 +84,48 @@ def fetch_url(
         The body, or an error string; never raises for network problems.
     """
     start = time.monotonic()
+    box: list[HttpBody] = []
+
+    def work() -> None:
+        box.append(
+            _fetch(
+                url,
+                timeout=timeout,
+                max_bytes=max_bytes,
+                method=method,
+                content=content,
+                headers=headers,
+                start=start,
+            )
+        )
+
+    worker = threading.Thread(target=work, name="tlsdiag-fetch", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if box:
+        return box[0]
+    return HttpBody(
+        url=url,
+        body=b"",
+        status=0,
+        content_type="",
+        error=f"timed out after {timeout:g} s (no complete answer in time)",
+        seconds=round(time.monotonic() - start, 3),
+        final_url="",
+    )
+
+
+def _fetch(
+    url: str,
+    *,
+    timeout: float,
+    max_bytes: int,
+    method: str,
+    content: bytes | None,
+    headers: dict[str, str] | None,
+    start: float,
+) -> HttpBody:
+    """``fetch_url`` without the total deadline (run in its worker thread)."""
 
     def done(
         *,
@@ -130,7 +178,7 @@ def fetch_url(
                     final_url=final,
                 )
             declared = resp.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                 return done(
                     error=f"body too large ({int(declared)} bytes, limit {max_bytes})",
                     status=resp.status_code,

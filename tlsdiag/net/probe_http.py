@@ -69,7 +69,11 @@ def parse_http(data: bytes) -> HttpInfo:
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+    if (
+        len(parts) < 2
+        or not parts[0].startswith("HTTP/")
+        or not (parts[1].isascii() and parts[1].isdigit())
+    ):
         return HttpInfo(error=f"not an HTTP response: {lines[0][:60]!r}")
     headers = {}
     for line in lines[1:]:

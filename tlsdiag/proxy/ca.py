@@ -29,7 +29,7 @@ from tlsdiag.core.certbuild import (
     name,
     new_key,
 )
-from tlsdiag.errors import InputError, ProxyError
+from tlsdiag.errors import InputError, ProxyError, UsageError
 from tlsdiag.model import platform_name
 
 CERT_NAME = "ca.pem"
@@ -145,12 +145,42 @@ def name_permitted(permitted: Sequence[str], host: str) -> bool:
     return any(host == p or host.endswith("." + p) for p in permitted)
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Create ``path`` with mode 0600 (set by ``os.open``, before any byte is written)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags, 0o600)
+def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Create ``path`` new with ``mode`` (set by ``os.open`` before any byte is written, and
+    again with ``fchmod`` so the umask cannot widen or narrow it). Never follows a symlink and
+    never opens an existing file (O_EXCL | O_NOFOLLOW): a planted link fails with EEXIST/ELOOP.
+    """
+    flags = (
+        os.O_WRONLY
+        | os.O_CREAT
+        | os.O_EXCL
+        | getattr(os, "O_NOFOLLOW", 0)
+        | getattr(os, "O_BINARY", 0)
+    )
+    fd = os.open(path, flags, mode)
     with os.fdopen(fd, "wb") as fh:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fh.fileno(), mode)
         fh.write(data)
+
+
+def _tighten(directory: Path) -> None:
+    """Make the CA folder 0700 (only ours to change; other users lose nothing they need)."""
+    if os.name == "nt":
+        return
+    st = directory.stat()
+    if st.st_mode & 0o077 and st.st_uid == os.getuid():
+        os.chmod(directory, 0o700)
+
+
+def key_open_to_others(path: Path) -> bool:
+    """True when users other than the owner can read or write the key file (POSIX only)."""
+    if os.name == "nt":
+        return False
+    try:
+        return bool(path.stat().st_mode & 0o077)
+    except OSError:
+        return False
 
 
 def init_ca(
@@ -169,8 +199,8 @@ def init_ca(
         ProxyError: a CA already exists there, or the files cannot be written.
     """
     paths = CaPaths.in_dir(directory)
-    if not force and (paths.key.exists() or paths.cert.exists()):
-        raise ProxyError(
+    if not force and (os.path.lexists(paths.key) or os.path.lexists(paths.cert)):
+        raise UsageError(
             f"a CA already exists in {directory}",
             hint="use `tlsdiag ca show` to see it, or `tlsdiag ca init --force` to replace it "
             "(clients that trust the old one must then trust the new one)",
@@ -185,10 +215,12 @@ def init_ca(
     )
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if force:
-            paths.key.unlink(missing_ok=True)  # recreate so the 0600 mode applies to a new file
+        _tighten(directory)
+        if force:  # unlink removes a link itself, never its target; the files are created new
+            paths.key.unlink(missing_ok=True)
+            paths.cert.unlink(missing_ok=True)
         write_private(paths.key, key_pem(key))
-        paths.cert.write_bytes(cert_pem(cert))
+        write_private(paths.cert, cert_pem(cert), 0o644)
     except OSError as exc:
         raise ProxyError(f"cannot write the CA to {directory}: {exc.strerror}") from exc
     return CaMaterial(cert, key, paths)
@@ -206,13 +238,22 @@ def load_ca(paths: CaPaths) -> CaMaterial:
             f"no CA found at {paths.cert}",
             hint="create one with `tlsdiag ca init` (or pass --ca-cert FILE --ca-key FILE)",
         )
+    from tlsdiag.stores.userfile import Kind, read_file
+
+    if key_open_to_others(paths.key):
+        raise InputError(
+            f"CA key {paths.key}: readable or writable by other users; refusing to use it",
+            hint=f"chmod 600 {paths.key} (and replace the CA if others may have copied it)",
+        )
     try:
-        cert = x509.load_pem_x509_certificate(paths.cert.read_bytes())
-    except (OSError, ValueError) as exc:
+        cert_data, _ = read_file(paths.cert, Kind.KEY, what=f"CA certificate {paths.cert}")
+        cert = x509.load_pem_x509_certificate(cert_data)
+    except ValueError as exc:
         raise InputError(f"CA certificate {paths.cert}: cannot read: {exc}") from exc
     try:
-        key = serialization.load_pem_private_key(paths.key.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
+        key_data, _ = read_file(paths.key, Kind.KEY, what=f"CA key {paths.key}")
+        key = serialization.load_pem_private_key(key_data, password=None)
+    except (ValueError, TypeError) as exc:
         raise InputError(f"CA key {paths.key}: cannot read: {exc}") from exc
     problem = ca_key_problem(key)
     if problem is not None:

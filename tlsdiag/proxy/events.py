@@ -88,9 +88,12 @@ class EventLog:
         self._lock = threading.Lock()
         self._fh: IO[str] | None = None
         if path is not None:
+            if not path.parent.is_dir():
+                raise InputError(
+                    f"--events {path}: the folder {path.parent} does not exist",
+                    hint="create it first (tlsdiag does not create folders for you)",
+                )
             try:
-                if not path.parent.exists():
-                    path.parent.mkdir(parents=True, exist_ok=True)
                 self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
             except OSError as exc:
                 raise InputError(
@@ -126,12 +129,10 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     Raises:
         InputError: the file cannot be read or holds no event at all.
     """
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory, expected an events file") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    from tlsdiag.stores.userfile import Kind, read_file
+
+    data, _ = read_file(path, Kind.EVENTS, what=str(path))
+    text = data.decode("utf-8", errors="replace")
     out = list(_parse_lines(text.splitlines()))
     if not out and text.strip():
         raise InputError(f"{path}: no proxy events found (expected JSON lines)")
@@ -147,7 +148,11 @@ def _parse_lines(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
             value = json.loads(line)
         except ValueError:
             continue
-        if isinstance(value, dict) and "action" in value and "host" in value:
+        if (
+            isinstance(value, dict)
+            and isinstance(value.get("action"), str)
+            and isinstance(value.get("host"), str)
+        ):
             yield value
 
 

@@ -86,7 +86,7 @@ def check_host(host: str, what: str) -> str:
 
 
 def _port(text: str, what: str) -> int:
-    if not text.isdigit() or len(text) > 5:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5:
         raise ParseError(f"{what}: bad port")
     port = int(text)
     if not 0 < port < 65536:
@@ -151,6 +151,8 @@ def parse_request_head(data: bytes) -> RequestHead:
         if _FIELD_VALUE_BAD.search(value):
             raise ParseError("control characters in a header value")
         headers.append((name.decode("ascii"), value.decode("latin-1")))
+    if sum(1 for name, _ in headers if name.lower() == "host") > 1:
+        raise ParseError("several Host headers (RFC 9112 section 3.2)")
     method = method_b.decode("ascii")
     target = target_b.decode("ascii")
     version = version_b.decode("ascii")
@@ -175,7 +177,7 @@ def parse_request_head(data: bytes) -> RequestHead:
     cl = [v for k, v in headers if k.lower() == "content-length"]
     if te and cl:
         raise ParseError("both Transfer-Encoding and Content-Length")
-    if len(set(cl)) > 1 or any(not v.isdigit() for v in cl):
+    if len(set(cl)) > 1 or any(not (v.isascii() and v.isdigit()) for v in cl):
         raise ParseError("bad Content-Length")
     if te and te[-1].split(",")[-1].strip() != "chunked":
         raise ParseError("unsupported Transfer-Encoding")
@@ -196,22 +198,113 @@ HOP_BY_HOP = frozenset(
 )
 
 
+def hop_by_hop(head: RequestHead) -> frozenset[str]:
+    """The header names (lower case) a proxy must not forward: the standard hop-by-hop ones and
+    every name listed in ``Connection`` (RFC 9110 section 7.6.1)."""
+    named = {
+        token.strip().lower()
+        for name, value in head.headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+        if token.strip()
+    }
+    return HOP_BY_HOP | named - {"content-length", "transfer-encoding", "host"}
+
+
 def origin_request(head: RequestHead) -> bytes:
-    """The request head to send to the origin: origin-form target, one request per connection."""
+    """The request head to send to the origin: origin-form target, one request per connection.
+
+    ``Host`` is the request target's authority (RFC 9112 section 3.2.2: a proxy replaces the
+    client's ``Host`` with it), so the origin sees the host the policy decided on; hop-by-hop
+    headers are dropped.
+    """
     out = [f"{head.method} {head.path} HTTP/1.1"]
-    has_host = False
+    authority = f"[{head.host}]" if ":" in head.host else head.host
+    out.append(f"Host: {authority}" + ("" if head.port == 80 else f":{head.port}"))
+    drop = hop_by_hop(head)
     for name, value in head.headers:
         lname = name.lower()
-        if lname in HOP_BY_HOP:
+        if lname in drop or lname == "host":
             continue
-        if lname == "host":
-            has_host = True
         out.append(f"{name}: {value}")
-    if not has_host:
-        authority = f"[{head.host}]" if ":" in head.host else head.host
-        out.append(f"Host: {authority}" + ("" if head.port == 80 else f":{head.port}"))
     out.append("Connection: close")
     return ("\r\n".join(out) + "\r\n\r\n").encode("latin-1")
+
+
+class RequestBody:
+    """Which bytes after a request head are that request's body (Content-Length or chunked).
+
+    The relay forwards those and nothing after them: a pipelined second request on the same
+    client connection never reaches an origin without its own policy decision (the client
+    opens a new connection after the origin's ``Connection: close`` answer).
+    """
+
+    __slots__ = ("_chunk_left", "_left", "_line", "_state", "done")
+
+    MAX_LINE = 4096
+
+    def __init__(self, head: RequestHead) -> None:
+        te = [v.lower() for k, v in head.headers if k.lower() == "transfer-encoding"]
+        cl = head.header("content-length")
+        self._line = b""
+        self._chunk_left = 0
+        self._state = "size" if te else "length"
+        self._left = int(cl) if (not te and cl) else 0
+        self.done = not te and self._left == 0
+
+    def take(self, data: bytes) -> bytes:
+        """The prefix of ``data`` that still belongs to the body (``b""`` once it ended)."""
+        if self.done:
+            return b""
+        if self._state == "length":
+            part = data[: self._left]
+            self._left -= len(part)
+            self.done = self._left == 0
+            return part
+        used = self._scan_chunked(data)
+        return data[:used]
+
+    def _scan_chunked(self, data: bytes) -> int:
+        i = 0
+        n = len(data)
+        while i < n and not self.done:
+            if self._state == "data":
+                step = min(self._chunk_left, n - i)
+                i += step
+                self._chunk_left -= step
+                if self._chunk_left == 0:
+                    self._state = "data-crlf"
+                continue
+            end = data.find(b"\n", i)
+            if end < 0:
+                self._line += data[i:]
+                i = n
+            else:
+                self._line += data[i : end + 1]
+                i = end + 1
+                self._line_done()
+            if len(self._line) > self.MAX_LINE:
+                self.done = True  # a malformed body: stop relaying it
+        return i
+
+    def _line_done(self) -> None:
+        line = self._line.strip()
+        self._line = b""
+        if self._state == "size":
+            size_text = line.split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                self.done = True
+                return
+            if size == 0:
+                self._state = "trailer"
+            else:
+                self._chunk_left, self._state = size, "data"
+        elif self._state == "data-crlf":
+            self._state = "size"
+        elif self._state == "trailer" and not line:
+            self.done = True
 
 
 # --- TLS ClientHello -------------------------------------------------------------------------
@@ -292,6 +385,8 @@ def parse_client_hello(data: bytes | bytearray) -> ClientHello | None:
 def _hello_body(b: bytes, raw_length: int) -> ClientHello:
     try:
         return _hello_fields(b, raw_length)
+    except BadServerName:
+        raise
     except (IndexError, struct.error, UnicodeDecodeError) as exc:
         raise NotTls(f"malformed ClientHello ({exc})") from exc
 
@@ -302,6 +397,26 @@ def _vec(b: bytes, pos: int, size: int) -> tuple[bytes, int]:
     if len(b[start : start + n]) != n or len(b[pos : pos + size]) != size:
         raise IndexError("truncated vector")
     return b[start : start + n], start + n
+
+
+class BadServerName(NotTls):
+    """The ClientHello's server name is not a host name (control characters, NUL, escape
+    sequences, spaces): refused like a bad CONNECT host, never forged for or logged raw."""
+
+
+def _server_name(value: bytes) -> str:
+    """The SNI host name, validated like the CONNECT host.
+
+    Raises:
+        BadServerName: not an ASCII host name.
+    """
+    text = value.decode("ascii", "backslashreplace")
+    try:
+        if not value.isascii() or not text:
+            raise ParseError("not ASCII")
+        return check_host(text, "server name")
+    except ParseError:
+        raise BadServerName(f"invalid server name in the ClientHello: {text[:80]!r}") from None
 
 
 def _hello_fields(b: bytes, raw_length: int) -> ClientHello:
@@ -328,7 +443,7 @@ def _hello_fields(b: bytes, raw_length: int) -> ClientHello:
                     ntype = names[q]
                     value, q = _vec(names, q + 1, 2)
                     if ntype == 0:
-                        sni = value.decode("ascii").lower().rstrip(".")
+                        sni = _server_name(value)
                         break
             elif etype == 16:  # ALPN
                 protos, _ = _vec(edata, 0, 2)

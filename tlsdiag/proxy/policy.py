@@ -198,7 +198,7 @@ def _rule(entry: Mapping[str, Any], index: int, source: str) -> Rule:
     ports: list[int] = []
     if "port" in entry:
         for p in _str_list(entry["port"], f"{what} port"):
-            if not p.isdigit() or not 0 < int(p) < 65536:
+            if not (p.isascii() and p.isdigit()) or not 0 < int(p) < 65536:
                 raise ValueError(f"{what} port: {p!r} is not a port number")
             ports.append(int(p))
     clients: list[Network] = []
@@ -223,6 +223,8 @@ def parse_policy(text: str, *, what: str = "policy") -> Policy:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{what}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ValueError(f"{what}: nested too deeply to be a policy") from exc
     unknown = set(doc) - {"policy", "rule"}
     if unknown:
         raise ValueError(f"{what}: unknown tables {sorted(unknown)} (expected [policy], [[rule]])")
@@ -235,6 +237,8 @@ def parse_policy(text: str, *, what: str = "policy") -> Policy:
     entries = doc.get("rule", [])
     if not isinstance(entries, list):
         raise ValueError(f"{what}: use [[rule]] for rules")
+    if not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{what}: every [[rule]] must be a table")
     rules = tuple(_rule(e, i + 1, "policy") for i, e in enumerate(entries))
     ids = [r.id for r in rules]
     if len(set(ids)) != len(ids):
@@ -282,11 +286,13 @@ def load_policy(path: str) -> Policy:
     Raises:
         InputError: unreadable or invalid (the message names the file).
     """
+    from pathlib import Path
+
+    from tlsdiag.stores.userfile import Kind, read_file
+
+    data, _ = read_file(Path(path), Kind.POLICY, what=f"--policy {path}")
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise InputError(f"--policy {path}: cannot read: {exc.strerror}") from exc
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"--policy {path}: not UTF-8 text") from exc
     try:

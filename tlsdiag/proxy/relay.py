@@ -26,6 +26,7 @@ from tlsdiag.proxy.parse import (
     ClientHello,
     NotTls,
     ParseError,
+    RequestBody,
     RequestHead,
     head_end,
     origin_request,
@@ -431,6 +432,8 @@ class Connection:
             )
             return
         up.send(origin_request(req))
+        assert self.client is not None
+        self.client.limit = RequestBody(req)  # a pipelined next request is never relayed
         self.link()
 
     def link(self) -> None:
@@ -443,6 +446,8 @@ class Connection:
             if a.pending:
                 data = bytes(a.pending)
                 a.pending.clear()
+                if a.limit is not None:
+                    data = a.limit.take(data)
                 a.relayed += len(data)
                 b.send(data)
             if a.paused and a.transport is not None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tlsdiag import codes
 
 if TYPE_CHECKING:
+    from tlsdiag.proxy.parse import RequestBody
     from tlsdiag.proxy.relay import Connection
 
 _READ_BUF = bytearray(256 * 1024)  # one shared buffer: the loop is single-threaded
@@ -63,6 +64,7 @@ class Endpoint(asyncio.Protocol):
         "eof",
         "error",
         "handshaking",
+        "limit",
         "paused",
         "peer",
         "pending",
@@ -91,6 +93,7 @@ class Endpoint(asyncio.Protocol):
         self.relayed = 0
         self.cert_requested = False
         self.alerts: list[tuple[str, int, int]] = []
+        self.limit: RequestBody | None = None  # plain HTTP: relay this request's body only
 
     # --- asyncio callbacks ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -147,6 +150,10 @@ class Endpoint(asyncio.Protocol):
     def _deliver(self, data: bytes) -> None:
         peer = self.peer
         if peer is not None and self.conn.relaying:
+            if self.limit is not None:
+                data = self.limit.take(data)
+                if not data:
+                    return
             self.relayed += len(data)
             peer.send(data)
             return

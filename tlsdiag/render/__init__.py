@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+FILE_WIDTH = 4000
+"""Console width when writing to a file or pipe: wide enough that no table cell is cut."""
+
+
 def render_reports(
     reports: Sequence[Report],
     fmt: Format,
@@ -36,23 +40,31 @@ def render_reports(
             return to_html(reports)
         case Format.CONSOLE:
             from rich.console import Console
+            from rich.rule import Rule
 
+            from tlsdiag.render.safe import printable_report
+
+            reports = [printable_report(r) for r in reports]
             if console_renderer is None:
                 from tlsdiag.render.console import render_console
 
                 console_renderer = render_console
             renderer = console_renderer
             if to_file:
+                # a file or pipe: never cut or wrap a line (issuer names, algorithms stay whole)
                 buf = io.StringIO()
-                console = Console(file=buf, width=width or 100, no_color=True)
+                console = Console(
+                    file=buf, width=width or FILE_WIDTH, no_color=True, highlight=False
+                )
+                console.soft_wrap = width is None
             else:
                 console = Console(width=width, highlight=False)
-                # piped output: no hard wrapping, so lines stay greppable
-                console.soft_wrap = not console.is_terminal
             for i, report in enumerate(reports):
                 if i:
-                    console.rule()
+                    console.print(Rule(), width=min(console.width, 100))
                 renderer(report, console)
-            return buf.getvalue() if to_file else None
+            if not to_file:
+                return None
+            return "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))
         case _:
             assert_never(fmt)

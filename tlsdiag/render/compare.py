@@ -12,14 +12,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 _ORIGIN_STYLE = {"none": "green", "server": "red", "inspection": "yellow", "client": "magenta"}
-_CSS = (
-    "body{font-family:sans-serif;max-width:72em;margin:2em auto}"
-    "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3em .6em;"
-    "vertical-align:top;text-align:left}tr.diff td{background:#fff3cd}"
-    "tr.diff td.label::before{content:'\\2260 ';color:#b00}"
-    "pre{background:#f4f4f4;padding:1em;overflow:auto;white-space:pre-wrap}"
-    ".origin{font-weight:bold}"
-)
 
 
 def _verdict(report: Report) -> Mapping[str, Any]:
@@ -78,23 +70,6 @@ def _render_run(facts: Mapping[str, Any], console: Console) -> None:
         last = [ln for ln in str(r.get("stderr", "")).splitlines() if ln.strip()]
         tail = f"  {escape(last[-1][:160])}" if last else ""
         console.print(f"  {side:>9}: {escape(status)}{tail}")
-
-
-def compare_html(report: Report) -> str:
-    """A self-contained page: both columns side by side, differences marked, the verdict.
-
-    Args:
-        report: a ``compare`` report.
-
-    Returns:
-        The HTML document (everything escaped).
-    """
-    e = html.escape
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>tlsdiag compare "
-        f"{e(report.target)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>compare {e(report.target)}</h1>" + compare_body(report) + "</body></html>"
-    )
 
 
 def compare_body(report: Report) -> str:

@@ -28,6 +28,8 @@ h1{font-size:1.5em;margin:0 0 .3em}h2{font-size:1.25em;border-bottom:2px solid #
 .badge.error{background:var(--err)}.badge.warning{background:var(--warn)}
 .badge.info{background:#1565c0}
 table{border-collapse:collapse;margin:.4em 0;font-size:.92em}
+tr.diff td{background:#fff3cd}tr.diff td.label::before{content:'\\2260 ';color:#b00}
+.origin{font-weight:bold}
 th,td{border:1px solid var(--line);padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}
 table.kv th{width:13em}

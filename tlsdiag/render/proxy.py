@@ -16,7 +16,11 @@ _ACTION_STYLE = {"inspect": "cyan", "bypass": "green", "block": "bold red"}
 
 
 def event_line(ev: Mapping[str, Any]) -> str:
-    """One event as one rich-markup line (the live log of ``tlsdiag proxy``)."""
+    """One event as one rich-markup line (the live log of ``tlsdiag proxy``); names from the
+    network are escaped (a newline in an SNI cannot forge a log line)."""
+    from tlsdiag.render.safe import printable
+
+    ev = {k: printable(v) if isinstance(v, str) else v for k, v in ev.items()}
     action = str(ev.get("action", ""))
     style = _ACTION_STYLE.get(action, "white")
     host = str(ev.get("sni") or ev.get("host") or "")

@@ -22,12 +22,9 @@ def read_root_file(path: Path) -> list[x509.Certificate]:
     Raises:
         InputError: unreadable, or no certificate in it.
     """
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError as exc:
-        raise InputError(f"--ca {path}: is a directory, expected a PEM or DER file") from exc
-    except OSError as exc:
-        raise InputError(f"--ca {path}: cannot read: {exc.strerror}") from exc
+    from tlsdiag.stores.userfile import Kind, read_file
+
+    data, _ = read_file(path, Kind.PEM, what=f"--ca {path}")
     certs = parse_certificates(data, what=f"--ca {path}")
     if not certs:
         raise InputError(f"--ca {path}: no certificate found")

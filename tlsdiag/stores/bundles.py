@@ -42,17 +42,30 @@ def _load_pem_quietly(data: bytes) -> list[x509.Certificate]:
         return list(x509.load_pem_x509_certificates(data))
 
 
-def load_cafile(path: Path) -> RootSet:
-    """Read ``--cafile`` (a PEM bundle, or DER/PKCS#7)."""
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError as exc:
-        raise InputError(f"--cafile {path}: is a directory, expected a PEM file") from exc
-    except OSError as exc:
-        raise InputError(f"--cafile {path}: cannot read: {exc.strerror}") from exc
-    certs = parse_certificates(data, what=f"--cafile {path}")
+MAX_CAFILE_CERTS = 500
+"""Most certificates accepted in one ``--cafile`` bundle (the OS bundles hold about 150)."""
+
+
+def load_cafile(path: Path, option: str = "--cafile") -> RootSet:
+    """Read ``--cafile`` (a PEM bundle, or DER/PKCS#7; at most ``MAX_CAFILE_CERTS``).
+
+    Raises:
+        InputError: unreadable, not a regular file, too large, or no certificate in it.
+    """
+    from tlsdiag.stores.userfile import Kind, read_file
+
+    what = f"{option} {path}"
+    data, _ = read_file(path, Kind.PEM, what=what)
+    if data.count(b"-----BEGIN CERTIFICATE-----") > MAX_CAFILE_CERTS:
+        raise InputError(
+            f"{what}: more than {MAX_CAFILE_CERTS} certificates, more than a CA bundle holds",
+            "pass only the roots you need (the OS and public roots are always checked)",
+        )
+    certs = parse_certificates(data, what=what)
     if not certs:
-        raise InputError(f"--cafile {path}: no certificate found")
+        raise InputError(f"{what}: no certificate found")
+    if len(certs) > MAX_CAFILE_CERTS:
+        raise InputError(f"{what}: more than {MAX_CAFILE_CERTS} certificates")
     return RootSet("--cafile", str(path), tuple(certs))
 
 

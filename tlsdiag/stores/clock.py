@@ -27,14 +27,17 @@ def local_zone(now: datetime | None = None) -> tuple[str, int]:
     return local.tzname() or "local", int(offset.total_seconds()) if offset else 0
 
 
-def fetch_date(url: str, *, timeout: float = 5.0, trust_env: bool = True) -> DateSample:
-    """One HEAD request to ``url``; the ``Date`` header and the local clock at the answer."""
+def fetch_date(
+    url: str, *, timeout: float = 5.0, trust_env: bool = True, host_header: str | None = None
+) -> DateSample:
+    """One HEAD request to ``url`` (with ``Host: host_header`` when the URL names the address
+    that ``--resolve``/``--connect-to`` chose); the ``Date`` header and the local clock."""
     import httpx
 
     start = time.monotonic()
     try:
         with httpx.Client(verify=False, timeout=timeout, trust_env=trust_env) as client:
-            response = client.head(url)
+            response = client.head(url, headers={"Host": host_header} if host_header else None)
     except httpx.HTTPError as exc:
         return DateSample(
             url, error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

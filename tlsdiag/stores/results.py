@@ -7,6 +7,7 @@ handed on as soon as it is parsed. Unreadable, truncated or non-JSON input is yi
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -108,9 +109,11 @@ def _decode(data: bytes, source: str) -> str | Problem:
         return Problem(source, "not-json", "not UTF-8 text")
 
 
-def _read_zip(path: Path, source: str) -> Iterator[Item]:
+def _read_zip(data: bytes, source: str) -> Iterator[Item]:
+    from tlsdiag.stores.userfile import Kind
+
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(io.BytesIO(data))
     except (OSError, zipfile.BadZipFile) as exc:
         yield Problem(source, "unreadable", f"not a readable zip file: {exc}")
         return
@@ -121,6 +124,9 @@ def _read_zip(path: Path, source: str) -> Iterator[Item]:
             member = f"{source}!{info.filename}"
             if not info.filename.lower().endswith(SUFFIXES):
                 yield Problem(member, "skipped", "not a .json/.jsonl file")
+                continue
+            if info.file_size > Kind.RESULTS.max_bytes:
+                yield Problem(member, "unreadable", "larger than a result file can be")
                 continue
             try:
                 data = archive.read(info)
@@ -136,14 +142,18 @@ def _read_zip(path: Path, source: str) -> Iterator[Item]:
 
 def read_file(path: Path) -> Iterator[Item]:
     """The values of one file (a zip is opened and its JSON members read)."""
+    from tlsdiag.errors import InputError
+    from tlsdiag.stores.userfile import Kind
+    from tlsdiag.stores.userfile import read_file as read_user_file
+
     source = str(path)
-    if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
-        yield from _read_zip(path, source)
+    try:  # the one bounded reader: no device, FIFO or oversized file blocks or exhausts memory
+        data, _ = read_user_file(path, Kind.RESULTS, what=source)
+    except InputError as exc:
+        yield Problem(source, "unreadable", exc.message.removeprefix(f"{source}: "))
         return
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        yield Problem(source, "unreadable", exc.strerror or str(exc))
+    if path.suffix.lower() == ".zip" or data.startswith(b"PK\x03\x04"):
+        yield from _read_zip(data, source)
         return
     text = _decode(data, source)
     if isinstance(text, Problem):

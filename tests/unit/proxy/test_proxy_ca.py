@@ -11,7 +11,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tlsdiag.errors import InputError, ProxyError
+from tlsdiag.errors import InputError, ProxyError, UsageError
 from tlsdiag.proxy.ca import (
     CaPaths,
     config_dir,
@@ -72,7 +72,7 @@ def test_init_writes_key_0600_and_refuses_to_overwrite(tmp_path: Path) -> None:
     mode = stat.S_IMODE(ca.paths.key.stat().st_mode)
     assert mode == 0o600
     before = ca.paths.key.read_bytes()
-    with pytest.raises(ProxyError) as info:
+    with pytest.raises(UsageError) as info:
         init_ca(d)
     assert "already exists" in info.value.message
     assert ca.paths.key.read_bytes() == before
@@ -93,3 +93,37 @@ def test_load_errors(tmp_path: Path) -> None:
     junk.write_text("not a cert")
     with pytest.raises(InputError):
         load_ca(CaPaths(junk, a.paths.key))
+
+
+def test_ca_files_under_umask_000_key_0600_cert_0644_folder_0700(tmp_path: Path) -> None:
+    d = tmp_path / "ca"
+    d.mkdir(mode=0o755)
+    os.chmod(d, 0o755)
+    old_umask = os.umask(0)
+    try:
+        ca = init_ca(d)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(ca.paths.key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(ca.paths.cert.stat().st_mode) == 0o644
+    assert stat.S_IMODE(d.stat().st_mode) == 0o700
+
+
+def test_a_dangling_symlink_at_the_key_path_is_refused_not_followed(tmp_path: Path) -> None:
+    d = tmp_path / "ca"
+    d.mkdir()
+    target = tmp_path / "elsewhere.pem"
+    (d / CaPaths.in_dir(d).key.name).symlink_to(target)
+    with pytest.raises(UsageError, match="already exists"):
+        init_ca(d)
+    assert not target.exists()
+    ca = init_ca(d, force=True)  # --force replaces the link itself, never writes through it
+    assert not target.exists() and not ca.paths.key.is_symlink()
+
+
+def test_a_key_readable_by_others_is_refused(tmp_path: Path) -> None:
+    ca = init_ca(tmp_path / "ca")
+    os.chmod(ca.paths.key, 0o644)
+    with pytest.raises(InputError, match="other users") as info:
+        load_ca(ca.paths)
+    assert "chmod 600" in (info.value.hint or "")

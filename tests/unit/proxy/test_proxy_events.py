@@ -26,7 +26,7 @@ def _ev(host: str, action: str, finding: str = "", alert: str = "") -> ProxyEven
 
 
 def test_each_event_is_flushed_as_one_json_line(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "events.jsonl"
+    path = tmp_path / "events.jsonl"
     log = EventLog(path)
     log.write(_ev("a.test", "inspect"))
     # Readable before close: flushed per line.
@@ -86,3 +86,11 @@ def test_read_events_errors(tmp_path: Path) -> None:
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text('garbage\n{"host": "a", "action": "inspect"}\n{"partial": \n')
     assert len(read_events(mixed)) == 1
+
+
+def test_a_missing_events_folder_is_an_input_error_not_created(tmp_path: Path) -> None:
+    from tlsdiag.errors import InputError
+
+    with pytest.raises(InputError, match="does not exist"):
+        EventLog(tmp_path / "no" / "such" / "events.jsonl")
+    assert not (tmp_path / "no").exists()

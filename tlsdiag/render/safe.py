@@ -1,0 +1,68 @@
+"""Strings that came from the network (SNI, host names, certificate subjects and issuers, error
+texts) are escaped before they reach a terminal or a log line: a control character shows as
+``\\x1b``, a newline as ``\\n``, so no name can move the cursor, recolour the screen or forge a
+line. JSON escapes them itself and HTML uses ``html.escape``; this is for console output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from tlsdiag.model import Finding, Report
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(ch: str) -> str:
+    if ch in _NAMED:
+        return _NAMED[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _unsafe(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x20 or 0x7F <= code < 0xA0 or code in (0x2028, 0x2029)
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with control characters escaped (``\\x1b``, ``\\n``); newlines kept if asked."""
+    if not any(_unsafe(c) for c in text):
+        return text
+    return "".join(
+        c if not _unsafe(c) or (keep_newlines and c == "\n") else _escape_char(c) for c in text
+    )
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, Mapping):
+        return {printable(str(k)): _value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_value(v) for v in value)
+    return value
+
+
+def printable_finding(f: Finding) -> Finding:
+    """A finding with every field escaped (a newline in a name inside the detail would otherwise
+    start a forged line)."""
+    return dataclasses.replace(
+        f,
+        title=printable(f.title),
+        detail=printable(f.detail),
+        remediation=printable(f.remediation),
+        evidence={printable(k): printable(v) for k, v in f.evidence.items()},
+    )
+
+
+def printable_report(report: Report) -> Report:
+    """A report safe to print on a terminal: every string in it escaped."""
+    return dataclasses.replace(
+        report,
+        target=printable(report.target),
+        facts=_value(report.facts),
+        findings=tuple(printable_finding(f) for f in report.findings),
+    )
