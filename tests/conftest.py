@@ -29,6 +29,15 @@ from tlsdiag.lab.cases import Lab  # noqa: E402
 OPTIONAL_CLIENTS = ("curl", "openssl", "certutil", "keytool", "chromium")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite fixtures/golden/*.json from the current output (tests/test_golden.py)",
+    )
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     import shutil
 

@@ -11,7 +11,8 @@ import socket
 from datetime import timedelta
 
 import pytest
-from issuer_lab import chains, pem, tls_server
+from helpers import issuer_chains as chains
+from helpers.issuer_lab import pem, tls_server
 from typer.testing import CliRunner
 
 from tlsdiag.cli.app import app

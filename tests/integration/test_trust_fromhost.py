@@ -4,16 +4,12 @@ recognised, and the clock is compared with a Date header the test chooses."""
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "trust"))
-
-from trust_machine import (
+from helpers.trust_machine import (
     NOW,
     ca,
     clean_trust_env,  # noqa: F401 - autouse: clears trust env vars

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "trust"))
-
-from trust_machine import (
+from helpers.trust_machine import (
     NOW,
     ca,
     clean_trust_env,  # noqa: F401 - autouse: clears trust env vars

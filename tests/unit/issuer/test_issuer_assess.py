@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from issuer_chains import CA, NOW, fp, make_ca, make_leaf
+from helpers.issuer_chains import CA, NOW, fp, make_ca, make_leaf
 
 from tlsdiag import codes
 from tlsdiag.core.issuer.signals import classify_host, sct_count

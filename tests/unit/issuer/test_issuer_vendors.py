@@ -7,7 +7,7 @@ import tomllib
 from importlib.resources import files
 
 import pytest
-from issuer_chains import name_from_dn
+from helpers.issuer_chains import name_from_dn
 
 from tlsdiag.core.issuer.vendor_match import match_name
 from tlsdiag.kb.vendors import KINDS, PLATFORMS, parse_vendor, public_issuers, vendors

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from revocation_helpers import NOW, Pki
+from helpers.revocation import NOW, Pki
 
 from tlsdiag.lab.aia_pki import make_ocsp_signer
 from tlsdiag.lab.pki import Issued, make_ca, make_leaf

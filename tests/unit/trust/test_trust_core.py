@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from trust_machine import (
+from helpers.trust_machine import (
     NOW,
     ca,
     clean_trust_env,  # noqa: F401 - autouse: clears trust env vars

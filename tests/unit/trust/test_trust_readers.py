@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from trust_machine import (
+from helpers.trust_machine import (
     ca,
     clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
     der,
