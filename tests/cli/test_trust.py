@@ -11,6 +11,14 @@ import subprocess
 import sys
 
 import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from tlsdiag.cli.app import app
+from tlsdiag.kb.trust import trust_stores
+from tlsdiag.render.trust import render_trust
+from tlsdiag.stores import context
+
 from helpers.trust_machine import (
     ca,
     clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
@@ -19,13 +27,6 @@ from helpers.trust_machine import (
     pem,
     public_roots,
 )
-from rich.console import Console
-from typer.testing import CliRunner
-
-from tlsdiag.cli.app import app
-from tlsdiag.kb.trust import trust_stores
-from tlsdiag.render.trust import render_trust
-from tlsdiag.stores import context
 
 runner = CliRunner()
 

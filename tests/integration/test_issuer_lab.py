@@ -11,12 +11,13 @@ import socket
 from datetime import timedelta
 
 import pytest
-from helpers import issuer_chains as chains
-from helpers.issuer_lab import pem, tls_server
 from typer.testing import CliRunner
 
 from tlsdiag.cli.app import app
 from tlsdiag.stores.bundles import RootSet
+
+from helpers import issuer_chains as chains
+from helpers.issuer_lab import pem, tls_server
 
 pytestmark = pytest.mark.integration
 

@@ -9,13 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers.trust_machine import (
-    NOW,
-    ca,
-    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
-    make_machine,
-    rows_by_id,
-)
 
 from tlsdiag import codes
 from tlsdiag.commands.trust import TrustOptions, run_trust
@@ -23,6 +16,14 @@ from tlsdiag.lab.pki import make_leaf
 from tlsdiag.lab.servers import LabServer, TlsSettings, tls_context
 from tlsdiag.net.probe import ProbeOptions
 from tlsdiag.stores.clock import fetch_date
+
+from helpers.trust_machine import (
+    NOW,
+    ca,
+    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
+    make_machine,
+    rows_by_id,
+)
 
 pytestmark = pytest.mark.integration
 

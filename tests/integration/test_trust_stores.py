@@ -9,6 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from tlsdiag import codes
+from tlsdiag.commands.trust import TrustOptions, run_trust
+from tlsdiag.stores.platform_stores import CommandResult
+
 from helpers.trust_machine import (
     NOW,
     ca,
@@ -20,10 +25,6 @@ from helpers.trust_machine import (
     public_roots,
     rows_by_id,
 )
-
-from tlsdiag import codes
-from tlsdiag.commands.trust import TrustOptions, run_trust
-from tlsdiag.stores.platform_stores import CommandResult
 
 CERTUTIL = shutil.which("certutil")
 OPENSSL = shutil.which("openssl")

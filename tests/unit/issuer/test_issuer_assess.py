@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers.issuer_chains import CA, NOW, fp, make_ca, make_leaf
 
 from tlsdiag import codes
 from tlsdiag.core.issuer.signals import classify_host, sct_count
 from tlsdiag.core.issuer.vendor_match import installed_vendors
 from tlsdiag.core.issuer.verdict import Interception, assess_interception, normalize_fingerprint
 from tlsdiag.model import Severity
+
+from helpers.issuer_chains import CA, NOW, fp, make_ca, make_leaf
 
 PUBLIC_ROOT = make_ca("CN=Test Public Root R1,O=Test Public Trust,C=US")
 PUBLIC_ICA = make_ca("CN=Test Public TLS CA 1,O=Test Public Trust,C=US", issuer=PUBLIC_ROOT)

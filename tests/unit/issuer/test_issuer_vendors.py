@@ -7,10 +7,11 @@ import tomllib
 from importlib.resources import files
 
 import pytest
-from helpers.issuer_chains import name_from_dn
 
 from tlsdiag.core.issuer.vendor_match import match_name
 from tlsdiag.kb.vendors import KINDS, PLATFORMS, parse_vendor, public_issuers, vendors
+
+from helpers.issuer_chains import name_from_dn
 
 REQUIRED = {
     "cato",

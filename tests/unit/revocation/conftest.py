@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from helpers.revocation import NOW, Pki
 
 from tlsdiag.lab.aia_pki import make_ocsp_signer
 from tlsdiag.lab.pki import Issued, make_ca, make_leaf
+
+from helpers.revocation import NOW, Pki
 
 
 @pytest.fixture(scope="session")

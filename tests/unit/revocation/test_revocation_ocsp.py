@@ -8,11 +8,12 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
-from helpers.revocation import NOW, Pki, build_crl, build_ocsp
 
 from tlsdiag.core.revocation import evaluate_crl, evaluate_ocsp_response, ocsp_request_der
 from tlsdiag.lab.aia_pki import make_ocsp_signer
 from tlsdiag.lab.pki import Issued, make_ca, make_leaf, new_key
+
+from helpers.revocation import NOW, Pki, build_crl, build_ocsp
 
 SRC = "OCSP http://ocsp.example.test"
 

@@ -6,13 +6,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from helpers.trust_machine import (
-    NOW,
-    ca,
-    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
-    der,
-    public_roots,
-)
 
 from tlsdiag import codes
 from tlsdiag.core.trust.clock import clock_check
@@ -38,6 +31,14 @@ from tlsdiag.core.trust.store_gap import (
 from tlsdiag.lab.pki import make_leaf, new_key
 from tlsdiag.model import Severity
 from tlsdiag.stores.readers import store_cert
+
+from helpers.trust_machine import (
+    NOW,
+    ca,
+    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
+    der,
+    public_roots,
+)
 
 
 def sc(issued, **kw) -> StoreCert:

@@ -12,14 +12,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers.trust_machine import (
-    ca,
-    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
-    der,
-    pem,
-    pkcs12_truststore,
-    public_roots,
-)
 
 from tlsdiag.stores import configfiles
 from tlsdiag.stores.platform_stores import (
@@ -37,6 +29,15 @@ from tlsdiag.stores.readers import (
     read_pem,
     read_pem_dir,
     subject_hash,
+)
+
+from helpers.trust_machine import (
+    ca,
+    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
+    der,
+    pem,
+    pkcs12_truststore,
+    public_roots,
 )
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "trust"
