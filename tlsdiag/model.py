@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tlsdiag.facts.check import CertFacts
 
 SCHEMA = "tlsdiag.report"
 SCHEMA_VERSION = 1
@@ -105,7 +108,7 @@ class CertSummary:
     crl_urls: tuple[str, ...] = ()
     sct_count: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CertFacts:
         """JSON-ready form."""
         return {
             "position": self.position,

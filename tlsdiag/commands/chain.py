@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from cryptography import x509
 
@@ -16,6 +16,8 @@ from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.core.chain import analyze_chain, chain_facts
 from tlsdiag.core.verdict import dedupe_findings, store_mismatch_findings
 from tlsdiag.errors import InputError
+from tlsdiag.facts.check import ChainCommandFacts
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Report
 from tlsdiag.stores.bundles import RootSet, load_cafile
 
@@ -104,10 +106,16 @@ def run_chain(
                 fetched=fetched,
                 fetch_errors=errors,
             )
-    facts: dict[str, Any] = {"source": source, "host": host}
-    facts.update(chain_facts(analysis))
+    chain = chain_facts(analysis)
+    facts: ChainCommandFacts = {
+        "source": source,
+        "host": host,
+        "chain": chain["chain"],
+        "path": chain["path"],
+        "trust": chain["trust"],
+    }
     findings = list(analysis.findings)
-    if not cafile or not analysis.trusted_by.get("--cafile"):
+    if not cafile or not analysis.trusted_by.get(RootSetId.CAFILE):
         findings.extend(store_mismatch_findings(analysis, platform=current_platform()))
     return Report(
         command="chain",

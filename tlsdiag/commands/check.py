@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
 
 from cryptography import x509
 
@@ -23,6 +22,8 @@ from tlsdiag.core import probe_facts as PF
 from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chain, chain_facts
 from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_findings
 from tlsdiag.core.verdict import dedupe_findings, reclassify_untrusted, store_mismatch_findings
+from tlsdiag.facts.check import CheckFacts, InterceptionFacts, RevocationFacts
+from tlsdiag.facts.ids import Platform, RootSetId
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target
 from tlsdiag.net.probe import ProbeOptions, probe
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
@@ -54,14 +55,9 @@ class CheckOutcome:
     report: Report
 
 
-def current_platform() -> str:
-    """The OS this runs on: linux, macos, windows (or Python's own name for others)."""
-    plat = str(sys.platform)  # a plain str: mypy would prune the other branches per platform
-    if plat.startswith("linux"):
-        return "linux"
-    if plat == "darwin":
-        return "macos"
-    return "windows" if plat.startswith("win") else plat
+def current_platform() -> Platform:
+    """The OS this runs on: linux, macos, windows (``unknown`` for others)."""
+    return Platform.from_sys(str(sys.platform))  # str: mypy would prune branches per platform
 
 
 def root_sets(cafile: RootSet | None) -> list[Roots]:
@@ -98,7 +94,7 @@ def fetch_aia(
 
 def _revocation(
     analysis: ChainAnalysis, hs: Handshake, timeout: float, now: datetime
-) -> tuple[list[Finding], list[dict[str, str]]]:
+) -> tuple[list[Finding], list[RevocationFacts]]:
     from tlsdiag.core.revocation import revocation_findings
     from tlsdiag.net.revocation import check_revocation
 
@@ -115,7 +111,7 @@ def _revocation(
             }
         ]
     statuses = check_revocation(leaf, issuer, stapled=hs.ocsp_stapled, timeout=timeout, now=now)
-    facts = [
+    facts: list[RevocationFacts] = [
         {
             "status": s.status,
             "source": s.source,
@@ -139,7 +135,7 @@ def _interception(
     analysis: ChainAnalysis,
     opts: CheckOptions,
     now: datetime,
-) -> tuple[dict[str, Any] | None, list[Finding]]:
+) -> tuple[InterceptionFacts | None, list[Finding]]:
     from tlsdiag.commands.issuer import inspection_roots_here
     from tlsdiag.core.issuer.verdict import assess_interception
 
@@ -165,14 +161,14 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     p = probe(target, opts.probe)
     now = opts.now or datetime.now(UTC)
     findings: list[Finding] = []
-    facts: dict[str, Any] = {
+    findings.extend(failure_findings(p))
+    hs = PF.seen_handshake(p)
+    facts: CheckFacts = {
         "endpoint": PF.endpoint_facts(target, p),
         "dns": PF.dns_facts(p),
         "connect": PF.connect_facts(p),
+        "handshake": PF.handshake_facts(hs or p.failed_handshake),
     }
-    findings.extend(failure_findings(p))
-    hs = PF.seen_handshake(p)
-    facts["handshake"] = PF.handshake_facts(hs or p.failed_handshake)
     presented: tuple[x509.Certificate, ...] = ()
     analysis: ChainAnalysis | None = None
     if hs is not None and hs.chain_der:
@@ -194,13 +190,18 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
                     fetched=fetched,
                     fetch_errors=errors,
                 )
-        facts.update(chain_facts(analysis))
+        chain = chain_facts(analysis)
+        facts["chain"], facts["path"], facts["trust"] = (
+            chain["chain"],
+            chain["path"],
+            chain["trust"],
+        )
         interception, issuer_findings = _interception(host, presented, analysis, opts, now)
         facts["interception"] = interception
         inspected = bool(interception and interception.get("inspected"))
         findings.extend(reclassify_untrusted(analysis.findings, inspected))
         findings.extend(issuer_findings)
-        if not opts.cafile or not analysis.trusted_by.get("--cafile"):
+        if not opts.cafile or not analysis.trusted_by.get(RootSetId.CAFILE):
             findings.extend(store_mismatch_findings(analysis, platform=current_platform()))
         if opts.revocation and p.handshake is not None:
             rev_findings, rev_facts = _revocation(analysis, p.handshake, opts.probe.timeout, now)

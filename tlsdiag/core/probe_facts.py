@@ -6,8 +6,14 @@ the JSON keys documented in the README.
 
 from __future__ import annotations
 
-from typing import Any
-
+from tlsdiag.facts.check import (
+    ConnectFacts,
+    DnsFacts,
+    EndpointFacts,
+    HandshakeFacts,
+    HttpFacts,
+    TimingFacts,
+)
 from tlsdiag.model import Handshake, ProbeResult, Target
 
 
@@ -23,7 +29,7 @@ def seen_handshake(p: ProbeResult) -> Handshake | None:
     return p.handshake or p.legacy
 
 
-def endpoint_facts(target: Target, p: ProbeResult) -> dict[str, Any]:
+def endpoint_facts(target: Target, p: ProbeResult) -> EndpointFacts:
     """What was asked for and where the handshake ran.
 
     Args:
@@ -44,7 +50,7 @@ def endpoint_facts(target: Target, p: ProbeResult) -> dict[str, Any]:
     }
 
 
-def dns_facts(p: ProbeResult) -> dict[str, Any]:
+def dns_facts(p: ProbeResult) -> DnsFacts:
     """How the name was resolved.
 
     Args:
@@ -63,7 +69,7 @@ def dns_facts(p: ProbeResult) -> dict[str, Any]:
     }
 
 
-def connect_facts(p: ProbeResult) -> list[dict[str, Any]]:
+def connect_facts(p: ProbeResult) -> list[ConnectFacts]:
     """One entry per TCP connection attempt.
 
     Args:
@@ -83,7 +89,7 @@ def connect_facts(p: ProbeResult) -> list[dict[str, Any]]:
     ]
 
 
-def handshake_facts(hs: Handshake | None) -> dict[str, Any] | None:
+def handshake_facts(hs: Handshake | None) -> HandshakeFacts | None:
     """The negotiated (or attempted) handshake.
 
     Args:
@@ -111,7 +117,7 @@ def handshake_facts(hs: Handshake | None) -> dict[str, Any] | None:
     }
 
 
-def http_facts(p: ProbeResult) -> dict[str, Any] | None:
+def http_facts(p: ProbeResult) -> HttpFacts | None:
     """The HTTP request made after the handshake.
 
     Args:
@@ -131,7 +137,7 @@ def http_facts(p: ProbeResult) -> dict[str, Any] | None:
     }
 
 
-def timing_facts(p: ProbeResult) -> dict[str, float]:
+def timing_facts(p: ProbeResult) -> TimingFacts:
     """Milliseconds spent on DNS, connecting and the handshake.
 
     Args:

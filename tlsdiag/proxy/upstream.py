@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tlsdiag import codes
+from tlsdiag.facts.ids import RootSetId
 
 # OpenSSL X509_V_ERR_* -> (finding code, alert OpenSSL sends for it).
 VERIFY_CODES: dict[int, tuple[str, str]] = {
@@ -168,7 +169,7 @@ def refine_with_chain(
     pub, osr = public_roots(), os_roots()
     root_sets = [Roots(pub.name, pub.certs), Roots(osr.name, osr.certs)]
     if extra_roots:
-        root_sets.append(Roots("--upstream-cafile", tuple(extra_roots)))
+        root_sets.append(Roots(RootSetId.UPSTREAM_CAFILE, tuple(extra_roots)))
     import ipaddress
 
     try:
@@ -224,7 +225,7 @@ def completes_via_aia(
     pub, osr = public_roots(), os_roots()
     root_sets = [Roots(pub.name, pub.certs), Roots(osr.name, osr.certs)]
     if extra_roots:
-        root_sets.append(Roots("--upstream-cafile", tuple(extra_roots)))
+        root_sets.append(Roots(RootSetId.UPSTREAM_CAFILE, tuple(extra_roots)))
     all_roots = [c for r in root_sets for c in r.certs]
     completion = fetch_missing_issuers(certs, roots=all_roots, timeout=timeout)
     if not completion.fetched:
