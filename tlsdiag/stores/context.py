@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tlsdiag.facts.ids import Platform
 from tlsdiag.stores.platform_stores import CommandResult, RegistryHas, Runner, WindowsEnum
 
 
@@ -59,7 +60,7 @@ class StoreContext:
 
     env: Mapping[str, str]
     home: Path
-    platform: str
+    platform: Platform
     fs_root: Path = Path("/")
     certifi_path: str = ""
     openssl_cafile: str = ""
@@ -84,18 +85,21 @@ class StoreContext:
         return shutil.which(command, path=self.env.get("PATH", ""))
 
 
+_PLATFORMS = {"darwin": Platform.MACOS, "win32": Platform.WINDOWS}  # sys.platform; else linux
+
+
 def machine_context(
     env: Mapping[str, str],
     home: Path,
     *,
-    platform: str | None = None,
+    platform: Platform | None = None,
     certifi_path: str | None = None,
 ) -> StoreContext:
     """The context of the real machine (the CLI passes ``os.environ`` and ``Path.home()``)."""
     import ssl
     import sys
 
-    plat = platform or {"darwin": "macos", "win32": "windows"}.get(sys.platform, "linux")
+    plat = platform or _PLATFORMS.get(sys.platform, Platform.LINUX)
     if certifi_path is None:
         try:
             import certifi
@@ -106,7 +110,7 @@ def machine_context(
     paths = ssl.get_default_verify_paths()
     windows_enum: WindowsEnum | None = None
     registry_has: RegistryHas | None = None
-    if plat == "windows" and hasattr(ssl, "enum_certificates"):
+    if plat is Platform.WINDOWS and hasattr(ssl, "enum_certificates"):
         windows_enum = ssl.enum_certificates
         registry_has = _winreg_has()
     return StoreContext(
