@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tlsdiag import __version__
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.lab import CaPathFacts
 from tlsdiag.model import Report
 
 
@@ -63,16 +64,17 @@ def path_report(directory: Path | None) -> Report:
 
     d = ca_dir(directory)
     paths = CaPaths.in_dir(d)
+    facts: CaPathFacts = {
+        "dir": str(d),
+        "cert": str(paths.cert),
+        "key": str(paths.key),
+        "exists": paths.cert.exists() and paths.key.exists(),
+    }
     return Report(
         command="ca path",
         target=str(d),
         generated_at=_now(),
-        facts={
-            "dir": str(d),
-            "cert": str(paths.cert),
-            "key": str(paths.key),
-            "exists": paths.cert.exists() and paths.key.exists(),
-        },
+        facts=facts,
         tool_version=__version__,
     )
 

@@ -100,15 +100,16 @@ class ExplainCodeFacts(TypedDict):
     explanation: ExplanationFacts
 
 
-def explain_facts(report: Report) -> ExplainFacts | ExplainCodeFacts:
-    """The typed facts of an ``explain`` report (a text's or one code's).
+def explains_code(report: Report) -> bool:
+    """True for an ``explain --code`` report (its facts are ``ExplainCodeFacts``)."""
+    return "explanation" in report.facts
 
-    Args:
-        report: a report built by ``tlsdiag.commands.explain``.
 
-    Returns:
-        Its facts, typed.
-    """
-    if "explanation" in report.facts:
-        return cast("ExplainCodeFacts", report.facts)
+def explain_facts(report: Report) -> ExplainFacts:
+    """The typed facts of an ``explain`` report of a text (not ``--code``)."""
     return cast("ExplainFacts", report.facts)
+
+
+def explain_code_facts(report: Report) -> ExplainCodeFacts:
+    """The typed facts of an ``explain --code`` report."""
+    return cast("ExplainCodeFacts", report.facts)
