@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+# pytest puts tests/ on sys.path for this file, so tests/netguard imports as a package here;
+# Python subprocesses (the CLI run as a process, benchmarks' helpers) load the same guard by
+# path, through tests/netguard/sitecustomize.py on their PYTHONPATH.
 _GUARD_DIR = Path(__file__).parent / "netguard"
-sys.path.insert(0, str(_GUARD_DIR))
-import guard  # noqa: E402  # before anything opens a socket
-from dnsstub import NxdomainServer  # noqa: E402
+from netguard import guard  # noqa: E402  # before anything opens a socket
+from netguard.dnsstub import NxdomainServer  # noqa: E402
 
-del sys.path[0]
 guard.install()
-# Python subprocesses (the CLI run as a process, benchmarks' helpers) load the same guard.
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(_GUARD_DIR), os.environ.get("PYTHONPATH", "")) if p
 )

@@ -26,9 +26,9 @@ from helpers.trust_machine import (
     rows_by_id,
 )
 
-CERTUTIL = shutil.which("certutil")
-OPENSSL = shutil.which("openssl")
-KEYTOOL = shutil.which("keytool")
+CERTUTIL = shutil.which("certutil") or ""  # "" when not installed
+OPENSSL = shutil.which("openssl") or ""  # "" when not installed
+KEYTOOL = shutil.which("keytool") or ""  # "" when not installed
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_root_only_override_is_flagged_incomplete(machine, root):
     assert ("client.store_mismatch", "warning", "python-requests") in codes_of(report)
 
 
-@pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
+@pytest.mark.skipif(not OPENSSL, reason="openssl is not installed")
 def test_ssl_cert_dir_hashed_directory(machine, root):
     capath = machine.path("capath")
     capath.mkdir()
@@ -154,7 +154,7 @@ def test_java_homes_pkcs12_cacerts_and_trust_store_option(machine, root):
     assert java[str(jdk)]["overridden_by"] == ["$JAVA_TOOL_OPTIONS -Djavax.net.ssl.trustStore"]
 
 
-@pytest.mark.skipif(KEYTOOL is None, reason="keytool (a JDK) is not installed")
+@pytest.mark.skipif(not KEYTOOL, reason="keytool (a JDK) is not installed")
 def test_java_keytool_made_jks_cacerts(machine, root):
     jdk = machine.path("jdk8")
     (jdk / "jre/lib/security").mkdir(parents=True)
@@ -179,12 +179,12 @@ def _profile(machine, name: str) -> Path:
         "~/.mozilla/firefox/profiles.ini",
         existing + f"[Profile{n}]\nName={name}\nIsRelative=1\nPath={name}.default\n",
     )
-    directory = machine.path(f"~/.mozilla/firefox/{name}.default")
+    directory: Path = machine.path(f"~/.mozilla/firefox/{name}.default")
     directory.mkdir(parents=True)
     return directory
 
 
-@pytest.mark.skipif(CERTUTIL is None, reason="certutil is not installed (apt: libnss3-tools)")
+@pytest.mark.skipif(not CERTUTIL, reason="certutil is not installed (apt: libnss3-tools)")
 def test_firefox_profiles_with_real_nss_databases(machine, root):
     machine.os_bundle(root)
     machine.write("root.pem", pem(root))

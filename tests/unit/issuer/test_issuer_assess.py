@@ -10,6 +10,7 @@ from tlsdiag import codes
 from tlsdiag.core.issuer.signals import classify_host, sct_count
 from tlsdiag.core.issuer.vendor_match import installed_vendors
 from tlsdiag.core.issuer.verdict import Interception, assess_interception, normalize_fingerprint
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Severity
 
 from helpers.issuer_chains import CA, NOW, fp, make_ca, make_leaf
@@ -24,9 +25,9 @@ ZS_ICA = make_ca(
     issuer=ZS_ROOT,
 )
 
-OS_TRUST = {"public (certifi)": False, "os": True, "--cafile": False}
-NO_TRUST = {"public (certifi)": False, "os": False, "--cafile": False}
-PUBLIC_TRUST = {"public (certifi)": True, "os": True, "--cafile": False}
+OS_TRUST = {RootSetId.PUBLIC: False, RootSetId.OS: True, RootSetId.CAFILE: False}
+NO_TRUST = {RootSetId.PUBLIC: False, RootSetId.OS: False, RootSetId.CAFILE: False}
+PUBLIC_TRUST = {RootSetId.PUBLIC: True, RootSetId.OS: True, RootSetId.CAFILE: False}
 
 
 def assess(presented, path=None, *, host="www.example.com", trusted_by=OS_TRUST, **kw):
