@@ -202,6 +202,17 @@ def test_ca_path(tmp_path: Path, update: bool) -> None:
     _assert("ca-path", out, update, [str(tmp_path)])
 
 
+def test_ca_trust_help(tmp_path: Path, update: bool) -> None:
+    args = ["ca", "trust-help", "--format", "json", "--platform", "linux"]
+    out = _json([*args, "--dir", str(tmp_path / "ca")], codes=(0,))
+    _assert("ca-trust-help-linux", out, update, [str(tmp_path)])
+
+
+def test_explain_code(update: bool) -> None:
+    out = _json(["explain", "--format", "json", "--code", "server.chain_incomplete"], codes=(0,))
+    _assert("explain-code", out, update)
+
+
 def test_lab_list(update: bool) -> None:
     _assert("lab-list", _json(["lab", "list", "--format", "json"], codes=(0,)), update)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tlsdiag import __version__
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.ca import TrustHelpFacts
 from tlsdiag.facts.lab import CaPathFacts
 from tlsdiag.model import Report
 
@@ -99,16 +100,17 @@ def trust_help_report(directory: Path | None, platform: str | None) -> Report:
         root_name="tlsdiag inspection CA",
         platform=None if plat == "all" else plat,
     )
+    facts: TrustHelpFacts = {
+        "platform": plat,
+        "ca_cert": str(paths.cert),
+        "ca_exists": paths.cert.exists(),
+        "stores": entries,
+    }
     return Report(
         command="ca trust-help",
         target=str(paths.cert),
         generated_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        facts={
-            "platform": plat,
-            "ca_cert": str(paths.cert),
-            "ca_exists": paths.cert.exists(),
-            "stores": entries,
-        },
+        facts=facts,
         tool_version=__version__,
     )
 

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from tlsdiag import __version__, codes
 from tlsdiag.core.findings import make_finding
+from tlsdiag.facts.ca import TrustHelpStoreFacts
 from tlsdiag.kb.findings import findings as finding_table
 from tlsdiag.kb.trust import StoreDef, trust_stores
 from tlsdiag.model import Finding, Report, Severity
@@ -95,9 +96,9 @@ _PLATFORM_ALIASES = {
 
 def trust_help_entries(
     stores: Sequence[StoreDef], *, root_pem: str, root_name: str, platform: str | None
-) -> list[dict[str, Any]]:
+) -> list[TrustHelpStoreFacts]:
     """How to trust the CA in each store of the trust-store catalogue (steps printed, not run)."""
-    out = []
+    out: list[TrustHelpStoreFacts] = []
     for store in stores:
         if platform and platform not in store.platforms:
             continue
