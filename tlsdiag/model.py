@@ -2,7 +2,8 @@
 
 Everything here is a frozen dataclass (or a StrEnum) so that core functions can take and
 return plain, comparable data. ``Report.facts`` holds the command-specific facts as JSON-ready
-values (str, int, float, bool, None, lists and dicts of those).
+values (str, int, float, bool, None, lists and dicts of those); their schema per command is in
+``tlsdiag.facts`` (one ``TypedDict`` family per command, shared by producers and renderers).
 """
 
 from __future__ import annotations

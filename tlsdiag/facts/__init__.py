@@ -6,6 +6,6 @@ every key on both sides; the JSON output is the same dictionaries, unchanged. A 
 the typed view of a report with the module's ``*_facts(report)`` function (a ``cast``: the
 report's command says which schema its facts follow).
 
-The closed sets that used to be display strings are ``StrEnum``\\ s in :mod:`tlsdiag.facts.ids`:
+The closed sets that used to be display strings are ``StrEnum`` classes in :mod:`tlsdiag.facts.ids`:
 ``RootSetId`` (the root sets a chain is judged against) and ``Platform``.
 """

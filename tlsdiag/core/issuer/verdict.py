@@ -105,7 +105,7 @@ def assess_interception(
         now: the current time (UTC-aware).
         public_root_fingerprints: SHA-256 (lower-case hex) of the public root program's roots.
         trusted_by: which trust stores accept the chain, e.g.
-            ``{"public (certifi)": False, "os": True, "--cafile": False}``.
+            ``{RootSetId.PUBLIC: False, RootSetId.OS: True, RootSetId.CAFILE: False}``.
         platform: this client's platform: linux, macos, windows, android, ios, unknown.
         app: the application the user asks about (``--app``), for default-bypass apps.
         expect_issuer: a regex that the issuer, the root or the vendor name must match
