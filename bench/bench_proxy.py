@@ -40,11 +40,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 BODY = b"ok"
 HOSTS = [f"h{i}.bench.test" for i in range(200)]
 CLIENT_CPU = 0
@@ -54,57 +49,36 @@ PROXY_CPU = 1
 # --- PKI ---------------------------------------------------------------------------------------
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
 def make_pki(d: Path) -> dict[str, Path]:
-    now = datetime.now(UTC)
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root = (
-        x509.CertificateBuilder()
-        .subject_name(_name("bench origin root"))
-        .issuer_name(_name("bench origin root"))
-        .public_key(root_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(root_key, hashes.SHA256())
-    )
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(_name("bench.test"))
-        .issuer_name(root.subject)
-        .public_key(leaf_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("bench.test"), x509.DNSName("*.bench.test")]),
-            critical=False,
-        )
-        .sign(root_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    key_fmt = (pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    paths = {"root": d / "origin-root.pem", "leaf": d / "origin.pem", "leaf_key": d / "origin.key"}
-    paths["root"].write_bytes(root.public_bytes(pem))
-    paths["leaf"].write_bytes(leaf.public_bytes(pem))
-    paths["leaf_key"].write_bytes(leaf_key.private_bytes(*key_fmt))
-    # The proxies' CA (the same for both).
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tlsdiag.core.certbuild import build_ca, build_leaf, cert_pem, key_pem, name
     from tlsdiag.proxy.ca import create_ca
 
+    now = datetime.now(UTC)
+    start, end = now - timedelta(days=1), now + timedelta(days=2)
+    root = build_ca(name("bench origin root"), not_before=start, not_after=end)
+    leaf = build_leaf(
+        name("bench.test"),
+        issuer=root,
+        not_before=start,
+        not_after=end,
+        names=["bench.test", "*.bench.test"],
+        eku=(),
+        ski=False,
+    )
+    paths = {"root": d / "origin-root.pem", "leaf": d / "origin.pem", "leaf_key": d / "origin.key"}
+    paths["root"].write_bytes(root.cert_pem)
+    paths["leaf"].write_bytes(leaf.cert_pem)
+    paths["leaf_key"].write_bytes(leaf.key_pem)
+    # The proxies' CA (the same for both).
     ca, ca_key = create_ca(now=now, machine="bench")
     paths["ca"] = d / "ca.pem"
     paths["ca_key"] = d / "ca-key.pem"
-    paths["ca"].write_bytes(ca.public_bytes(pem))
-    paths["ca_key"].write_bytes(ca_key.private_bytes(*key_fmt))
+    paths["ca"].write_bytes(cert_pem(ca))
+    paths["ca_key"].write_bytes(key_pem(ca_key))
     conf = d / "mitm"
     conf.mkdir()
-    (conf / "mitmproxy-ca.pem").write_bytes(ca_key.private_bytes(*key_fmt) + ca.public_bytes(pem))
+    (conf / "mitmproxy-ca.pem").write_bytes(key_pem(ca_key) + cert_pem(ca))
     paths["mitm_conf"] = conf
     return paths
 

@@ -1,8 +1,9 @@
 """Golden JSON: each command's ``--format json`` output on the lab, pinned in fixtures/golden/.
 
 The volatile parts (times, ports, durations, serial numbers and fingerprints of the certificates
-generated at test time, temporary paths, the tool version) are replaced by placeholders; every
-other key and value, and the key order, must match the file byte for byte.
+generated at test time, temporary paths, the tool version, the values of the machine block) are
+replaced by placeholders; every other key and value, and the key order, must match the file
+byte for byte.
 
 Regenerate after an intended change of the output (then review ``git diff fixtures/golden``)::
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from tlsdiag.cli.app import app
 from tlsdiag.lab.cases import CASE_NAMES, Lab
 from tlsdiag.stores import context
 
+from helpers.fleet_docs import check, trust
 from helpers.trust_machine import ca, make_machine
 
 pytestmark = pytest.mark.integration
@@ -51,6 +54,7 @@ _VOLATILE = {
     "utc_offset": "<tz>",
 }
 _VOLATILE_MAPS = {"timings_ms"}  # every value inside is a duration
+_MACHINE = "machine"  # the machine block of trust and check: each value names this machine
 # Texts that race on the lab: after a TLS 1.3 handshake without the required client
 # certificate, the HTTP request sees either the server's alert or the reset that follows it.
 _RACY = re.compile(
@@ -76,6 +80,8 @@ def normalize(value: Any, tmp: Sequence[str] = ()) -> Any:
                 out[key] = _VOLATILE[key]
             elif key in _VOLATILE_MAPS and isinstance(item, dict):
                 out[key] = dict.fromkeys(item, 0.0)
+            elif key == _MACHINE and isinstance(item, dict):
+                out[key] = {k: f"<{k}>" for k in item}
             else:
                 out[normalize(key, tmp)] = normalize(item, tmp)
         return out
@@ -155,6 +161,26 @@ def test_probe(lab: Lab, update: bool) -> None:
     _assert("probe-good", _json(["probe", "--format", "json", *_lab_args(lab, "good")]), update)
 
 
+def test_probe_scan(lab: Lab, update: bool) -> None:
+    """``probe --scan`` on the lab's good server (Python ssl: TLS 1.2 and 1.3)."""
+    case = lab.cases["good"]
+    args = ["probe", "--scan", "--format", "json", "--resolve", case.resolve, case.target]
+    _assert("probe-scan-good", _json(args), update)
+
+
+def test_fleet_report(tmp_path: Path, update: bool) -> None:
+    """``fleet report`` on generated results: two machines (one lacks the root), one truncated
+    file."""
+    root = tmp_path / "results"
+    for host, stores in (("h1", {"certifi": "missing"}), ("h2", {"certifi": "trusted"})):
+        (root / host).mkdir(parents=True)
+        (root / host / "trust.json").write_text(json.dumps([trust(host, stores)]))
+        (root / host / "check.json").write_text(json.dumps([check(host, "a.test:443")]))
+    (root / "h3.json").write_text('{"schema": "tlsdiag.report", "comm')
+    out = _json(["fleet", "report", "--format", "json", str(root)])
+    _assert("fleet-report", out, update, [str(tmp_path)])
+
+
 def test_issuer(lab: Lab, update: bool) -> None:
     out = _json(["issuer", "--format", "json", *_lab_args(lab, "good")])
     _assert("issuer-good", out, update)
@@ -202,7 +228,9 @@ def test_ca_path(tmp_path: Path, update: bool) -> None:
     _assert("ca-path", out, update, [str(tmp_path)])
 
 
-def test_ca_trust_help(tmp_path: Path, update: bool) -> None:
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="this machine's steps: Linux")
+def test_ca_trust_help(fake_machine: Any, tmp_path: Path, update: bool) -> None:
+    """On this machine's platform the steps come from its stores: the fake machine's."""
     args = ["ca", "trust-help", "--format", "json", "--platform", "linux"]
     out = _json([*args, "--dir", str(tmp_path / "ca")], codes=(0,))
     _assert("ca-trust-help-linux", out, update, [str(tmp_path)])

@@ -37,6 +37,9 @@ POLICY_BLOCKED = "policy.blocked"
 SERVER_CHAIN_ORDER = "server.chain_order"
 SERVER_CHAIN_EXTRA = "server.chain_extra"
 SERVER_REVOCATION_UNKNOWN = "server.revocation_unknown"
+SERVER_CERT_MALFORMED = "server.cert_malformed"
+SERVER_CHAIN_INVALID = "server.chain_invalid"
+SERVER_CERT_PROFILE = "server.cert_profile"
 
 ALL_CODES: frozenset[str] = frozenset(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)

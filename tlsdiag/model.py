@@ -8,6 +8,7 @@ values (str, int, float, bool, None, lists and dicts of those); their schema per
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tlsdiag.facts.check import CertFacts
+    from tlsdiag.facts.machine import MachineFacts
 
 SCHEMA = "tlsdiag.report"
 SCHEMA_VERSION = 1
@@ -230,6 +232,7 @@ class Report:
     findings: tuple[Finding, ...] = ()
     tool_version: str = ""
     schema_version: int = SCHEMA_VERSION
+    machine: MachineFacts | None = None  # who ran it where (trust, check); see README
 
     @property
     def has_errors(self) -> bool:
@@ -255,9 +258,35 @@ class Report:
             "target": self.target,
             "generated_at": self.generated_at,
         }
+        if self.machine is not None:
+            out["machine"] = dict(self.machine)
         for key, value in self.facts.items():
             if key in out or key == "findings":
                 raise ValueError(f"fact {key!r} collides with a report envelope key")
             out[key] = value
         out["findings"] = [f.to_dict() for f in self.sorted_findings()]
         return out
+
+
+OS_PLATFORMS = ("linux", "macos", "windows")
+
+
+def platform_name(value: str | None = None, *, other: str | None = None) -> str:
+    """The one place that names operating systems: ``linux``, ``macos`` or ``windows``.
+
+    Args:
+        value: a ``sys.platform`` value or a user's spelling (``darwin``, ``win32``, ``MacOS``);
+            this machine's ``sys.platform`` when None.
+        other: what to return for any other OS (None: its own lower-case name, ``freebsd14``).
+
+    Returns:
+        The normalised name.
+    """
+    v = (sys.platform if value is None else value).lower()
+    if v.startswith("linux"):
+        return "linux"
+    if v in ("darwin", "macos"):
+        return "macos"
+    if v.startswith("win"):
+        return "windows"
+    return v if other is None else other

@@ -250,3 +250,46 @@ def test_end_to_end_in_a_real_process(tmp_path: Path) -> None:
     assert list(tmp_path.glob("explain-kb-*.json")), "the parsed knowledge base was not cached"
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     assert json.loads(second.stdout)["causes"] == json.loads(first.stdout)["causes"]
+
+
+def test_revocation_behind_inspection_names_the_inspection_cause_with_issuer(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "git.log"
+    log.write_text(
+        "fatal: unable to access 'https://github.com/example/tools.git/': schannel: next "
+        "InitializeSecurityContext failed: CRYPT_E_NO_REVOCATION_CHECK (0x80092012) - The "
+        "revocation function was unable to check revocation for the certificate.\n",
+        encoding="utf-8",
+    )
+    code, doc = run_json(["--file", str(log)])
+    assert code == 0
+    top3 = {c["code"]: c for c in doc["causes"][:3]}
+    assert doc["causes"][0]["code"] == "server.revocation_unknown"
+    assert top3["interception.detected"]["check"] == "tlsdiag issuer github.com"
+
+
+def test_firewall_certificate_name_ranks_inspection_first(tmp_path: Path) -> None:
+    log = tmp_path / "curl.txt"
+    log.write_text(
+        "curl: (60) SSL: certificate subject name 'FGT60FTK2109A1B2' does not match target "
+        "host name 'www.example.com'\n",
+        encoding="utf-8",
+    )
+    code, doc = run_json(["--file", str(log)])
+    assert code == 0
+    assert doc["causes"][0]["code"] == "interception.detected"
+    assert doc["causes"][0]["check"] == "tlsdiag issuer www.example.com"
+
+
+def test_plain_messages_rank_the_plain_cause_first() -> None:
+    for text, code in (
+        ("ERR_SSL_PROTOCOL_ERROR", "network.not_tls"),
+        ("net/http: TLS handshake timeout", "network.connect_failed"),
+        (
+            "Acceptable client certificate CA names\nC = US, O = Example, CN = Client CA\n",
+            "app.mutual_tls",
+        ),
+    ):
+        _, doc = run_json([text])
+        assert doc["causes"][0]["code"] == code, (text, doc["causes"][:3])

@@ -211,3 +211,64 @@ def test_help_lists_options():
     assert result.exit_code == 0
     for option in ("--ca", "--fingerprint", "--name", "--from-host", "--time-host", "--json"):
         assert option in result.output
+
+
+@pytest.mark.parametrize("option", ["--name", "--fingerprint"])
+def test_a_root_that_is_not_found_is_an_input_error(machine, root, option):
+    machine.os_bundle(root)
+    value = "nonexistent-root" if option == "--name" else "ab" * 32
+    for args in ([option, value], [option, value, "--json"]):
+        result = invoke(*args)
+        assert result.exit_code == 2, result.output
+        assert "no certificate matches" in result.output
+        assert "pass --ca FILE" in result.output
+        assert "no-certificate-matching" not in result.output and "sudo cp" not in result.output
+        assert "Traceback" not in result.output
+
+
+def test_requests_ca_bundle_already_set_is_the_effective_store(machine, root):
+    machine.os_bundle(root)
+    bundle = machine.write("~/corp-bundle.pem", pem(*public_roots(), root))
+    machine.env["REQUESTS_CA_BUNDLE"] = str(bundle)
+    result = invoke("--json", "--name", "Acme Inspection")
+    doc = json.loads(result.stdout)
+    rows = {s["id"]: s for s in doc["stores"]}
+    for store_id in ("certifi", "python-requests"):
+        row = rows[store_id]
+        assert row["trusts_root"] is True, row
+        assert row["location"].startswith("$REQUESTS_CA_BUNDLE="), row
+        assert row["overridden_by"] == ["$REQUESTS_CA_BUNDLE"]
+    fixes = json.dumps([s["fix"] for s in doc["stores"]])
+    assert "export REQUESTS_CA_BUNDLE" not in fixes
+    assert result.exit_code == 0, result.output
+    assert doc["findings"] == []
+
+
+def test_certifi_is_the_one_of_python3_on_path_not_tlsdiags_own(tmp_path, monkeypatch, root):
+    """Real machine context: the certifi read is the one `python3` on PATH reports."""
+    user_certifi = tmp_path / "user-venv" / "cacert.pem"
+    user_certifi.parent.mkdir()
+    user_certifi.write_bytes(pem(*public_roots(), root))
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    python3 = bindir / "python3"
+    python3.write_text(f"#!/bin/sh\necho '{user_certifi}'\n")
+    python3.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:/usr/bin:/bin")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root_file = tmp_path / "acme.pem"
+    root_file.write_bytes(pem(root))
+    result = invoke("--json", "--ca", str(root_file))
+    doc = json.loads(result.stdout)
+    row = {s["id"]: s for s in doc["stores"]}["certifi"]
+    assert row["location"] == str(user_certifi), row
+    assert row["trusts_root"] is True
+    assert "certifi bundle (python3 on PATH)" not in {
+        f["title"].split(" does not")[0] for f in doc["findings"]
+    }
+
+
+def test_no_python3_on_path_means_no_certifi_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    ctx = context.machine_context({"PATH": str(tmp_path)}, tmp_path)
+    assert ctx.certifi_path == ""

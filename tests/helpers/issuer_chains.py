@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 import struct
 import warnings
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+from cryptography.x509.oid import ExtensionOID, NameOID
+
+from tlsdiag.core.certbuild import Issued, build_ca, build_leaf
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # chains are built relative to the real clock
 
@@ -48,12 +49,6 @@ def _key(label: str) -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-@dataclass(frozen=True)
-class CA:
-    cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
-
-
 def sct_extension(count: int = 1) -> x509.UnrecognizedExtension:
     """An embedded-SCT extension with ``count`` syntactically valid (unverifiable) SCTs."""
     scts = b""
@@ -84,81 +79,40 @@ def sct_extension(count: int = 1) -> x509.UnrecognizedExtension:
 def make_ca(
     subject: str,
     *,
-    issuer: CA | None = None,
+    issuer: Issued | None = None,
     label: str | None = None,
     not_before: datetime = NOW - timedelta(days=365),
     days: int = 3650,
-) -> CA:
+) -> Issued:
     """A CA certificate (self-signed when ``issuer`` is None)."""
-    key = _key(label or subject)
-    name = name_from_dn(subject)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer.cert.subject if issuer else name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_before + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    return build_ca(
+        name_from_dn(subject),
+        not_before=not_before,
+        not_after=not_before + timedelta(days=days),
+        key=_key(label or subject),
+        issuer=issuer,
     )
-    if issuer is not None:
-        builder = builder.add_extension(_aki(issuer), critical=False)
-    signer = issuer.key if issuer else key
-    return CA(builder.sign(signer, hashes.SHA256()), key)
-
-
-def _aki(issuer: CA) -> x509.AuthorityKeyIdentifier:
-    return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key())
 
 
 def make_leaf(
     host: str,
-    issuer: CA,
+    issuer: Issued,
     *,
     not_before: datetime = NOW - timedelta(days=30),
     days: int = 90,
     scts: int = 0,
 ) -> x509.Certificate:
     """A server certificate for ``host`` (a DNS name or an IP literal)."""
-    import ipaddress
-
-    key = _key("leaf:" + host)
-    try:
-        san: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        san = x509.DNSName(host)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
-        .issuer_name(issuer.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_before + timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([san]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(_aki(issuer), critical=False)
-    )
-    if scts:
-        builder = builder.add_extension(sct_extension(scts), critical=False)
-    return builder.sign(issuer.key, hashes.SHA256())
+    return build_leaf(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]),
+        issuer=issuer,
+        not_before=not_before,
+        not_after=not_before + timedelta(days=days),
+        key=_key("leaf:" + host),
+        names=[host],
+        ski=False,
+        extensions=[sct_extension(scts)] if scts else (),
+    ).cert
 
 
 def leaf_key(host: str) -> ec.EllipticCurvePrivateKey:

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from tlsdiag.lab.pki import Issued
+from tlsdiag.core.certbuild import Issued
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

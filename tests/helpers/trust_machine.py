@@ -18,8 +18,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from tlsdiag.core.certbuild import Issued
 from tlsdiag.facts.ids import Platform
-from tlsdiag.lab.pki import Issued, make_ca
+from tlsdiag.lab.pki import make_ca
 from tlsdiag.stores.context import StoreContext
 
 NOW = datetime.now(UTC)

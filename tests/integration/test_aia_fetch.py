@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
+from tlsdiag.core.certbuild import Issued, build_ca, cert_der, name
 from tlsdiag.core.verify import verify_chain
-from tlsdiag.lab.aia_pki import AiaLab, der, pkcs7_der, pkcs7_pem, publish_incomplete_chain
-from tlsdiag.lab.pki import Issued, make_ca, make_leaf, new_key
+from tlsdiag.lab.aia_pki import AiaLab, pkcs7_der, pkcs7_pem, publish_incomplete_chain
+from tlsdiag.lab.pki import make_ca, make_leaf
 from tlsdiag.lab.pki_http import PkiHttpServer
 from tlsdiag.net.aia import fetch_issuers, fetch_many, fetch_missing_issuers
 
@@ -101,39 +100,13 @@ def test_complete_chain_fetches_nothing(server: PkiHttpServer, lab: AiaLab) -> N
 
 
 def _ca_with_aia(cn: str, parent: Issued, aia_url: str) -> Issued:
-    key = new_key()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, cn)]))
-        .issuer_name(parent.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(days=1))
-        .not_valid_after(NOW + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityInformationAccess(
-                [
-                    x509.AccessDescription(
-                        x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
-                        x509.UniformResourceIdentifier(aia_url),
-                    )
-                ]
-            ),
-            critical=False,
-        )
-        .sign(parent.key, hashes.SHA256())
+    return build_ca(
+        name(cn),
+        issuer=parent,
+        not_before=NOW - timedelta(days=1),
+        not_after=NOW + timedelta(days=30),
+        aia_ca_issuers=aia_url,
     )
-    return Issued(cert, key)
 
 
 def test_two_missing_levels_are_fetched_in_two_rounds(server: PkiHttpServer) -> None:
@@ -143,7 +116,7 @@ def test_two_missing_levels_are_fetched_in_two_rounds(server: PkiHttpServer) -> 
     leaf = make_leaf(
         lower, now=NOW, names=["deep.lab.test"], aia_ca_issuers=server.url_for("/deep/lower.cer")
     )
-    server.add_file("/deep/upper.cer", der(upper.cert), "application/pkix-cert")
+    server.add_file("/deep/upper.cer", cert_der(upper.cert), "application/pkix-cert")
     server.add_file("/deep/lower.cer", pkcs7_der([lower.cert]), "application/pkcs7-mime")
     completion = fetch_missing_issuers([leaf.cert], roots=[root.cert], timeout=T)
     assert [f.cert for f in completion.fetched] == [lower.cert, upper.cert]
@@ -155,7 +128,7 @@ def test_two_missing_levels_are_fetched_in_two_rounds(server: PkiHttpServer) -> 
 
 def test_wrong_certificate_at_the_aia_url(server: PkiHttpServer, lab: AiaLab) -> None:
     stranger = make_ca("Stranger CA", now=NOW)
-    url = server.add_file("/wrong/issuer.der", der(stranger.cert), "application/pkix-cert")
+    url = server.add_file("/wrong/issuer.der", cert_der(stranger.cert), "application/pkix-cert")
     leaf = make_leaf(lab.intermediate, now=NOW, names=["w.lab.test"], aia_ca_issuers=url)
     completion = fetch_missing_issuers([leaf.cert], roots=[lab.root.cert], timeout=T)
     assert completion.fetched == ()

@@ -72,7 +72,10 @@ def test_incomplete_chain_is_completed_from_aia(lab: Lab) -> None:
 def test_tls10_names_the_version(lab: Lab) -> None:
     out = _check(lab, "tls10")
     f = next(f for f in out.report.findings if f.code == codes.LEGACY_PROTOCOL_VERSION)
-    assert "TLSv1" in f.title
+    # the short form of probe --scan names the versions the server speaks
+    assert f.title == "The server speaks only TLS 1.0"
+    assert f.evidence["server_versions"] == "TLSv1.0"
+    assert f.evidence["missing_versions"] == "TLSv1.2, TLSv1.3"
     assert out.report.facts["handshake"]["settings"] == "legacy"
 
 

@@ -21,9 +21,9 @@ import trustme
 
 from tlsdiag.lab.cases import Lab
 from tlsdiag.proxy.ca import CaMaterial, init_ca
+from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import parse_policy
 from tlsdiag.proxy.report import spki_sha256_b64
-from tlsdiag.proxy.server import ProxyConfig, ResolveTo, RunningProxy
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [

@@ -31,8 +31,8 @@ import trustme
 from tlsdiag import codes
 from tlsdiag.lab.cases import Lab
 from tlsdiag.proxy.ca import CaMaterial, init_ca
+from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import InvalidCert, MutualTls, Policy, default_policy, parse_policy
-from tlsdiag.proxy.server import ProxyConfig, ResolveTo, RunningProxy
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,10 @@ import pytest
 from cryptography import x509
 
 from tlsdiag import codes
+from tlsdiag.core.certbuild import Issued
 from tlsdiag.core.revocation import ocsp_request_der, revocation_findings
 from tlsdiag.lab.aia_pki import AiaLab, make_ocsp_signer, publish_incomplete_chain
-from tlsdiag.lab.pki import Issued, make_ca, make_leaf
+from tlsdiag.lab.pki import make_ca, make_leaf
 from tlsdiag.lab.pki_http import PkiHttpServer
 from tlsdiag.model import Severity
 from tlsdiag.net.pkifetch import fetch_url

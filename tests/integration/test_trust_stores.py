@@ -12,6 +12,7 @@ import pytest
 
 from tlsdiag import codes
 from tlsdiag.commands.trust import TrustOptions, run_trust
+from tlsdiag.errors import InputError
 from tlsdiag.stores.platform_stores import CommandResult
 
 from helpers.trust_machine import (
@@ -90,7 +91,9 @@ def test_requests_ca_bundle_pointing_at_a_complete_bundle(machine, root):
     assert req["trusts_root"] is True and req["status"] == "trusted"
     assert req["overridden_by"] == ["$REQUESTS_CA_BUNDLE"]
     assert str(bundle) in req["location"]
-    assert rows["certifi"]["trusts_root"] is False  # certifi itself still lacks it
+    # REQUESTS_CA_BUNDLE is what certifi's requests-based consumers use now: the effective store
+    assert rows["certifi"]["trusts_root"] is True
+    assert rows["certifi"]["overridden_by"] == ["$REQUESTS_CA_BUNDLE"]
     assert rows["os-debian"]["fix"]["steps"][-1] == "sudo update-ca-certificates"
 
 
@@ -381,10 +384,10 @@ def test_fingerprint_and_name_selection(machine, root):
     assert report.facts["root"]["sha256"] == fp
     report = audit(machine, name="zscaler")
     assert report.facts["root"]["common_name"] == "Zscaler Root CA"
-    report = audit(machine, fingerprint="ab" * 32)
-    assert report.facts["root"]["sha256"] == "ab" * 32
-    assert report.facts["root"]["not_after"] is None
-    assert [f.code for f in report.findings] == [codes.CLIENT_ROOT_NOT_TRUSTED]
+    with pytest.raises(InputError, match=r"no certificate matches.*pass --ca FILE"):
+        audit(machine, fingerprint="ab" * 32)
+    with pytest.raises(InputError, match="no certificate matches"):
+        audit(machine, name="nonexistent-root")
 
 
 def test_every_private_root_gets_its_own_report(machine, root):

@@ -37,9 +37,11 @@ ServernameOpt = Annotated[
 ]
 NoSniOpt = Annotated[bool, typer.Option("--no-sni", help="Send no SNI.")]
 CafileOpt = Annotated[
-    Path | None,
+    list[Path] | None,
     typer.Option(
-        "--cafile", "--cacert", help="Extra trusted roots (PEM bundle), like curl --cacert."
+        "--cafile",
+        "--cacert",
+        help="Extra trusted roots (PEM bundle), like curl --cacert (repeatable: all are used).",
     ),
 ]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1, max=300, help="Seconds per step.")]

@@ -11,7 +11,20 @@ from typing import Annotated
 import typer
 
 from tlsdiag import __version__
-from tlsdiag.cli import _common, ca, chain, check, demo, explain, issuer, lab, probe, proxy, trust
+from tlsdiag.cli import (
+    _common,
+    ca,
+    chain,
+    check,
+    demo,
+    explain,
+    fleet,
+    issuer,
+    lab,
+    probe,
+    proxy,
+    trust,
+)
 
 app = typer.Typer(
     name="tlsdiag",
@@ -49,7 +62,7 @@ def _root(
     _common.set_debug(debug)
 
 
-for _module in (check, probe, chain, lab, demo, issuer, proxy, ca, trust, explain):
+for _module in (check, probe, chain, lab, demo, issuer, proxy, ca, trust, explain, fleet):
     _module.register(app)
 
 

@@ -40,12 +40,15 @@ def init(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing CA.")] = False,
+    key_type: Annotated[
+        str, typer.Option("--key-type", help="ec256, ec384, rsa2048, rsa3072 or rsa4096.")
+    ] = "ec256",
     directory: DirOpt = None,
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Create the local root CA (EC P-256, one year; the key is written with mode 0600).
+    """Create the local root CA (EC P-256 unless --key-type, one year; key mode 0600).
 
     Exit status: 0 created, 2 bad usage, 3 a CA already exists (use --force) or cannot write.
     """
@@ -53,7 +56,9 @@ def init(
         from tlsdiag.commands.ca import init_report
         from tlsdiag.render.proxy import render_ca
 
-        report = init_report(directory, days=days, permit=tuple(permit or ()), force=force)
+        report = init_report(
+            directory, days=days, permit=tuple(permit or ()), force=force, key_type=key_type
+        )
         code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_ca)
     raise typer.Exit(code)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,9 +16,34 @@ from tlsdiag.model import Format
 def chain(
     source: Annotated[str, typer.Argument(help="PEM, DER or PKCS#7 file, or - for stdin.")],
     host: Annotated[
-        str | None, typer.Option("--host", help="Check that the leaf covers this name.")
+        str | None,
+        typer.Option(
+            "--host", help="Check that the leaf covers this name (without it: not checked)."
+        ),
     ] = None,
     cafile: T.CafileOpt = None,
+    cafile_only: Annotated[
+        bool,
+        typer.Option(
+            "--cafile-only", help="Judge against the --cafile roots alone (no certifi, no OS)."
+        ),
+    ] = False,
+    untrusted: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--untrusted",
+            metavar="FILE",
+            help="Intermediates the server did not send, usable to build the path (repeatable).",
+        ),
+    ] = None,
+    at_time: Annotated[
+        str | None,
+        typer.Option(
+            "--at-time",
+            metavar="TIME",
+            help="Judge dates and the path at this ISO 8601 time (UTC unless an offset is given).",
+        ),
+    ] = None,
     no_aia: Annotated[
         bool, typer.Option("--no-aia", help="Do not fetch missing issuers from AIA URLs.")
     ] = False,
@@ -29,6 +55,7 @@ def chain(
     """Analyse a certificate chain from a file: path, trust, dates, names, keys, signatures.
 
     The first certificate is the leaf; the others are what a server would send after it.
+    The path is validated with the TLS server policy; without --host the name is not checked.
     Exit status: 0 no error found, 1 errors found, 2 bad usage or input.
     """
     with handle_errors():
@@ -40,6 +67,9 @@ def chain(
             stdin=sys.stdin.buffer,
             host=host,
             cafile=cafile,
+            cafile_only=cafile_only,
+            untrusted=untrusted,
+            at_time=at_time,
             aia=not no_aia,
             timeout=timeout,
         )

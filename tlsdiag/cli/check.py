@@ -56,7 +56,7 @@ def check(
     Exit status: 0 no error found, 1 errors found, 2 bad usage or input, 3 tlsdiag failed.
     """
     with handle_errors():
-        from tlsdiag.commands.check import run_checks
+        from tlsdiag.commands.check import check_reports, run_checks
         from tlsdiag.commands.options import build_options
         from tlsdiag.render.check import render_check
 
@@ -80,7 +80,7 @@ def check(
         with spinner(f"checking {len(parsed)} target(s)"):
             outcomes = run_checks(parsed, opts, concurrency=concurrency)
         code = emit(
-            [o.report for o in outcomes],
+            check_reports(outcomes),
             pick_format(fmt, as_json),
             output,
             console_renderer=render_check,

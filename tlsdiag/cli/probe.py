@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -16,6 +17,7 @@ from tlsdiag.cli._common import (
     pick_format,
     spinner,
 )
+from tlsdiag.errors import UsageError
 from tlsdiag.model import Format
 
 
@@ -39,12 +41,39 @@ def probe(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    scan: Annotated[
+        bool,
+        typer.Option(
+            "--scan",
+            help="Scan the versions (SSL 3.0 to TLS 1.3), cipher suites in server order and "
+            "key-exchange groups the server accepts; judge them by a policy and common clients.",
+        ),
+    ] = False,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="With --scan: judge by this proxy policy file (TOML)."),
+    ] = None,
+    min_version: Annotated[
+        str | None,
+        typer.Option("--min-version", help="With --scan: the lowest TLS version allowed (1.2)."),
+    ] = None,
+    cipher_level: Annotated[
+        str | None,
+        typer.Option(
+            "--cipher-level", help="With --scan: strong, medium (default) or weak suites allowed."
+        ),
+    ] = None,
 ) -> None:
     """Show what the client sees of the handshake: version, cipher, ALPN, SNI, chain.
 
-    Exit status: 0 handshake completed, 1 it failed, 2 bad usage or input.
+    With --scan: every version and cipher suite the server accepts, and who can connect.
+
+    Exit status: 0 handshake completed (--scan: the policy can connect), 1 it failed,
+    2 bad usage or input.
     """
     with handle_errors():
+        if scan or policy or min_version or cipher_level:
+            _scan(target, scan, policy, min_version, cipher_level, locals())
         from tlsdiag.commands.options import build_options
         from tlsdiag.commands.probe import run_probe
         from tlsdiag.render.check import render_probe
@@ -71,6 +100,40 @@ def probe(
             report = run_probe(parsed, opts, showcerts=showcerts)
         code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_probe)
     raise typer.Exit(code)
+
+
+def _scan(
+    target: str,
+    scan: bool,
+    policy: Path | None,
+    min_version: str | None,
+    cipher_level: str | None,
+    args: dict[str, Any],
+) -> NoReturn:
+    from tlsdiag.commands.options import build_options
+    from tlsdiag.commands.scan import ScanOptions, run_scan
+    from tlsdiag.render.scan import render_scan
+
+    if not scan:
+        raise UsageError("--policy, --min-version and --cipher-level need --scan")
+    for flag, key in (("--tls1_2", "tls1_2"), ("--tls1_3", "tls1_3"), ("--cipher", "cipher")):
+        if args[key]:
+            raise UsageError(f"{flag} cannot be used with --scan (it tries every version)")
+    parsed = T.parse_targets([target], None)[0]
+    opts = build_options(
+        **{k: args[k] for k in ("resolve", "connect_to", "servername", "no_sni", "cafile")},
+        **{k: args[k] for k in ("timeout", "ipv4", "ipv6")},
+        no_http=True,
+        revocation=False,
+        command="probe",
+    )
+    sopts = ScanOptions(
+        opts.probe, policy_file=policy, min_version=min_version, cipher_level=cipher_level
+    )
+    with spinner(f"scanning {parsed.display}"):
+        report = run_scan(parsed, sopts)
+    fmt = pick_format(args["fmt"], args["as_json"])
+    raise typer.Exit(emit([report], fmt, args["output"], console_renderer=render_scan))
 
 
 def register(app: typer.Typer) -> None:

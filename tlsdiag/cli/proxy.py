@@ -12,7 +12,7 @@ from tlsdiag.cli._common import FormatOpt, JsonOpt, OutputOpt, emit, handle_erro
 from tlsdiag.model import Format, Report
 
 if TYPE_CHECKING:
-    from tlsdiag.proxy.server import ProxyConfig
+    from tlsdiag.proxy.listener import ProxyConfig
 
 proxy_app = typer.Typer(
     name="proxy",
@@ -50,6 +50,9 @@ def proxy(
         Path | None, typer.Option("--ca-cert", help="Sign with this CA certificate (PEM).")
     ] = None,
     ca_key: Annotated[Path | None, typer.Option("--ca-key", help="Key of --ca-cert (PEM).")] = None,
+    leaf_key: Annotated[
+        str, typer.Option("--leaf-key", help="Forged leaves' key: ec256 or rsa2048.")
+    ] = "ec256",
     max_connections: Annotated[
         int, typer.Option("--max-connections", min=1, help="Concurrent client connections.")
     ] = 4096,
@@ -85,6 +88,7 @@ def proxy(
             ca_key=ca_key,
             max_connections=max_connections,
             idle_timeout=idle_timeout,
+            leaf_key=leaf_key,
         )
         report = _run(config, quiet=quiet)
         code = emit([report], pick_format(fmt, as_json), output)

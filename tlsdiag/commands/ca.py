@@ -6,12 +6,16 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tlsdiag import __version__
 from tlsdiag.errors import UsageError
 from tlsdiag.facts.ca import TrustHelpFacts
 from tlsdiag.facts.lab import CaPathFacts
 from tlsdiag.model import Report
+
+if TYPE_CHECKING:
+    from tlsdiag.core.trust.records import StoreReading
 
 
 def ca_dir(directory: Path | None) -> Path:
@@ -22,18 +26,29 @@ def ca_dir(directory: Path | None) -> Path:
 
 
 def init_report(
-    directory: Path | None, *, days: int, permit: tuple[str, ...], force: bool
+    directory: Path | None,
+    *,
+    days: int,
+    permit: tuple[str, ...],
+    force: bool,
+    key_type: str = "ec256",
 ) -> Report:
-    """``ca init``: create the CA and report it.
+    """``ca init``: create the CA (``key_type``: a ``certbuild.KeyType`` value) and report it.
 
     Raises:
-        UsageError: a bad ``--permit`` domain.
+        UsageError: a bad ``--permit`` domain or ``--key-type``.
     """
+    from tlsdiag.core.certbuild import KeyType
     from tlsdiag.proxy.ca import init_ca
     from tlsdiag.proxy.report import ca_report
 
+    if key_type not in tuple(KeyType):
+        choices = ", ".join(KeyType)
+        raise UsageError(f"--key-type {key_type!r}: expected one of {choices}")
     try:
-        ca = init_ca(ca_dir(directory), days=days, permit=permit, force=force)
+        ca = init_ca(
+            ca_dir(directory), days=days, permit=permit, force=force, key_type=KeyType(key_type)
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     return ca_report("ca init", ca.cert, ca.paths, now=datetime.now(UTC), extra={"created": True})
@@ -83,27 +98,40 @@ def path_report(directory: Path | None) -> Report:
 def trust_help_report(directory: Path | None, platform: str | None) -> Report:
     """``ca trust-help``: the steps that make each store trust the CA (never run).
 
+    For this machine's platform the steps come from its stores as ``tlsdiag trust`` reads them
+    (the fix that applies here, the store paths, overrides already set, each JDK and Firefox
+    profile); for another platform a value nothing here knows is printed as ``<VALUE>`` and
+    explained.
+
     Raises:
         UsageError: an unknown ``--platform``.
     """
+    from tlsdiag.core.trust.fixes import trust_help_entries
+    from tlsdiag.kb.trust import trust_stores
     from tlsdiag.proxy.ca import CaPaths
-    from tlsdiag.proxy.report import normalize_platform, trust_catalogue, trust_help_entries
+    from tlsdiag.proxy.report import normalize_platform
 
     try:
         plat = normalize_platform(platform or sys.platform)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    here = normalize_platform(sys.platform)
     paths = CaPaths.in_dir(ca_dir(directory))
+    variables = {
+        "ROOT_PEM": str(paths.cert),
+        "ROOT_ALIAS": "tlsdiag-ca",
+        "ROOT_NAME": "tlsdiag inspection CA",
+        "BUNDLE_PEM": str(paths.cert.parent / "ca-bundle.pem"),
+    }
+    readings = _machine_readings() if plat == here else None
     entries = trust_help_entries(
-        trust_catalogue(),
-        root_pem=str(paths.cert),
-        root_name="tlsdiag inspection CA",
-        platform=None if plat == "all" else plat,
+        trust_stores(), readings, variables, platform=None if plat == "all" else plat
     )
     facts: TrustHelpFacts = {
         "platform": plat,
         "ca_cert": str(paths.cert),
         "ca_exists": paths.cert.exists(),
+        "machine": readings is not None,
         "stores": entries,
     }
     return Report(
@@ -113,6 +141,17 @@ def trust_help_report(directory: Path | None, platform: str | None) -> Report:
         facts=facts,
         tool_version=__version__,
     )
+
+
+def _machine_readings() -> list[StoreReading]:
+    """This machine's stores, as ``tlsdiag trust`` reads them."""
+    import os
+
+    from tlsdiag.stores import context
+    from tlsdiag.stores.engine import read_stores
+
+    # the store readers parse odd distribution roots quietly themselves (core.quiet)
+    return read_stores(context.machine_context(os.environ, Path.home()))
 
 
 def _now() -> str:

@@ -7,7 +7,6 @@ concurrently in threads. ``probe``, ``issuer``, ``trust --from-host`` and ``demo
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,9 +22,10 @@ from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chai
 from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_findings
 from tlsdiag.core.verdict import dedupe_findings, reclassify_untrusted, store_mismatch_findings
 from tlsdiag.facts.check import CheckFacts, InterceptionFacts, RevocationFacts
-from tlsdiag.facts.ids import Platform, RootSetId
-from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target
+from tlsdiag.facts.ids import RootSetId
+from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
+from tlsdiag.net.scan import check_findings
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
 
@@ -53,11 +53,6 @@ class CheckOutcome:
     presented: tuple[x509.Certificate, ...]
     analysis: ChainAnalysis | None
     report: Report
-
-
-def current_platform() -> Platform:
-    """The OS this runs on: linux, macos, windows (``unknown`` for others)."""
-    return Platform.from_sys(str(sys.platform))  # str: mypy would prune branches per platform
 
 
 def root_sets(cafile: RootSet | None) -> list[Roots]:
@@ -146,7 +141,7 @@ def _interception(
         now=now,
         public_root_fingerprints=_public_fingerprints(),
         trusted_by=analysis.trusted_by,
-        platform=opts.platform or current_platform(),
+        platform=opts.platform or platform_name(),
         app=opts.app,
         expect_issuer=opts.expect_issuer,
         expect_fingerprint=opts.expect_fingerprint,
@@ -161,7 +156,11 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     p = probe(target, opts.probe)
     now = opts.now or datetime.now(UTC)
     findings: list[Finding] = []
-    findings.extend(failure_findings(p))
+    findings.extend(
+        check_findings(
+            p, failure_findings(p), timeout=opts.probe.timeout, connect_to=opts.probe.connect_to
+        )
+    )
     hs = PF.seen_handshake(p)
     facts: CheckFacts = {
         "endpoint": PF.endpoint_facts(target, p),
@@ -202,7 +201,7 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         findings.extend(reclassify_untrusted(analysis.findings, inspected))
         findings.extend(issuer_findings)
         if not opts.cafile or not analysis.trusted_by.get(RootSetId.CAFILE):
-            findings.extend(store_mismatch_findings(analysis, platform=current_platform()))
+            findings.extend(store_mismatch_findings(analysis, platform=platform_name()))
         if opts.revocation and p.handshake is not None:
             rev_findings, rev_facts = _revocation(analysis, p.handshake, opts.probe.timeout, now)
             findings.extend(rev_findings)
@@ -222,6 +221,13 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         tool_version=__version__,
     )
     return CheckOutcome(p, presented, analysis, report)
+
+
+def check_reports(outcomes: Sequence[CheckOutcome]) -> list[Report]:
+    """The reports of ``run_checks``, each with this machine's block (for fleet reports)."""
+    from tlsdiag.stores.machine import attach_machine
+
+    return attach_machine([o.report for o in outcomes])
 
 
 def run_checks(

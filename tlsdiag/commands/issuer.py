@@ -11,7 +11,7 @@ from functools import cache
 from cryptography.hazmat.primitives import hashes
 
 from tlsdiag import __version__
-from tlsdiag.commands.check import CheckOptions, current_platform, run_check
+from tlsdiag.commands.check import CheckOptions, run_check
 from tlsdiag.core.issuer.report import issuer_report
 from tlsdiag.core.issuer.vendor_match import installed_vendors
 from tlsdiag.core.issuer.verdict import (
@@ -22,7 +22,7 @@ from tlsdiag.core.issuer.verdict import (
 from tlsdiag.errors import UsageError
 from tlsdiag.facts.issuer import ConnectionFacts
 from tlsdiag.kb.vendors import vendors as all_vendors
-from tlsdiag.model import Report, Target
+from tlsdiag.model import Report, Target, platform_name
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
 
@@ -67,7 +67,7 @@ def _os_inspection_roots() -> tuple[tuple[str, str], ...]:
 def run_issuer(target: Target, opts: CheckOptions, *, vendors: Sequence[str] = ()) -> Report:
     """Probe ``target`` and build the ``issuer`` report."""
     validate(opts, vendors)
-    platform = opts.platform or current_platform()
+    platform = opts.platform or platform_name()
     outcome = run_check(target, opts)
     now = opts.now or datetime.now(UTC)
     probe = outcome.probe

@@ -5,13 +5,34 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Sequence
 from pathlib import Path
 
 from tlsdiag.commands.check import CheckOptions
+from tlsdiag.core import certs as C
 from tlsdiag.core.target import normalize_host, parse_connect_to, parse_resolve
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.net.probe import ProbeOptions
-from tlsdiag.stores.bundles import load_cafile
+from tlsdiag.stores.bundles import RootSet, load_cafile
+
+
+def load_cafiles(paths: Sequence[Path] | None) -> RootSet | None:
+    """Every ``--cafile`` given, as one ``--cafile`` root set (duplicates once), or None.
+
+    Raises:
+        InputError: a file is unreadable or holds no certificate.
+    """
+    if not paths:
+        return None
+    sets = [load_cafile(p) for p in paths]
+    seen: set[str] = set()
+    certs = []
+    for cert in (c for s in sets for c in s.certs):
+        if C.fingerprint(cert) not in seen:
+            seen.add(C.fingerprint(cert))
+            certs.append(cert)
+    return RootSet(RootSetId.CAFILE, ", ".join(s.source for s in sets), tuple(certs))
 
 
 def build_options(
@@ -20,7 +41,7 @@ def build_options(
     connect_to: list[str] | None,
     servername: str | None,
     no_sni: bool,
-    cafile: Path | None,
+    cafile: Sequence[Path] | None,
     timeout: float,
     ipv4: bool,
     ipv6: bool,
@@ -63,7 +84,7 @@ def build_options(
         alpn_list = tuple(p.strip() for p in alpn.split(",") if p.strip())
         if not alpn_list or any(len(p) > 255 for p in alpn_list):
             raise UsageError(f"--alpn {alpn!r}: expected a comma-separated list like h2,http/1.1")
-    ca = load_cafile(cafile) if cafile is not None else None
+    ca = load_cafiles(cafile)
     family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else socket.AF_UNSPEC
     probe_opts = ProbeOptions(
         servername=servername,

@@ -14,7 +14,7 @@ from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Report
 
 if TYPE_CHECKING:
-    from tlsdiag.proxy.server import ProxyConfig
+    from tlsdiag.proxy.listener import ProxyConfig
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -56,6 +56,7 @@ def proxy_config(
     ca_key: Path | None,
     max_connections: int,
     idle_timeout: float,
+    leaf_key: str = "ec256",
 ) -> ProxyConfig:
     """Check the ``proxy`` options, load the CA and the policy, and build the configuration.
 
@@ -64,11 +65,15 @@ def proxy_config(
         InputError: an unreadable ``--upstream-cafile``.
         ProxyError: no CA (from ``tlsdiag.proxy.ca``).
     """
+    from tlsdiag.core.certbuild import KeyType
     from tlsdiag.core.target import parse_resolve
     from tlsdiag.proxy.ca import CaPaths, config_dir, load_ca
+    from tlsdiag.proxy.forge import LEAF_KEY_TYPES
+    from tlsdiag.proxy.listener import ProxyConfig, ResolveTo
     from tlsdiag.proxy.policy import default_policy, load_policy
-    from tlsdiag.proxy.server import ProxyConfig, ResolveTo
 
+    if leaf_key not in LEAF_KEY_TYPES:
+        raise UsageError(f"--leaf-key {leaf_key!r}: expected ec256 or rsa2048")
     host, port = parse_listen(listen)
     nets = []
     for item in allow_client:
@@ -107,6 +112,7 @@ def proxy_config(
         allow_clients=tuple(nets),
         max_connections=max_connections,
         idle_timeout=idle_timeout,
+        leaf_key=KeyType(leaf_key),
     )
 
 
@@ -143,8 +149,8 @@ def run_proxy(
     import signal
 
     from tlsdiag.proxy.events import EventLog, ProxyEvent
+    from tlsdiag.proxy.listener import ProxyServer, serve
     from tlsdiag.proxy.report import EventSummary
-    from tlsdiag.proxy.server import ProxyServer, serve
 
     _raise_fd_limit()
     summary = EventSummary()

@@ -5,7 +5,6 @@ check the clock. Orchestrates the I/O of ``tlsdiag.stores`` (and the probe of ``
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 
 from tlsdiag import __version__
 from tlsdiag.core.certs import is_self_signed
@@ -26,13 +24,13 @@ from tlsdiag.core.trust.records import StoreCert, StoreReading
 from tlsdiag.core.trust.roots import (
     PublicRoots,
     RootInfo,
+    certs_by_subject,
     issuer_candidates,
     match_fingerprint,
-    match_name,
     private_os_roots,
     root_info,
 )
-from tlsdiag.errors import UsageError
+from tlsdiag.errors import InputError, UsageError
 from tlsdiag.facts.trust import ClockFacts, PresentedFacts, SelectionFacts, TrustFacts
 from tlsdiag.model import Finding, Report
 from tlsdiag.stores.audit import public_roots_here, read_root_file, root_infos
@@ -115,19 +113,21 @@ def _select(
         found = match_fingerprint(readings, fp)
         if found:
             return _Selection(root_infos(found, readings), "fingerprint", fp)
-        return _Selection(
-            [RootInfo(subject=f"(no certificate with SHA-256 {fp} on this machine)", sha256=fp)],
-            "fingerprint",
-            fp,
+        raise InputError(
+            f"--fingerprint {fp}: no certificate matches in the trust stores of this machine; "
+            "pass --ca FILE",
+            hint="export the root from the inspecting proxy or a browser's certificate viewer "
+            "and run `tlsdiag trust --ca FILE`, or take it from a site: `--from-host HOST`",
         )
     if opts.name is not None:
-        found = match_name(readings, opts.name, public)
+        found = certs_by_subject(readings, opts.name, public)
         if found:
             return _Selection(root_infos(found, readings), "name", opts.name)
-        return _Selection(
-            [RootInfo(subject=f"(no certificate matching {opts.name!r} on this machine)")],
-            "name",
-            opts.name,
+        raise InputError(
+            f"--name {opts.name!r}: no certificate matches in the trust stores of this machine; "
+            "pass --ca FILE",
+            hint="export the root from the inspecting proxy or a browser's certificate viewer "
+            "and run `tlsdiag trust --ca FILE`, or take it from a site: `--from-host HOST`",
         )
     if opts.from_host is not None:
         return _select_from_host(opts, readings)
@@ -233,17 +233,16 @@ def run_trust_here(opts: TrustOptions) -> list[Report]:
     import os
 
     from tlsdiag.stores.context import machine_context
+    from tlsdiag.stores.machine import attach_machine
 
-    return run_trust(machine_context(os.environ, Path.home()), opts)
+    return attach_machine(run_trust(machine_context(os.environ, Path.home()), opts))
 
 
 def run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
     """Audit every store for the chosen root(s): one report per root."""
-    with warnings.catch_warnings():
-        # distribution bundles still carry certificates cryptography warns about (negative
-        # serial numbers); they are facts of the machine, not problems of tlsdiag
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return _run_trust(ctx, opts)
+    # Certificates cryptography warns about (negative serial numbers in distribution
+    # bundles) are parsed quietly where they are read (stores.readers), not around this call.
+    return _run_trust(ctx, opts)
 
 
 def _run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:

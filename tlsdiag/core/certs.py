@@ -81,8 +81,8 @@ def signature_hash(cert: x509.Certificate) -> str:
 def _ext(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> x509.ExtensionType | None:
     try:
         return cert.extensions.get_extension_for_oid(oid).value
-    except (x509.ExtensionNotFound, ValueError):
-        return None
+    except (x509.ExtensionNotFound, x509.DuplicateExtension, ValueError):
+        return None  # absent, or unreadable (certrules.extension_problems names which)
 
 
 def san_names(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -15,9 +15,10 @@ from cryptography import x509
 
 from tlsdiag import codes
 from tlsdiag.core import certs as C
+from tlsdiag.core.certrules import extension_problems, path_rule_findings, weak_findings
 from tlsdiag.core.findings import make_finding
 from tlsdiag.core.hostname import match_hostname
-from tlsdiag.core.verify import verify_chain
+from tlsdiag.core.verify import verify_path
 from tlsdiag.facts.check import ChainFacts
 from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Severity
@@ -54,6 +55,8 @@ class ChainAnalysis:
     missing_issuer: str  # the issuer name that could not be found ("" when none)
     used_fetched: tuple[FetchedIssuer, ...] = ()
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    untrusted: tuple[x509.Certificate, ...] = ()  # --untrusted intermediates (not sent)
+    name_checked: bool = True  # False when no host was given (the name check is not done)
 
     @property
     def trusted(self) -> bool:
@@ -111,7 +114,7 @@ def build_path(
 
 def _aia_clients(*, public_ca: bool) -> dict[str, str]:
     """Which clients complete a chain from AIA (or preloaded intermediates) and which fail."""
-    from tlsdiag.core.aia_clients import aia_client_summary
+    from tlsdiag.kb.aia_clients import aia_client_summary
 
     fetch, fail = aia_client_summary(public_ca=public_ca)
     return {"clients_that_work": ", ".join(fetch), "clients_that_fail": ", ".join(fail)}
@@ -132,6 +135,9 @@ def _verify_time(certs: Sequence[x509.Certificate], now: datetime) -> datetime:
 
 
 def _date_findings(path: Sequence[x509.Certificate], now: datetime) -> list[Finding]:
+    # certificates count in whole seconds and notAfter is inclusive (RFC 5280 §4.1.2.5):
+    # compare at that precision, so 12:00:00.4 is still inside a notAfter of 12:00:00
+    now = now.replace(microsecond=0)
     out: list[Finding] = []
     for i, cert in enumerate(path):
         role = "leaf" if i == 0 else ("root" if C.is_self_signed(cert) else "intermediate")
@@ -178,9 +184,39 @@ def _ago(delta: timedelta, *, future: bool = False) -> str:
         text = f"{secs // 86400} days"
     elif secs >= 3600:
         text = f"{secs // 3600} hours"
-    else:
+    elif secs >= 60:
         text = f"{secs // 60} minutes"
+    else:
+        text = f"{secs} seconds"
     return text if future else f"{text} ago"
+
+
+def _usable_names_findings(leaf: x509.Certificate) -> list[Finding]:
+    """Without --host: a leaf whose subjectAltName names no host modern clients match."""
+    dns, ips = C.san_names(leaf)
+    usable = [n for n in dns if "*" not in n or (n.startswith("*.") and "*" not in n[1:])]
+    if usable or ips:
+        return []
+    cn = C.common_name(leaf.subject)
+    what = (
+        f"only partial wildcards ({', '.join(dns)})"
+        if dns
+        else "no DNS name or IP address"
+        if C.has_san(leaf)
+        else "no subjectAltName (CN only)"
+    )
+    return [
+        make_finding(
+            codes.SERVER_HOSTNAME_MISMATCH,
+            title=f"The certificate names no host clients accept: {what}",
+            detail=(
+                "Browsers, Python, Go and OpenSSL-based clients match only DNS names and IP "
+                "addresses in the subjectAltName (a wildcard only as the whole left-most label), "
+                "so this certificate is valid for no host name."
+            ),
+            evidence={"common_name": cn or "(none)", "san": ", ".join(dns) or "(none)"},
+        )
+    ]
 
 
 def _hostname_findings(leaf: x509.Certificate, host: str, is_ip: bool) -> list[Finding]:
@@ -211,39 +247,6 @@ def _hostname_findings(leaf: x509.Certificate, host: str, is_ip: bool) -> list[F
             evidence={"requested": host, "certificate_names": covered},
         )
     ]
-
-
-def _weak_findings(path: Sequence[x509.Certificate]) -> list[Finding]:
-    out: list[Finding] = []
-    for i, cert in enumerate(path):
-        role = "leaf" if i == 0 else ("root" if C.is_self_signed(cert) else "intermediate")
-        subject = C.name_string(cert.subject)
-        digest = C.signature_hash(cert)
-        if digest in ("sha1", "md5") and role != "root":
-            out.append(
-                make_finding(
-                    codes.SERVER_WEAK_SIGNATURE,
-                    title=f"The {role} certificate is signed with {digest.upper()}",
-                    detail=f"{subject} uses {digest.upper()}, which browsers, curl and inspecting "
-                    "proxies refuse.",
-                    evidence={"certificate": subject, "signature": digest},
-                )
-            )
-        key, bits = C.key_description(cert)
-        weak = (key.startswith("RSA") and bits < 2048) or (key.startswith("EC") and bits < 256)
-        weak = weak or (key.startswith("DSA") and bits < 2048)
-        if weak:
-            out.append(
-                make_finding(
-                    codes.SERVER_WEAK_KEY,
-                    title=f"The {role} certificate has a {key}-bit key"
-                    if "RSA" in key or "DSA" in key
-                    else f"The {role} certificate uses a weak {key} key",
-                    detail=f"{subject} uses {key}; the minimum is RSA 2048 or EC P-256.",
-                    evidence={"certificate": subject, "key": key},
-                )
-            )
-    return out
 
 
 def _order_findings(
@@ -285,17 +288,20 @@ def analyze_chain(
     root_sets: Sequence[Roots],
     fetched: Sequence[FetchedIssuer] = (),
     fetch_errors: Mapping[str, str] | None = None,
+    untrusted: Sequence[x509.Certificate] = (),
 ) -> ChainAnalysis:
     """Analyse a chain as the server sent it.
 
     Args:
         presented: certificates in the order sent, leaf first (must not be empty).
-        host: the requested name (None skips the name check, as ``chain`` without --host).
+        host: the requested name (None: the path is validated with the server policy and the
+            name check is not done, as ``chain`` without --host).
         is_ip: ``host`` is an IP literal.
         now: the time to judge validity at.
         root_sets: the trust anchors to judge against (public, os, --cafile ...).
         fetched: issuers fetched from AIA URLs (used to complete the path and explain it).
         fetch_errors: AIA URL -> why it could not be fetched.
+        untrusted: intermediates the server did not send (``--untrusted``), usable for the path.
 
     Returns:
         The analysis with its findings.
@@ -304,42 +310,36 @@ def analyze_chain(
         raise ValueError("analyze_chain needs at least one certificate")
     leaf = presented[0]
     fetched_certs = [f.cert for f in fetched]
-    path, anchored_in, missing = build_path(leaf, [*presented[1:], *fetched_certs], root_sets)
+    intermediates = [*presented[1:], *untrusted, *fetched_certs]
+    path, anchored_in, missing = build_path(leaf, intermediates, root_sets)
     findings: list[Finding] = []
 
-    dns, ips = C.san_names(leaf)
-    verify_name = host if host is not None else (dns[0] if dns else (ips[0] if ips else ""))
-    # Trust is judged apart from the name and the dates (they get structured findings).
+    # Trust is judged apart from the name and the dates (they get structured findings); the
+    # path itself is validated with the server policy, and the structured rules name why a
+    # refused path is refused.
     vtime = _verify_time(path, now)
-    trust_name = next(iter(dns), "") or next(iter(ips), "") or verify_name
-    trust_name = trust_name.replace("*", "x")  # a concrete name the SAN covers (or not: dates
-    # and names get their own findings; this only asks who vouches for the chain)
+    rules = path_rule_findings(path)
+    rule_errors = any(f.severity is Severity.ERROR for f in rules)
     weak_in_path = any(C.signature_hash(c) in ("sha1", "md5") for c in path[:-1])
-    odd_names = not ips and not any("*" not in n or n.startswith("*.") for n in dns)
-    refusal_explained = odd_names or any(
-        not C.not_before(c) <= vtime <= C.not_after(c) for c in path
-    )
+    dates_refused = any(not C.not_before(c) <= vtime <= C.not_after(c) for c in path)
     self_signed_leaf = C.is_self_signed(leaf)
     trusted_by: dict[RootSetId, bool] = {}
     messages: dict[RootSetId, str] = {}
-    intermediates = [*presented[1:], *fetched_certs]
     for rs in root_sets:
         if self_signed_leaf and any(C.fingerprint(r) == C.fingerprint(leaf) for r in rs.certs):
             trusted_by[rs.name] = True  # trusted explicitly, as curl --cacert does
             messages[rs.name] = "the certificate itself is in this store"
-        elif trust_name and C.has_san(leaf):
-            outcome = verify_chain(leaf, intermediates, rs.certs, name=trust_name, now=vtime)
-            if not outcome.ok and (weak_in_path or refusal_explained) and rs.name in anchored_in:
-                # the verifier refuses SHA-1/MD5 and dates outright; the anchor is still this
-                # store's, and the weak signature or the dates get their own findings
-                trusted_by[rs.name] = True
-                messages[rs.name] = f"anchored here; the verifier refuses it: {outcome.message}"
-            else:
-                trusted_by[rs.name] = outcome.ok
-                messages[rs.name] = outcome.message
-        else:  # CN-only leaf: the verifier refuses it; judge by the anchor of our path
-            trusted_by[rs.name] = rs.name in anchored_in
-            messages[rs.name] = "judged by path building (the leaf has no subjectAltName)"
+            continue
+        outcome = verify_path(leaf, intermediates, rs.certs, now=vtime)
+        explained = (weak_in_path or dates_refused) and not rule_errors
+        if not outcome.ok and explained and rs.name in anchored_in:
+            # the verifier refuses SHA-1/MD5 and disjoint validity outright; the anchor is
+            # still this store's, and the weak signature or the dates get their own findings
+            trusted_by[rs.name] = True
+            messages[rs.name] = f"anchored here; the verifier refuses it: {outcome.message}"
+        else:
+            trusted_by[rs.name] = outcome.ok
+            messages[rs.name] = outcome.message
 
     trusted = any(trusted_by.values())
     used = tuple(f for f in fetched if any(f.cert is c for c in path))
@@ -362,7 +362,10 @@ def analyze_chain(
             )
         )
     elif not trusted:
-        if self_signed_leaf:
+        if anchored_in and not self_signed_leaf:
+            if not rule_errors and not weak_findings(path):  # a reason no check names
+                findings.append(_refused_finding(path, anchored_in, messages))
+        elif self_signed_leaf:
             findings.append(
                 make_finding(
                     codes.SERVER_SELF_SIGNED,
@@ -411,10 +414,15 @@ def analyze_chain(
                 )
             )
 
+    findings.extend(rules)
     findings.extend(_date_findings(path, now))
-    if host is not None:
+    if extension_problems(leaf):
+        pass  # the malformed finding says its names cannot be read
+    elif host is not None:
         findings.extend(_hostname_findings(leaf, host, is_ip))
-    findings.extend(_weak_findings(path))
+    else:
+        findings.extend(_usable_names_findings(leaf))
+    findings.extend(weak_findings(path))
     findings.extend(_order_findings(presented, path))
     return ChainAnalysis(
         presented=tuple(presented),
@@ -425,6 +433,27 @@ def analyze_chain(
         missing_issuer=missing,
         used_fetched=used,
         findings=tuple(findings),
+        untrusted=tuple(untrusted),
+        name_checked=host is not None,
+    )
+
+
+def _refused_finding(
+    path: Sequence[x509.Certificate],
+    anchored_in: Sequence[RootSetId],
+    messages: Mapping[RootSetId, str],
+) -> Finding:
+    root = path[-1]
+    return make_finding(
+        codes.SERVER_CHAIN_INVALID,
+        detail=(
+            f"The path ends at {C.name_string(root.subject)}, which {', '.join(anchored_in)} "
+            "holds, but the server-policy verifier refuses it (see the verifier's message)."
+        ),
+        evidence={
+            "root": C.name_string(root.subject),
+            "verifier": "; ".join(f"{n}: {messages.get(n, '')}" for n in anchored_in),
+        },
     )
 
 
@@ -449,6 +478,8 @@ def chain_facts(analysis: ChainAnalysis) -> ChainFacts:
 
 
 def _source(analysis: ChainAnalysis, cert: x509.Certificate) -> str:
+    if any(u is cert for u in analysis.untrusted):
+        return "--untrusted"
     for f in analysis.used_fetched:
         if f.cert is cert:
             return f"fetched (AIA {f.url})"

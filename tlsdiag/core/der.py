@@ -1,8 +1,8 @@
-"""Just enough DER to read the distinguished names in a CertificateRequest.
+"""The one DER reader (and writer): just enough to walk names and rebuild a certificate.
 
 The standard library and cryptography have no public parser for a bare ``Name``; the
 CertificateRequest message carries a list of them (the CAs whose client certificates the
-server accepts).
+server accepts), OpenSSL's subject hash re-encodes one, and the lab re-signs a TBS.
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ _OID_NAMES = {
 }
 
 
-def _read_tlv(data: bytes, pos: int) -> tuple[int, bytes, int]:
-    """Return (tag, value, next position); raise ValueError on malformed input."""
+def read_tlv(data: bytes, pos: int = 0) -> tuple[int, bytes, int]:
+    """One TLV of ``data`` at ``pos``: (tag, value, position after it).
+
+    Raises:
+        ValueError: the bytes are truncated or the length is malformed.
+    """
     if pos + 2 > len(data):
         raise ValueError("truncated DER")
     tag = data[pos]
@@ -36,6 +40,15 @@ def _read_tlv(data: bytes, pos: int) -> tuple[int, bytes, int]:
     if end > len(data):
         raise ValueError("truncated DER value")
     return tag, data[pos:end], end
+
+
+def encode_tlv(tag: int, value: bytes) -> bytes:
+    """One DER TLV (definite length, short or long form)."""
+    n = len(value)
+    if n < 0x80:
+        return bytes([tag, n]) + value
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + value
 
 
 def _oid(value: bytes) -> str:
@@ -58,22 +71,22 @@ def name_to_string(der: bytes) -> str:
     Raises:
         ValueError: the bytes are not a DER Name.
     """
-    tag, body, _ = _read_tlv(der, 0)
+    tag, body, _ = read_tlv(der, 0)
     if tag != 0x30:
         raise ValueError("not a DER SEQUENCE")
     rdns: list[str] = []
     pos = 0
     while pos < len(body):
-        set_tag, set_body, pos = _read_tlv(body, pos)
+        set_tag, set_body, pos = read_tlv(body, pos)
         if set_tag != 0x31:
             raise ValueError("expected a SET in Name")
         inner = 0
         while inner < len(set_body):
-            _, atv, inner = _read_tlv(set_body, inner)
-            oid_tag, oid_value, vpos = _read_tlv(atv, 0)
+            _, atv, inner = read_tlv(set_body, inner)
+            oid_tag, oid_value, vpos = read_tlv(atv, 0)
             if oid_tag != 0x06:
                 raise ValueError("expected an OID")
-            _, value, _ = _read_tlv(atv, vpos)
+            _, value, _ = read_tlv(atv, vpos)
             oid = _oid(oid_value)
             text = value.decode("utf-16-be" if atv[vpos] == 0x1E else "utf-8", "replace")
             rdns.append(f"{_OID_NAMES.get(oid, oid)}={text}")

@@ -8,15 +8,26 @@ if TYPE_CHECKING:
     from tlsdiag.model import Report
 
 
+class TrustHelpFix(TypedDict):
+    """One store's fix: runnable steps, ``user`` or ``system`` scope, and a note naming any
+    ``<VALUE>`` the user must supply."""
+
+    steps: list[str]
+    scope: str
+    note: str
+
+
 class TrustHelpStoreFacts(TypedDict):
-    """One store of the catalogue and how to make it trust the CA (printed, never run)."""
+    """One store of the catalogue (one per JDK or Firefox profile found on this machine) and
+    how to make it trust the CA (printed, never run)."""
 
     id: str
     name: str
     kind: str
+    instance: str  # the JDK or profile this entry is for; "" for the store as a whole
     platforms: list[str]
-    scope: str
     steps: list[str]
+    scope: str
     note: str
     consumers: list[str]
 
@@ -27,6 +38,7 @@ class TrustHelpFacts(TypedDict):
     platform: str
     ca_cert: str
     ca_exists: bool
+    machine: bool  # the steps come from this machine's stores (``platform`` is this OS)
     stores: list[TrustHelpStoreFacts]
 
 

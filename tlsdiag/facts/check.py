@@ -166,13 +166,17 @@ class CheckFacts(TypedDict):
 
 
 class ChainCommandFacts(TypedDict):
-    """``chain``: where the certificates came from, the name checked, then ``ChainFacts``."""
+    """``chain``: where the certificates came from, the name checked, ``ChainFacts``, then how
+    it was judged (``at_time`` and ``roots`` only when ``--at-time`` or ``--cafile-only``)."""
 
     source: str
     host: str | None
     chain: list[CertFacts]
     path: list[PathEntry]
     trust: dict[RootSetId, TrustVerdict]
+    name_check: str  # "done", or "not done (no --host given)"
+    at_time: NotRequired[str]  # --at-time, ISO 8601 UTC
+    roots: NotRequired[str]  # "--cafile only"
 
 
 def check_facts(report: Report) -> CheckFacts:

@@ -24,7 +24,8 @@ class RootSetId(StrEnum):
 
 class Platform(StrEnum):
     """A client platform: where the stores are (linux, macos, windows) and what an inspecting
-    product does there by default (android, ios, unknown too)."""
+    product does there by default (android, ios, unknown too). ``model.platform_name`` names
+    this machine's OS; ``Platform(platform_name(other="linux"))`` is its member."""
 
     LINUX = "linux"
     MACOS = "macos"
@@ -32,24 +33,6 @@ class Platform(StrEnum):
     ANDROID = "android"
     IOS = "ios"
     UNKNOWN = "unknown"
-
-    @classmethod
-    def from_sys(cls, sys_platform: str) -> Platform:
-        """The platform of a ``sys.platform`` value (``unknown`` for BSDs and others).
-
-        Args:
-            sys_platform: ``sys.platform``.
-
-        Returns:
-            The platform.
-        """
-        if sys_platform.startswith("linux"):
-            return cls.LINUX
-        if sys_platform == "darwin":
-            return cls.MACOS
-        if sys_platform.startswith("win"):
-            return cls.WINDOWS
-        return cls.UNKNOWN
 
 
 DESKTOP_PLATFORMS = frozenset({Platform.LINUX, Platform.MACOS, Platform.WINDOWS})

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import zlib
 from functools import cache
 from importlib.resources import files
@@ -21,6 +20,7 @@ from typing import Any
 
 from tlsdiag import __version__
 from tlsdiag.kb._needles import _needles
+from tlsdiag.model import platform_name
 
 CACHE_FORMAT = 1
 _FILES = (
@@ -40,7 +40,7 @@ def cache_dir(env: dict[str, str] | None = None) -> Path | None:
         return Path(env["TLSDIAG_CACHE_DIR"])
     if env.get("XDG_CACHE_HOME"):
         return Path(env["XDG_CACHE_HOME"]) / "tlsdiag"
-    if sys.platform == "win32" and env.get("LOCALAPPDATA"):
+    if platform_name() == "windows" and env.get("LOCALAPPDATA"):
         return Path(env["LOCALAPPDATA"]) / "tlsdiag" / "cache"
     home = env.get("HOME") or env.get("USERPROFILE")
     return Path(home) / ".cache" / "tlsdiag" if home else None

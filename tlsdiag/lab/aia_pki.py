@@ -14,19 +14,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tlsdiag.lab.pki import Issued, make_ca, make_leaf, new_key
+from tlsdiag.core.certbuild import Issued, build_leaf, cert_der, name
+from tlsdiag.lab.pki import make_ca, make_leaf
 
 if TYPE_CHECKING:
     from tlsdiag.lab.pki_http import PkiHttpServer
-
-
-def der(cert: x509.Certificate) -> bytes:
-    """The certificate as DER."""
-    return cert.public_bytes(serialization.Encoding.DER)
 
 
 def pkcs7_der(certs: Sequence[x509.Certificate]) -> bytes:
@@ -56,27 +52,16 @@ def make_ocsp_signer(
         days: validity after ``now``.
         ocsp_signing: carry id-kp-OCSPSigning (False makes a certificate that must be rejected).
     """
-    key = new_key()
     usage = ExtendedKeyUsageOID.OCSP_SIGNING if ocsp_signing else ExtendedKeyUsageOID.SERVER_AUTH
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(NameOID.COMMON_NAME, cn),
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tlsdiag lab"),
-                ]
-            )
-        )
-        .issuer_name(issuer.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    return build_leaf(
+        name(cn, "tlsdiag lab"),
+        issuer=issuer,
+        not_before=now - timedelta(hours=1),
+        not_after=now + timedelta(days=days),
+        eku=(usage,),
+        ski=False,
+        aki=False,
     )
-    return Issued(builder.sign(issuer.key, hashes.SHA256()), key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +118,7 @@ def publish_incomplete_chain(
             now - timedelta(minutes=30),
             x509.ReasonFlags.key_compromise,
         )
-    server.add_file("/aia/intermediate.der", der(intermediate.cert), "application/pkix-cert")
+    server.add_file("/aia/intermediate.der", cert_der(intermediate.cert), "application/pkix-cert")
     server.add_file("/aia/intermediate.pem", intermediate.cert_pem, "application/x-pem-file")
     server.add_file(
         "/aia/intermediate.p7c", pkcs7_der([intermediate.cert]), "application/pkcs7-mime"

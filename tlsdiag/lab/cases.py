@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tlsdiag import codes
-from tlsdiag.lab.pki import Issued, make_ca, make_leaf, new_key, resign_sha1
+from tlsdiag.core.certbuild import Issued, new_key, resign_sha1
+from tlsdiag.lab.pki import make_ca, make_leaf
 from tlsdiag.lab.pki_http import PkiHttpServer
 from tlsdiag.lab.servers import LabServer, TlsSettings, tls_context
 

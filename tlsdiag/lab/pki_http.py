@@ -37,8 +37,9 @@ from urllib.parse import unquote, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 from cryptography.x509 import ocsp
+
+from tlsdiag.core.certbuild import signature_hash
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,6 @@ class _Crl:
     revoked: dict[int, tuple[datetime, x509.ReasonFlags | None]]
     der: bytes = b""
     made_at: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))
-
-
-def _sign_alg(key: Any) -> hashes.SHA256 | None:
-    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
-        return None
-    return hashes.SHA256()
 
 
 class PkiHttpServer:
@@ -283,7 +278,7 @@ class PkiHttpServer:
         )
         if responder.signer_cert is not responder.issuer_cert:
             builder = builder.certificates([responder.signer_cert])
-        response = builder.sign(responder.signer_key, _sign_alg(responder.signer_key))
+        response = builder.sign(responder.signer_key, signature_hash(responder.signer_key))
         return response.public_bytes(serialization.Encoding.DER)
 
     def _refresh_crl(self, crl: _Crl) -> bytes:
@@ -301,7 +296,7 @@ class PkiHttpServer:
             if reason is not None:
                 entry = entry.add_extension(x509.CRLReason(reason), critical=False)
             builder = builder.add_revoked_certificate(entry.build())
-        signed = builder.sign(crl.issuer_key, _sign_alg(crl.issuer_key))
+        signed = builder.sign(crl.issuer_key, signature_hash(crl.issuer_key))
         crl.der = signed.public_bytes(serialization.Encoding.DER)
         crl.made_at = now
         return crl.der

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 
+from tlsdiag.core.certbuild import Issued
 from tlsdiag.core.quiet import quietly
-from tlsdiag.lab.pki import Issued
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from tlsdiag import __version__, codes
 from tlsdiag.core.der import name_to_string, split_name_list
 from tlsdiag.core.quiet import quietly
 from tlsdiag.core.target import ConnectTo, ResolveRule
+from tlsdiag.core.tls_failure import classify
 from tlsdiag.model import (
     CertRequest,
     ConnectAttempt,
@@ -320,36 +321,26 @@ def _ssl_failure(exc: BaseException, wire: _Wire, rec: _Recorder) -> ProbeFailur
     if isinstance(exc, ConnectionResetError):
         return ProbeFailure(codes.NETWORK_RESET, "handshake", "connection reset during handshake")
     alerts = rec.alert_codes_in
-    if rec.cert_request is not None and (not alerts or alerts[-1] in (40, 42, 116)):
-        return ProbeFailure(
-            codes.APP_MUTUAL_TLS,
-            "handshake",
-            "the server requires a client certificate",
-            message,
-        )
-    if 116 in alerts:
-        return ProbeFailure(codes.APP_MUTUAL_TLS, "handshake", "certificate required", message)
-    if 70 in alerts or reason in ("UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION"):
-        return ProbeFailure(
-            codes.LEGACY_PROTOCOL_VERSION, "handshake", "no TLS version in common", message
-        )
-    if 40 in alerts or 71 in alerts or reason in ("NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE"):
-        return ProbeFailure(
-            codes.LEGACY_CIPHER_SUITE,
-            "handshake",
-            "the server refused the handshake (no cipher suite in common?)",
-            message,
-        )
-    if isinstance(exc, ssl.SSLEOFError):
-        return ProbeFailure(
-            codes.NETWORK_RESET,
-            "handshake",
-            "the server closed the connection during the TLS handshake",
-            message,
-        )
-    return ProbeFailure(
-        codes.NETWORK_RESET, "handshake", f"TLS handshake failed: {reason or message}", message
+    found = classify(
+        peer="server",
+        alert=_ALERTS.get(alerts[-1], "") if alerts else "",
+        reason=reason,
+        cert_requested=rec.cert_request is not None,
+        text=message,
+        default=codes.NETWORK_RESET,
     )
+    if found.code == codes.NETWORK_RESET and isinstance(exc, ssl.SSLEOFError):
+        words = "the server closed the connection during the TLS handshake"
+    else:
+        words = _FAILURE_WORDS.get(found.code, f"TLS handshake failed: {reason or message}")
+    return ProbeFailure(found.code, "handshake", words, message)
+
+
+_FAILURE_WORDS = {
+    codes.APP_MUTUAL_TLS: "the server requires a client certificate",
+    codes.LEGACY_PROTOCOL_VERSION: "no TLS version in common",
+    codes.LEGACY_CIPHER_SUITE: "the server refused the handshake (no cipher suite in common?)",
+}
 
 
 def _connect(

@@ -1,25 +1,36 @@
 """The local inspection root CA: where it lives, how it is created, loaded and exported.
 
-The CA key is EC P-256, written once with 0600 permissions (``os.open`` with the mode, never a
-chmod after the write) in the user's config directory, and never overwritten without ``force``.
+The CA key is EC P-256 by default (``ca init --key-type`` picks RSA or P-384; ``--ca-cert``
+and ``--ca-key`` may bring any RSA 2048-4096 or EC P-256/P-384 CA). It is written once with
+0600 permissions (``os.open`` with the mode, never a chmod after the write) in the user's
+config directory, and never overwritten without ``force``.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
+from tlsdiag.core.certbuild import (
+    KeyType,
+    PrivateKey,
+    build_ca,
+    ca_key_problem,
+    cert_pem,
+    key_pem,
+    name,
+    new_key,
+)
 from tlsdiag.errors import InputError, ProxyError
+from tlsdiag.model import platform_name
 
 CERT_NAME = "ca.pem"
 KEY_NAME = "ca-key.pem"
@@ -33,14 +44,14 @@ def config_dir(env: Mapping[str, str] | None = None, platform: str | None = None
     ``~/Library/Application Support/tlsdiag``; Windows: ``%APPDATA%\\tlsdiag``.
     """
     env = os.environ if env is None else env
-    platform = sys.platform if platform is None else platform
+    plat = platform_name(platform)
     if env.get(HOME_ENV):
         return Path(env[HOME_ENV])
     home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
-    if platform.startswith("win"):
+    if plat == "windows":
         base = env.get("APPDATA")
         return Path(base) / "tlsdiag" if base else home / "AppData" / "Roaming" / "tlsdiag"
-    if platform == "darwin":
+    if plat == "macos":
         return home / "Library" / "Application Support" / "tlsdiag"
     xdg = env.get("XDG_CONFIG_HOME")
     return (Path(xdg) if xdg else home / ".config") / "tlsdiag"
@@ -64,7 +75,7 @@ class CaMaterial:
     """A loaded CA: certificate, private key and where they came from."""
 
     cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
+    key: PrivateKey
     paths: CaPaths
 
 
@@ -74,68 +85,37 @@ def create_ca(
     machine: str,
     days: int = 365,
     permit: Sequence[str] = (),
-    key: ec.EllipticCurvePrivateKey | None = None,
+    key: PrivateKey | None = None,
     common_name: str | None = None,
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A self-signed root CA for inspection (EC P-256, CA:true, pathlen 0).
+    key_type: KeyType = KeyType.EC256,
+) -> tuple[x509.Certificate, PrivateKey]:
+    """A self-signed root CA for inspection (CA:true, pathlen 0).
 
     Args:
         now: issuance time (the certificate is backdated one hour).
         machine: the machine name written into the CN.
         days: validity in days.
         permit: DNS name constraints (the CA can only issue for these domains); empty for none.
-        key: an existing key (a new P-256 key otherwise).
+        key: an existing key (a new ``key_type`` key otherwise).
         common_name: overrides the CN.
+        key_type: the type of a new key (EC P-256 by default).
 
     Returns:
         The certificate and its private key.
     """
     if days < 1:
         raise ValueError("the CA validity must be at least one day")
-    key = key or ec.generate_private_key(ec.SECP256R1())
     cn = common_name or f"tlsdiag inspection CA ({machine}, {now:%Y-%m-%d})"
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, cn[:64]),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tlsdiag"),
-        ]
+    issued = build_ca(
+        name(cn[:64], "tlsdiag"),
+        not_before=now - timedelta(hours=1),
+        not_after=now + timedelta(days=days),
+        key=key or new_key(key_type),
+        path_length=0,
+        permitted_dns=[_permit_name(p) for p in permit],
+        self_aki=True,
     )
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(ski, critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
-        )
-    )
-    if permit:
-        subtrees = [x509.DNSName(_permit_name(p)) for p in permit]
-        builder = builder.add_extension(
-            x509.NameConstraints(permitted_subtrees=subtrees, excluded_subtrees=None),
-            critical=True,
-        )
-    return builder.sign(key, hashes.SHA256()), key
+    return issued.cert, issued.key
 
 
 def _permit_name(value: str) -> str:
@@ -180,8 +160,10 @@ def init_ca(
     days: int = 365,
     permit: Sequence[str] = (),
     force: bool = False,
+    key_type: KeyType = KeyType.EC256,
 ) -> CaMaterial:
-    """Create the CA in ``directory`` (refuses to overwrite unless ``force``).
+    """Create the CA in ``directory`` (refuses to overwrite unless ``force``) with a new
+    ``key_type`` key.
 
     Raises:
         ProxyError: a CA already exists there, or the files cannot be written.
@@ -195,28 +177,25 @@ def init_ca(
         )
     now = now or datetime.now(UTC)
     cert, key = create_ca(
-        now=now, machine=socket.gethostname() or "localhost", days=days, permit=permit
+        now=now,
+        machine=socket.gethostname() or "localhost",
+        days=days,
+        permit=permit,
+        key_type=key_type,
     )
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         if force:
             paths.key.unlink(missing_ok=True)  # recreate so the 0600 mode applies to a new file
-        write_private(
-            paths.key,
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-        paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        write_private(paths.key, key_pem(key))
+        paths.cert.write_bytes(cert_pem(cert))
     except OSError as exc:
         raise ProxyError(f"cannot write the CA to {directory}: {exc.strerror}") from exc
     return CaMaterial(cert, key, paths)
 
 
 def load_ca(paths: CaPaths) -> CaMaterial:
-    """Load a CA certificate and its EC or RSA key.
+    """Load a CA certificate and its key (RSA 2048-4096 or EC P-256/P-384).
 
     Raises:
         ProxyError: the files are missing.
@@ -235,8 +214,10 @@ def load_ca(paths: CaPaths) -> CaMaterial:
         key = serialization.load_pem_private_key(paths.key.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
         raise InputError(f"CA key {paths.key}: cannot read: {exc}") from exc
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise InputError(f"CA key {paths.key}: expected an EC key (tlsdiag ca init makes one)")
+    problem = ca_key_problem(key)
+    if problem is not None:
+        raise InputError(f"CA key {paths.key}: {problem}")
+    assert isinstance(key, PrivateKey)  # ca_key_problem accepts only these
     pub = serialization.PublicFormat.SubjectPublicKeyInfo
     der = serialization.Encoding.DER
     if key.public_key().public_bytes(der, pub) != cert.public_key().public_bytes(der, pub):
@@ -244,9 +225,7 @@ def load_ca(paths: CaPaths) -> CaMaterial:
     return CaMaterial(cert, key, paths)
 
 
-def untrusted_twin(
-    ca: x509.Certificate, *, now: datetime
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def untrusted_twin(ca: x509.Certificate, *, now: datetime) -> tuple[x509.Certificate, PrivateKey]:
     """A throw-away CA named after ``ca`` that nobody trusts (Squid's signUntrusted twin).
 
     Certificates it signs make a client fail exactly as for an unknown issuer. It has its own

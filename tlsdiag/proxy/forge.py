@@ -1,4 +1,7 @@
-"""Forged leaf certificates: one shared P-256 leaf key, one signature per new name set, an LRU.
+"""Forged leaf certificates: one shared leaf key, one signature per new name set, an LRU.
+
+The leaf key is EC P-256 (the default) or RSA 2048 (``--leaf-key``), whatever the CA's key is;
+the signature hash suits the CA's key (SHA-384 for a P-384 CA, SHA-256 otherwise).
 
 ``spec_for`` decides what a forged certificate says (pure); ``Forger`` mints it and keeps the
 ``ssl.SSLContext`` that presents it. Python's ``ssl`` loads certificates only from files, so
@@ -19,15 +22,23 @@ from enum import StrEnum
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 
+from tlsdiag.core.certbuild import (
+    Issued,
+    KeyType,
+    PrivateKey,
+    build_leaf,
+    cert_pem,
+    key_pem,
+    new_key,
+)
 from tlsdiag.proxy.ca import untrusted_twin, write_private
 
 VALIDITY = timedelta(days=30)
 BACKDATE = timedelta(days=1)
 DEFAULT_CACHE = 2048
+LEAF_KEY_TYPES = (KeyType.EC256, KeyType.RSA2048)  # what --leaf-key offers
 
 
 class Signer(StrEnum):
@@ -132,52 +143,25 @@ def spec_for(
 def mint(
     spec: ForgeSpec,
     *,
-    leaf_key: ec.EllipticCurvePrivateKey,
+    leaf_key: PrivateKey,
     issuer: x509.Certificate,
-    issuer_key: ec.EllipticCurvePrivateKey,
+    issuer_key: PrivateKey,
     now: datetime,
 ) -> x509.Certificate:
-    """Build and sign one leaf certificate (one ECDSA signature; no key generation)."""
+    """Build and sign one leaf certificate (one signature; no key generation)."""
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name or "tlsdiag")]
     if spec.organization:
         attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organization))
-    subject = x509.Name(attrs)
-    self_signed = spec.signer is Signer.SELF
-    names: list[x509.GeneralName] = [x509.DNSName(n) for n in spec.dns_names]
-    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in spec.ip_addresses]
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject if self_signed else issuer.subject)
-        .public_key(leaf_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(spec.not_before or now - BACKDATE)
-        .not_valid_after(spec.not_after or now + VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-    )
-    if names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    if not self_signed:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-            critical=False,
-        )
-    return builder.sign(leaf_key if self_signed else issuer_key, hashes.SHA256())
+    return build_leaf(
+        x509.Name(attrs),
+        issuer=None if spec.signer is Signer.SELF else Issued(issuer, issuer_key),
+        not_before=spec.not_before or now - BACKDATE,
+        not_after=spec.not_after or now + VALIDITY,
+        key=leaf_key,
+        names=spec.dns_names + spec.ip_addresses,
+        key_usage=True,
+        ski=False,
+    ).cert
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,30 +186,26 @@ class Forger:
     def __init__(
         self,
         ca_cert: x509.Certificate,
-        ca_key: ec.EllipticCurvePrivateKey,
+        ca_key: PrivateKey,
         *,
         cache_size: int = DEFAULT_CACHE,
         client_versions: TlsVersions | None = None,
+        leaf_key_type: KeyType = KeyType.EC256,
     ) -> None:
         if cache_size < 1:
             raise ValueError("cache_size must be positive")
+        if leaf_key_type not in LEAF_KEY_TYPES:
+            raise ValueError(f"leaf key type {leaf_key_type}: not one of {LEAF_KEY_TYPES}")
         self.ca_cert = ca_cert
         self.ca_key = ca_key
-        self._ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
+        self._ca_pem = cert_pem(ca_cert)
         self.cache_size = cache_size
         self.versions = client_versions or TlsVersions()
-        self.leaf_key = ec.generate_private_key(ec.SECP256R1())
-        self._twin: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None
+        self.leaf_key = new_key(leaf_key_type)
+        self._twin: tuple[x509.Certificate, PrivateKey] | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="tlsdiag-forge-", dir=_fast_tmp()))  # mode 0700
         self._key_path = self._dir / "leaf-key.pem"
-        write_private(
-            self._key_path,
-            self.leaf_key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
+        write_private(self._key_path, key_pem(self.leaf_key))
         self._certs: OrderedDict[ForgeSpec, tuple[x509.Certificate, Path]] = OrderedDict()
         self._contexts: OrderedDict[tuple[ForgeSpec, str | None], ssl.SSLContext] = OrderedDict()
         self._serial = 0
@@ -238,7 +218,7 @@ class Forger:
         self._contexts.clear()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def _issuer(self, signer: Signer) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    def _issuer(self, signer: Signer) -> tuple[x509.Certificate, PrivateKey]:
         if signer is Signer.UNTRUSTED:
             if self._twin is None:
                 self._twin = untrusted_twin(self.ca_cert, now=datetime.now(UTC))
@@ -266,7 +246,7 @@ class Forger:
         )
         self._serial += 1
         path = self._dir / f"leaf-{self._serial}.pem"
-        pem = cert.public_bytes(serialization.Encoding.PEM)
+        pem = cert_pem(cert)
         if spec.signer is Signer.TRUSTED:
             # Send the CA after the leaf, as most inspection products do: clients that pin or
             # allow-list the CA's key (Chromium's SPKI flag) see it in the chain.

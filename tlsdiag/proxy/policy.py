@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 from tlsdiag.errors import InputError
@@ -301,32 +300,15 @@ def load_policy(path: str) -> Policy:
 
 @cache
 def default_bypass_rules() -> tuple[Rule, ...]:
-    """The shipped default bypass list (``data/proxy_default_bypass.toml``)."""
-    text = files("tlsdiag.data").joinpath("proxy_default_bypass.toml").read_text(encoding="utf-8")
-    doc = tomllib.loads(text)
+    """The shipped default bypass list (``data/proxy_default_bypass.toml``) as rules."""
+    from tlsdiag.kb.proxy_bypass import default_bypass
+
     out: list[Rule] = []
-    seen: set[str] = set()
-    for entry in doc["bypass"]:
-        unknown = set(entry) - {"id", "host", "reason", "note"}
-        if unknown:
-            raise ValueError(f"proxy_default_bypass.toml: {entry.get('id')}: unknown {unknown}")
-        rid = f"default-bypass:{entry['id']}"
-        if rid in seen:
-            raise ValueError(f"proxy_default_bypass.toml: duplicate id {entry['id']}")
-        seen.add(rid)
-        hosts = tuple(normalize_pattern(h, rid) for h in _str_list(entry["host"], rid))
-        reason = str(entry["reason"])
-        if reason not in {"pinned", "mutual_tls"}:
-            raise ValueError(f"proxy_default_bypass.toml: {rid}: reason must be pinned|mutual_tls")
-        out.append(
-            Rule(
-                rid,
-                Action.BYPASS,
-                hosts,
-                note=f"{reason}: {entry.get('note', '')}",
-                source="default-bypass",
-            )
-        )
+    for entry in default_bypass():
+        rid = f"default-bypass:{entry.id}"
+        hosts = tuple(normalize_pattern(h, rid) for h in entry.hosts)
+        note = f"{entry.reason}: {entry.note}"
+        out.append(Rule(rid, Action.BYPASS, hosts, note=note, source="default-bypass"))
     return tuple(out)
 
 

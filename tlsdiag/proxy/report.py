@@ -14,10 +14,8 @@ from cryptography.hazmat.primitives import serialization
 
 from tlsdiag import __version__, codes
 from tlsdiag.core.findings import make_finding
-from tlsdiag.facts.ca import TrustHelpStoreFacts
 from tlsdiag.kb.findings import findings as finding_table
-from tlsdiag.kb.trust import StoreDef, trust_stores
-from tlsdiag.model import Finding, Report, Severity
+from tlsdiag.model import OS_PLATFORMS, Finding, Report, Severity, platform_name
 from tlsdiag.proxy.ca import CaPaths, permitted_domains
 
 
@@ -85,64 +83,14 @@ def ca_report(
     )
 
 
-_PLATFORM_ALIASES = {
-    "linux": "linux",
-    "darwin": "macos",
-    "macos": "macos",
-    "windows": "windows",
-    "win32": "windows",
-}
-
-
-def trust_help_entries(
-    stores: Sequence[StoreDef], *, root_pem: str, root_name: str, platform: str | None
-) -> list[TrustHelpStoreFacts]:
-    """How to trust the CA in each store of the trust-store catalogue (steps printed, not run)."""
-    out: list[TrustHelpStoreFacts] = []
-    for store in stores:
-        if platform and platform not in store.platforms:
-            continue
-        fixes = [
-            f for f in store.fixes if not f.platforms or not platform or platform in f.platforms
-        ]
-        if not fixes:
-            continue
-        fix = fixes[0]
-        steps = [
-            s.replace("${ROOT_PEM}", root_pem)
-            .replace("${ROOT_ALIAS}", "tlsdiag-ca")
-            .replace("${ROOT_NAME}", root_name)
-            .replace("${BUNDLE_PEM}", "<your-bundle.pem>")
-            for s in fix.steps
-        ]
-        out.append(
-            {
-                "id": store.id,
-                "name": store.name,
-                "kind": store.kind,
-                "platforms": list(store.platforms),
-                "scope": fix.scope,
-                "steps": steps,
-                "note": fix.note,
-                "consumers": list(store.consumers),
-            }
-        )
-    return out
-
-
-def trust_catalogue() -> tuple[StoreDef, ...]:
-    """The trust-store catalogue of ``tlsdiag trust`` (``data/trust_stores.toml``)."""
-    return trust_stores()
-
-
 def normalize_platform(value: str) -> str:
     """``darwin`` -> ``macos``; ``all`` stays; ValueError for anything else."""
-    v = value.lower()
-    if v == "all":
-        return v
-    if v not in _PLATFORM_ALIASES:
+    if value.lower() == "all":
+        return "all"
+    plat = platform_name(value)
+    if plat not in OS_PLATFORMS:
         raise ValueError(f"--platform {value!r}: expected linux, macos, windows or all")
-    return _PLATFORM_ALIASES[v]
+    return plat
 
 
 # --- proxy events ----------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Verification runs inside OpenSSL during the handshake (fast path) against certifi + the OS bundle
 + ``--upstream-cafile``. When it fails, ``classify_verify_error`` maps OpenSSL's verify code to a
-finding code, and ``refine_with_chain`` uses the chain analysis (path building against the same
-root sets) to tell an incomplete chain from an unknown root, which OpenSSL reports alike.
+finding code (through ``data/tls_failures.toml``, like every handshake failure), and
+``refine_with_chain`` uses the chain analysis (path building against the same root sets) to tell
+an incomplete chain from an unknown root, which OpenSSL reports alike.
 """
 
 from __future__ import annotations
@@ -17,66 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from tlsdiag import codes
+from tlsdiag.core.tls_failure import alert_from_reason, classify
 from tlsdiag.facts.ids import RootSetId
-
-# OpenSSL X509_V_ERR_* -> (finding code, alert OpenSSL sends for it).
-VERIFY_CODES: dict[int, tuple[str, str]] = {
-    2: (codes.SERVER_CHAIN_INCOMPLETE, "unknown ca"),  # unable to get issuer certificate
-    9: (codes.SERVER_CERT_NOT_YET_VALID, "bad certificate"),
-    10: (codes.SERVER_CERT_EXPIRED, "certificate expired"),
-    18: (codes.SERVER_SELF_SIGNED, "unknown ca"),
-    19: (codes.SERVER_UNTRUSTED_ROOT, "unknown ca"),
-    20: (codes.SERVER_UNTRUSTED_ROOT, "unknown ca"),  # refined: incomplete vs unknown root
-    21: (codes.SERVER_CHAIN_INCOMPLETE, "unknown ca"),
-    23: (codes.SERVER_REVOKED, "certificate revoked"),
-    24: (codes.SERVER_UNTRUSTED_ROOT, "unknown ca"),
-    27: (codes.SERVER_UNTRUSTED_ROOT, "unknown ca"),
-    62: (codes.SERVER_HOSTNAME_MISMATCH, "bad certificate"),
-    64: (codes.SERVER_HOSTNAME_MISMATCH, "bad certificate"),
-}
-
-# OpenSSL reason -> finding code, for handshake failures that are not certificate problems.
-_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("CERTIFICATE_REQUIRED", "PEER_DID_NOT_RETURN_A_CERTIFICATE"), codes.APP_MUTUAL_TLS),
-    (
-        (
-            "PROTOCOL_VERSION",
-            "UNSUPPORTED_PROTOCOL",
-            "NO_PROTOCOLS_AVAILABLE",
-            "VERSION_TOO_LOW",
-            "VERSION_TOO_HIGH",
-            "UNSUPPORTED_SSL_VERSION",
-            "WRONG_SSL_VERSION",
-        ),
-        codes.LEGACY_PROTOCOL_VERSION,
-    ),
-    (
-        (
-            "HANDSHAKE_FAILURE",
-            "NO_SHARED_CIPHER",
-            "NO_CIPHERS_AVAILABLE",
-            "INSUFFICIENT_SECURITY",
-            "NO_SUITABLE_SIGNATURE_ALGORITHM",
-            "DH_KEY_TOO_SMALL",
-            "EE_KEY_TOO_SMALL",
-        ),
-        codes.LEGACY_CIPHER_SUITE,
-    ),
-    (
-        (
-            "WRONG_VERSION_NUMBER",
-            "PACKET_LENGTH_TOO_LONG",
-            "RECORD_LAYER_FAILURE",
-            "HTTP_REQUEST",
-            "UNKNOWN_PROTOCOL",
-            "RECORD_LENGTH_MISMATCH",
-        ),
-        codes.NETWORK_NOT_TLS,
-    ),
-    (("UNEXPECTED_EOF", "EOF"), codes.NETWORK_RESET),
-)
-
-CLIENT_REJECTS = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN", "UNSUPPORTED_CERTIFICATE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +31,11 @@ class TlsFailure:
     error_type: str = "fatal"
     certificate_error: str = ""  # the X.509 problem, for certificate failures
     verify_code: int = 0
-
-
-def alert_from_reason(reason: str | None) -> str:
-    """``TLSV1_ALERT_UNKNOWN_CA`` -> ``unknown ca``; "" when the reason is not an alert."""
-    if not reason or "ALERT_" not in reason:
-        return ""
-    return reason.split("ALERT_", 1)[1].lower().replace("_", " ")
+    refine: bool = False  # the chain analysis picks the code (OpenSSL's is ambiguous)
 
 
 def classify_ssl_error(exc: BaseException, *, cert_requested: bool = False) -> TlsFailure:
-    """Classify a failed handshake toward the server (not a verification failure)."""
+    """Classify a failed handshake toward the server (``data/tls_failures.toml``)."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         return classify_verify_error(exc.verify_code, exc.verify_message)
     if isinstance(exc, ConnectionResetError | BrokenPipeError | ssl.SSLEOFError | EOFError):
@@ -107,26 +44,32 @@ def classify_ssl_error(exc: BaseException, *, cert_requested: bool = False) -> T
     reason = getattr(exc, "reason", None) or ""
     alert = alert_from_reason(reason)
     text = alert or reason.lower().replace("_", " ") or str(exc)
-    if cert_requested and (
-        alert
-        in {"handshake failure", "bad certificate", "certificate required", "unexpected message"}
-        or not alert
-    ):
+    found = classify(
+        peer="server",
+        alert=alert,
+        reason=reason,
+        cert_requested=cert_requested,
+        text=str(exc),
+        default=codes.LEGACY_CIPHER_SUITE if reason else codes.NETWORK_RESET,
+    )
+    if found.code == codes.APP_MUTUAL_TLS and cert_requested:
         return TlsFailure(codes.APP_MUTUAL_TLS, alert or "certificate required")
-    for needles, code in _REASONS:
-        if any(n in reason for n in needles):
-            return TlsFailure(code, text)
-    return TlsFailure(codes.NETWORK_RESET if not reason else codes.LEGACY_CIPHER_SUITE, text)
+    return TlsFailure(found.code, text)
 
 
 def classify_verify_error(verify_code: int, verify_message: str) -> TlsFailure:
     """Map an OpenSSL verify result to a finding code and the alert OpenSSL sends for it."""
-    default = (codes.SERVER_UNTRUSTED_ROOT, "certificate unknown")
-    code, alert = VERIFY_CODES.get(verify_code, default)
+    found = classify(
+        peer="server",
+        verify_code=verify_code,
+        reason="CERTIFICATE_VERIFY_FAILED",
+        text=verify_message,
+        default=codes.SERVER_UNTRUSTED_ROOT,
+    )
     message = verify_message or "certificate verify failed"
-    if code == codes.SERVER_HOSTNAME_MISMATCH:
+    if found.code == codes.SERVER_HOSTNAME_MISMATCH:
         message = "hostname mismatch"
-    return TlsFailure(code, alert, "fatal", message, verify_code)
+    return TlsFailure(found.code, found.alert_sent, "fatal", message, verify_code, found.refine)
 
 
 # Codes of the chain analysis, most telling first.
@@ -182,6 +125,8 @@ def refine_with_chain(
     except Exception:  # the analysis is a refinement only; never let it break the proxy
         return failure, [failure.code]
     seen = [f.code for f in analysis.findings if f.severity.value == "error"]
+    if not failure.refine and failure.code in seen:
+        return failure, seen  # OpenSSL named the problem and the analysis agrees: it stands
     for code in _CHAIN_PRIORITY:
         if code in seen:
             if failure.verify_code in (2, 20, 21) and code in _PLAIN:
@@ -191,7 +136,12 @@ def refine_with_chain(
             else:
                 cert_error = failure.certificate_error
             return TlsFailure(
-                code, failure.description, failure.error_type, cert_error, failure.verify_code
+                code,
+                failure.description,
+                failure.error_type,
+                cert_error,
+                failure.verify_code,
+                failure.refine,
             ), seen
     return failure, seen or [failure.code]
 

@@ -54,6 +54,9 @@ class _ChainView(TypedDict, total=False):
     path: list[PathEntry]
     trust: dict[RootSetId, TrustVerdict]
     interception: InterceptionFacts | None
+    name_check: str  # ``chain`` only, like the two below
+    at_time: str
+    roots: str
 
 
 def _handshake_line(hs: HandshakeFacts | None) -> str:
@@ -149,6 +152,13 @@ def render_chain(report: Report, console: Console) -> None:
             for name, v in trust.items()
         ]
         console.print("  [dim]trusted by:[/] " + " · ".join(cells))
+    for key, value in (  # set by ``chain``
+        ("name_check", view.get("name_check")),
+        ("at_time", view.get("at_time")),
+        ("roots", view.get("roots")),
+    ):
+        if value:
+            console.print(f"  [dim]{key.replace('_', ' ')}:[/] {escape(value)}")
     inter = view.get("interception")
     if inter:
         if inter["inspected"]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tlsdiag.facts.ids import Platform
+from tlsdiag.model import platform_name
 from tlsdiag.stores.platform_stores import CommandResult, RegistryHas, Runner, WindowsEnum
 
 
@@ -85,7 +87,33 @@ class StoreContext:
         return shutil.which(command, path=self.env.get("PATH", ""))
 
 
-_PLATFORMS = {"darwin": Platform.MACOS, "win32": Platform.WINDOWS}  # sys.platform; else linux
+def _own_certifi() -> str:
+    try:
+        import certifi
+    except ImportError:
+        return ""
+    return str(certifi.where())
+
+
+def user_certifi(run: Runner, env: Mapping[str, str], own_prefix: str) -> str:
+    """``certifi.where()`` of the Python the user's apps run (``python3`` on PATH), "" if none.
+
+    tlsdiag's own certifi counts only when that Python is tlsdiag's interpreter (its
+    ``sys.prefix``): a virtual environment or pipx install of tlsdiag is not where the user's
+    apps look.
+    """
+    path = env.get("PATH", "")
+    exe = shutil.which("python3", path=path) or shutil.which("python", path=path)
+    if exe is None:
+        return ""
+    parent = Path(exe).parent
+    if parent.parent == Path(own_prefix) or parent == Path(own_prefix):
+        return _own_certifi()
+    result = run([exe, "-c", "import certifi; print(certifi.where())"])
+    if result is None or result.returncode != 0:
+        return ""
+    where = result.stdout.decode("utf-8", "replace").strip().splitlines()
+    return where[-1].strip() if where and Path(where[-1].strip()).is_file() else ""
 
 
 def machine_context(
@@ -97,16 +125,10 @@ def machine_context(
 ) -> StoreContext:
     """The context of the real machine (the CLI passes ``os.environ`` and ``Path.home()``)."""
     import ssl
-    import sys
 
-    plat = platform or _PLATFORMS.get(sys.platform, Platform.LINUX)
+    plat = platform or Platform(platform_name(other="linux"))
     if certifi_path is None:
-        try:
-            import certifi
-
-            certifi_path = certifi.where()
-        except ImportError:
-            certifi_path = ""
+        certifi_path = user_certifi(subprocess_runner(env, timeout=5.0), env, sys.prefix)
     paths = ssl.get_default_verify_paths()
     windows_enum: WindowsEnum | None = None
     registry_has: RegistryHas | None = None

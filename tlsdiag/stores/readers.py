@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from tlsdiag.core.der import encode_tlv, read_tlv
 from tlsdiag.core.quiet import quietly
 from tlsdiag.core.trust.records import StoreCert
 
@@ -36,15 +37,10 @@ _MAX_FILE = 64 * 1024 * 1024
 
 def _first_tlv(data: bytes) -> bytes:
     """The first complete DER TLV of ``data`` (a TRUSTED CERTIFICATE is cert DER + aux)."""
-    if len(data) < 2:
+    try:
+        return data[: read_tlv(data)[2]]
+    except ValueError:
         return data
-    length = data[1]
-    pos = 2
-    if length & 0x80:
-        n = length & 0x7F
-        length = int.from_bytes(data[2 : 2 + n], "big")
-        pos += n
-    return data[: pos + length]
 
 
 def store_cert(der: bytes, *, label: str = "", where: str = "") -> StoreCert | None:
@@ -148,27 +144,6 @@ def read_pem_dir(path: Path) -> Reading:
 _STRING_TAGS = {0x0C, 0x13, 0x14, 0x16, 0x1A, 0x1C, 0x1E}
 
 
-def _tlv(data: bytes, pos: int) -> tuple[int, bytes, int, int]:
-    """(tag, value, start of TLV, end of TLV)."""
-    start = pos
-    tag = data[pos]
-    length = data[pos + 1]
-    pos += 2
-    if length & 0x80:
-        n = length & 0x7F
-        length = int.from_bytes(data[pos : pos + n], "big")
-        pos += n
-    return tag, data[pos : pos + length], start, pos + length
-
-
-def _der(tag: int, value: bytes) -> bytes:
-    n = len(value)
-    if n < 0x80:
-        return bytes([tag, n]) + value
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(size)]) + size + value
-
-
 def _canon_string(tag: int, value: bytes) -> bytes:
     if tag == 0x1E:
         text = value.decode("utf-16-be", "replace")
@@ -200,24 +175,24 @@ def subject_hash(name_der: bytes) -> str:
     SHA-1 over the canonical encoding (each RDN set re-encoded with string values converted to
     lower-cased, whitespace-collapsed UTF8String), first four bytes read little-endian.
     """
-    _, seq, _, _ = _tlv(name_der, 0)
+    _, seq, _ = read_tlv(name_der)
     canon = bytearray()
     pos = 0
     while pos < len(seq):
-        _, rdn, _, pos = _tlv(seq, pos)
+        _, rdn, pos = read_tlv(seq, pos)
         members = []
         rpos = 0
         while rpos < len(rdn):
-            _, atv, _, rpos = _tlv(rdn, rpos)
-            _, _, o_start, o_end = _tlv(atv, 0)
-            oid = atv[o_start:o_end]
-            vtag, value, v_start, v_end = _tlv(atv, o_end)
+            _, atv, rpos = read_tlv(rdn, rpos)
+            _, _, o_end = read_tlv(atv)
+            oid = atv[:o_end]
+            vtag, value, v_end = read_tlv(atv, o_end)
             if vtag in _STRING_TAGS:
-                encoded = _der(0x0C, _canon_string(vtag, value))
+                encoded = encode_tlv(0x0C, _canon_string(vtag, value))
             else:
-                encoded = atv[v_start:v_end]
-            members.append(_der(0x30, oid + encoded))
-        canon += _der(0x31, b"".join(sorted(members)))
+                encoded = atv[o_end:v_end]
+            members.append(encode_tlv(0x30, oid + encoded))
+        canon += encode_tlv(0x31, b"".join(sorted(members)))
     digest = hashlib.sha1(bytes(canon)).digest()
     return f"{int.from_bytes(digest[:4], 'little'):08x}"
 

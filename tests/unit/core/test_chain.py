@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from tlsdiag import codes
+from tlsdiag.core.certbuild import Issued, new_key, resign_sha1
 from tlsdiag.core.chain import FetchedIssuer, Roots, analyze_chain
 from tlsdiag.facts.ids import RootSetId
-from tlsdiag.lab.pki import Issued, make_ca, make_leaf, new_key, resign_sha1
+from tlsdiag.lab.pki import make_ca, make_leaf
 from tlsdiag.model import Severity
 
 

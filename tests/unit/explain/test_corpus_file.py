@@ -91,7 +91,29 @@ def test_ids_are_unique_kebab_case_across_both_tables(
 
 def test_every_message_has_exactly_the_expected_keys(messages: list[dict[str, Any]]) -> None:
     expected = {"id", "client", "text", "accept", "source"}
-    wrong = [entry.get("id", "?") for entry in messages if set(entry) != expected]
+    optional = {"top3", "strict"}
+    wrong = [
+        entry.get("id", "?")
+        for entry in messages
+        if not expected <= set(entry) or set(entry) - expected - optional
+    ]
+    assert wrong == []
+
+
+def test_optional_rank_keys_are_well_formed(messages: list[dict[str, Any]]) -> None:
+    wrong = [
+        entry["id"]
+        for entry in messages
+        if ("strict" in entry and entry["strict"] is not True)
+        or (
+            "top3" in entry
+            and (
+                not 1 <= len(entry["top3"]) <= 3
+                or not set(entry["top3"]) <= ALL_CODES
+                or len(set(entry["top3"])) != len(entry["top3"])
+            )
+        )
+    ]
     assert wrong == []
 
 

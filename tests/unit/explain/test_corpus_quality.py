@@ -3,6 +3,11 @@
 Each ``[[message]]`` is a message as a client prints it, with the finding codes accepted as the
 best answer. The best cause must be accepted for at least 95% of the messages and an accepted
 code must be in the top 3 for at least 99%. ``[[non_tls]]`` texts must get no cause at all.
+
+Two optional keys are held without tolerance: ``strict = true`` (the best cause must be accepted:
+the plainest messages rank the plainest cause first) and ``top3 = [codes]`` (each code among the
+first three causes: the inspection explanation where an inspecting path typically causes the
+error, with ``tlsdiag issuer`` as its confirming command).
 """
 
 from __future__ import annotations
@@ -83,3 +88,33 @@ def test_non_tls_texts_get_no_cause(corpus: dict[str, Any]) -> None:
         if result.causes or result.recognised:
             wrong.append((entry["id"], [m.pattern for m in result.matches]))
     assert wrong == []
+
+
+def test_strict_messages_rank_an_accepted_cause_first(messages: list[dict[str, Any]]) -> None:
+    strict = [e for e in messages if e.get("strict")]
+    assert len(strict) >= 10
+    failures = []
+    for entry in strict:
+        ranked = _ranked(entry)
+        if not ranked or ranked[0] not in entry["accept"]:
+            failures.append((entry["id"], ranked, entry["accept"]))
+    assert failures == [], _report(failures)
+
+
+def test_top3_codes_are_among_the_first_three_causes(messages: list[dict[str, Any]]) -> None:
+    marked = [e for e in messages if "top3" in e]
+    assert len(marked) >= 20
+    failures = []
+    for entry in marked:
+        causes = explain(entry["text"]).causes[:3]
+        codes = [c.code for c in causes]
+        if not set(entry["top3"]) <= set(codes):
+            failures.append((entry["id"], codes, entry["top3"]))
+            continue
+        failures.extend(
+            (entry["id"], [cause.check], ["tlsdiag issuer HOST"])
+            for cause in causes
+            if cause.code == "interception.detected"
+            and not cause.check.startswith("tlsdiag issuer ")
+        )
+    assert failures == [], _report(failures)

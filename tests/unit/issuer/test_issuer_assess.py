@@ -7,13 +7,15 @@ from datetime import timedelta
 import pytest
 
 from tlsdiag import codes
-from tlsdiag.core.issuer.signals import classify_host, sct_count
+from tlsdiag.core.certbuild import Issued
+from tlsdiag.core.certs import sct_count
+from tlsdiag.core.issuer.signals import classify_host
 from tlsdiag.core.issuer.vendor_match import installed_vendors
 from tlsdiag.core.issuer.verdict import Interception, assess_interception, normalize_fingerprint
 from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Severity
 
-from helpers.issuer_chains import CA, NOW, fp, make_ca, make_leaf
+from helpers.issuer_chains import NOW, fp, make_ca, make_leaf
 
 PUBLIC_ROOT = make_ca("CN=Test Public Root R1,O=Test Public Trust,C=US")
 PUBLIC_ICA = make_ca("CN=Test Public TLS CA 1,O=Test Public Trust,C=US", issuer=PUBLIC_ROOT)
@@ -351,6 +353,6 @@ def test_tlsdiags_own_proxy_ca_is_recognised():
     from tlsdiag.proxy.ca import create_ca
 
     cert, key = create_ca(now=NOW, machine="helpdesk-laptop")
-    leaf = make_leaf("www.example.com", CA(cert, key))
+    leaf = make_leaf("www.example.com", Issued(cert, key))
     verdict, _ = assess([leaf], [leaf, cert])
     assert verdict.inspected and verdict.vendor_id == "tlsdiag" and verdict.kind == "tlsdiag"

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from tlsdiag.proxy.ca import CaMaterial, CaPaths, create_ca
 from tlsdiag.proxy.events import EventLog
+from tlsdiag.proxy.listener import ProxyConfig, ProxyServer
 from tlsdiag.proxy.policy import default_policy
-from tlsdiag.proxy.server import ProxyConfig, ProxyServer, block_response
+from tlsdiag.render.blockpage import block_response
 
 
 def test_allow_client_networks(tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ from datetime import datetime
 
 import pytest
 
+from tlsdiag.core.certbuild import Issued
 from tlsdiag.lab.aia_pki import make_ocsp_signer
-from tlsdiag.lab.pki import Issued, make_ca, make_leaf
+from tlsdiag.lab.pki import make_ca, make_leaf
 
 from helpers.revocation import NOW, Pki
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tlsdiag.core.aia_clients import (
+from tlsdiag.kb.aia_clients import (
     BEHAVIOURS,
     aia_client_summary,
     aia_clients,

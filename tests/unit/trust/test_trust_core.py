@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from tlsdiag import codes
+from tlsdiag.core.certbuild import new_key
 from tlsdiag.core.trust.clock import clock_check
 from tlsdiag.core.trust.findings import duplicate_findings, matrix_findings
 from tlsdiag.core.trust.fixes import DEFAULT_BUNDLE
@@ -16,9 +17,9 @@ from tlsdiag.core.trust.matrix import build_matrix
 from tlsdiag.core.trust.records import FixText, SourceReading, StoreCert, StoreReading
 from tlsdiag.core.trust.roots import (
     RootInfo,
+    certs_by_subject,
     issuer_candidates,
     match_fingerprint,
-    match_name,
     private_os_roots,
     public_roots_from,
     root_info,
@@ -28,7 +29,7 @@ from tlsdiag.core.trust.store_gap import (
     store_mismatch_finding,
     tools_failing_for,
 )
-from tlsdiag.lab.pki import make_leaf, new_key
+from tlsdiag.lab.pki import make_leaf
 from tlsdiag.model import Severity
 from tlsdiag.stores.readers import store_cert
 
@@ -300,10 +301,10 @@ def test_root_selection_helpers(root, public):
         sc(other).sha256
     ]
     assert match_fingerprint(readings, sc(other).spki_sha256)  # the key's fingerprint works too
-    assert [c.subject for c in match_name(readings, "zscaler*ca", public)] == [
+    assert [c.subject for c in certs_by_subject(readings, "zscaler*ca", public)] == [
         other.cert.subject.rfc4514_string()
     ]
-    assert match_name(readings, "no such root", public) == []
+    assert certs_by_subject(readings, "no such root", public) == []
 
 
 def test_issuer_candidates_finds_signer_and_namesakes(root):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tlsdiag.lab.pki import Issued
+from tlsdiag.core.certbuild import Issued
 from tlsdiag.stores import configfiles
 from tlsdiag.stores.platform_stores import (
     CommandResult,

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from cryptography import x509
 
-from tlsdiag.core.issuer.signals import _sha256, dn, sct_count
+from tlsdiag.core.certs import summarize
 from tlsdiag.core.issuer.verdict import Interception
 from tlsdiag.facts.ids import RootSetId
 from tlsdiag.facts.issuer import (
@@ -18,24 +18,26 @@ from tlsdiag.facts.issuer import (
 from tlsdiag.model import Finding, Report
 
 
-def chain_facts(
+def path_facts(
     presented: Sequence[x509.Certificate], path: Sequence[x509.Certificate]
 ) -> IssuerChainFacts:
-    """JSON-ready description of the presented chain and the built path (for the report)."""
+    """JSON-ready description of the presented chain and the built path (for the report): a
+    few fields of each certificate's summary."""
 
-    def one(cert: x509.Certificate) -> IssuerCertFacts:
+    def one(cert: x509.Certificate, position: int) -> IssuerCertFacts:
+        s = summarize(cert, position).to_dict()
         return {
-            "subject": dn(cert.subject),
-            "issuer": dn(cert.issuer),
-            "sha256": _sha256(cert),
-            "not_before": cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "not_after": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "sct_count": sct_count(cert),
+            "subject": s["subject"],
+            "issuer": s["issuer"],
+            "sha256": s["sha256"],
+            "not_before": s["not_before"],
+            "not_after": s["not_after"],
+            "sct_count": s["sct_count"],
         }
 
     return {
-        "presented_chain": [one(c) for c in presented],
-        "path": [one(c) for c in path],
+        "presented_chain": [one(c, i) for i, c in enumerate(presented)],
+        "path": [one(c, i) for i, c in enumerate(path)],
     }
 
 
@@ -73,7 +75,7 @@ def issuer_report(
     Returns:
         The report.
     """
-    chain = chain_facts(presented, path)
+    chain = path_facts(presented, path)
     facts: IssuerFacts = {
         "connection": connection,
         "verdict": "unknown" if verdict is None else "inspected" if verdict.inspected else "direct",

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import NameOID
 
 from tlsdiag import codes
+from tlsdiag.core.certs import name_string
 from tlsdiag.core.findings import make_finding
 from tlsdiag.kb.vendors import public_issuers
 from tlsdiag.model import Finding
@@ -47,11 +48,6 @@ NEWLY_PUBLISHED_DAYS = 7
 SHORT_LIVED_CERT = timedelta(days=10)  # such certificates are always new: say nothing
 
 
-def dn(name: x509.Name) -> str:
-    """``CN=..., O=..., C=...`` (most specific first); ``(empty)`` for an empty name."""
-    return name.rfc4514_string().replace(",", ", ") if len(name) else "(empty)"
-
-
 def _values(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
     out: list[str] = []
     for attr in name.get_attributes_for_oid(oid):
@@ -66,18 +62,6 @@ def _sha256(cert: x509.Certificate) -> str:
 
 def _self_issued(cert: x509.Certificate) -> bool:
     return cert.subject == cert.issuer
-
-
-def sct_count(cert: x509.Certificate) -> int:
-    """Number of SCTs embedded in the certificate (0 when none or unreadable)."""
-    try:
-        ext = cert.extensions.get_extension_for_oid(
-            ExtensionOID.PRECERT_SIGNED_CERTIFICATE_TIMESTAMPS
-        )
-    except (x509.ExtensionNotFound, ValueError):
-        return 0
-    value = ext.value
-    return len(value) if isinstance(value, x509.PrecertificateSignedCertificateTimestamps) else 0
 
 
 def _org(name: x509.Name) -> list[str]:
@@ -170,6 +154,6 @@ def _newly_published(
         evidence={
             "not_before": not_before.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "age_days": str(max(age.days, 0)),
-            "issuer": dn(leaf.issuer),
+            "issuer": name_string(leaf.issuer),
         },
     )

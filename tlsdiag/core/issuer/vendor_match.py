@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from tlsdiag.core.issuer.signals import _values, dn
+from tlsdiag.core.certs import name_string
+from tlsdiag.core.issuer.signals import _values
 from tlsdiag.kb.vendors import NameRule, Vendor, vendors
 
 
@@ -70,7 +71,7 @@ def match_name(
             rules = vendor.issuer + vendor.root
         for rule in rules:
             if _rule_matches_values(rule, values):
-                return VendorMatch(vendor, position, dn(name), rule.describe())
+                return VendorMatch(vendor, position, name_string(name), rule.describe())
     return None
 
 
@@ -128,5 +129,5 @@ def installed_vendors(roots: Sequence[x509.Certificate]) -> list[tuple[str, str]
         )
         if found is not None and found.vendor.id not in seen:
             seen.add(found.vendor.id)
-            out.append((found.vendor.id, dn(cert.subject)))
+            out.append((found.vendor.id, name_string(cert.subject)))
     return out

@@ -11,6 +11,7 @@ from datetime import datetime
 from cryptography import x509
 
 from tlsdiag import codes
+from tlsdiag.core.certs import name_string, sct_count
 from tlsdiag.core.findings import make_finding
 from tlsdiag.core.issuer.signals import (
     CLOCK_SLACK,
@@ -25,8 +26,6 @@ from tlsdiag.core.issuer.signals import (
     _self_issued,
     _sha256,
     classify_host,
-    dn,
-    sct_count,
 )
 from tlsdiag.core.issuer.vendor_match import VendorMatch, _candidate_vendors, find_vendor
 from tlsdiag.facts.check import InterceptionFacts
@@ -147,8 +146,8 @@ def assess_interception(
         bool(root_fp) and root_fp in public_root_fingerprints
     )
     private_stores = [s for s, ok in trusted_by.items() if ok and s != RootSetId.PUBLIC]
-    issuer_text = dn(leaf.issuer)
-    root_text = dn(root_name)
+    issuer_text = name_string(leaf.issuer)
+    root_text = name_string(root_name)
     host_kind = classify_host(host)
     scts = sct_count(leaf)
     not_before = leaf.not_valid_before_utc

@@ -132,7 +132,7 @@ def match_fingerprint(readings: Sequence[StoreReading], sha256: str) -> list[Sto
     return list(out.values())
 
 
-def match_name(
+def certs_by_subject(
     readings: Sequence[StoreReading], pattern: str, public: PublicRoots | None = None
 ) -> list[StoreCert]:
     """Certificates whose subject contains ``pattern`` (case-insensitive; ``*`` and ``?`` as

@@ -1,0 +1,115 @@
+"""Encode a ClientHello record (RFC 5246 7.4.1.2, RFC 8446 4.1.2) from plain values."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+TLS_EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF
+X25519 = 0x001D
+# ECDSA, RSA-PSS, EdDSA, RSA PKCS#1 and the SHA-1 / SHA-224 forms old servers still sign with
+SIGNATURE_ALGORITHMS = (
+    0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0807, 0x0808, 0x0809, 0x080A, 0x080B,
+    0x0401, 0x0501, 0x0601, 0x0303, 0x0301, 0x0302, 0x0203, 0x0201, 0x0202, 0x0402, 0x0502,
+)  # fmt: skip
+
+_EXT_SERVER_NAME = 0
+_EXT_SUPPORTED_GROUPS = 10
+_EXT_EC_POINT_FORMATS = 11
+_EXT_SIGNATURE_ALGORITHMS = 13
+_EXT_EXTENDED_MASTER_SECRET = 23
+_EXT_SUPPORTED_VERSIONS = 43
+_EXT_PSK_MODES = 45
+_EXT_KEY_SHARE = 51
+
+
+@dataclass(frozen=True, slots=True)
+class HelloSpec:
+    """What to offer in one ClientHello.
+
+    ``version`` is the wire code (0x0300 SSL 3.0 ... 0x0304 TLS 1.3). For TLS 1.3 the legacy
+    version is TLS 1.2 and ``supported_versions`` names 1.3 alone. ``random`` and
+    ``session_id`` are taken as given (the caller draws them), so the encoding is reproducible.
+    """
+
+    version: int
+    suites: tuple[int, ...]
+    random: bytes
+    server_name: str = ""
+    groups: tuple[int, ...] = ()
+    x25519_share: bytes = b""  # 32 bytes: sent as the TLS 1.3 key share when x25519 is offered
+    session_id: bytes = b""
+
+
+def _u8(data: bytes) -> bytes:
+    return struct.pack("!B", len(data)) + data
+
+
+def _u16(data: bytes) -> bytes:
+    return struct.pack("!H", len(data)) + data
+
+
+def _u16s(values: Sequence[int]) -> bytes:
+    return b"".join(struct.pack("!H", v) for v in values)
+
+
+def _ext(kind: int, body: bytes) -> bytes:
+    return struct.pack("!H", kind) + _u16(body)
+
+
+def _extensions(spec: HelloSpec) -> bytes:
+    exts: list[bytes] = []
+    if spec.server_name:
+        name = spec.server_name.encode("ascii")
+        exts.append(_ext(_EXT_SERVER_NAME, _u16(b"\x00" + _u16(name))))
+    if spec.groups:
+        exts.append(_ext(_EXT_SUPPORTED_GROUPS, _u16(_u16s(spec.groups))))
+        exts.append(_ext(_EXT_EC_POINT_FORMATS, _u8(b"\x00")))
+    exts.append(_ext(_EXT_SIGNATURE_ALGORITHMS, _u16(_u16s(SIGNATURE_ALGORITHMS))))
+    if spec.version >= 0x0304:
+        exts.append(_ext(_EXT_SUPPORTED_VERSIONS, _u8(_u16s([spec.version]))))
+        exts.append(_ext(_EXT_PSK_MODES, _u8(b"\x01")))
+        share = b""
+        if X25519 in spec.groups and len(spec.x25519_share) == 32:
+            share = struct.pack("!H", X25519) + _u16(spec.x25519_share)
+        # no share for the group asked about: the server answers with a HelloRetryRequest
+        exts.append(_ext(_EXT_KEY_SHARE, _u16(share)))
+    else:
+        exts.append(_ext(_EXT_EXTENDED_MASTER_SECRET, b""))
+    return b"".join(exts)
+
+
+def client_hello(spec: HelloSpec) -> bytes:
+    """One TLS record holding a ClientHello built from ``spec``.
+
+    SSL 3.0 hellos carry no extensions (SSL 3.0 servers may reject them); every hello ends its
+    suite list with the renegotiation SCSV (RFC 5746), as browsers do.
+
+    Args:
+        spec: what to offer.
+
+    Returns:
+        The record bytes, ready to send.
+
+    Raises:
+        ValueError: ``random`` is not 32 bytes, or no suite is offered.
+    """
+    if len(spec.random) != 32:
+        raise ValueError("random must be 32 bytes")
+    if not spec.suites:
+        raise ValueError("a ClientHello needs at least one cipher suite")
+    legacy_version = min(spec.version, 0x0303)
+    suites = (*spec.suites, TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+    body = (
+        struct.pack("!H", legacy_version)
+        + spec.random
+        + _u8(spec.session_id)
+        + _u16(_u16s(suites))
+        + _u8(b"\x00")  # compression: null only
+    )
+    if spec.version > 0x0300:
+        body += _u16(_extensions(spec))
+    handshake = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    record_version = 0x0300 if spec.version == 0x0300 else 0x0301
+    return struct.pack("!BHH", 22, record_version, len(handshake)) + handshake
