@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+# pytest puts tests/ on sys.path for this file, so tests/netguard imports as a package here;
+# Python subprocesses (the CLI run as a process, benchmarks' helpers) load the same guard by
+# path, through tests/netguard/sitecustomize.py on their PYTHONPATH.
 _GUARD_DIR = Path(__file__).parent / "netguard"
-sys.path.insert(0, str(_GUARD_DIR))
-import guard  # noqa: E402  # before anything opens a socket
-from dnsstub import NxdomainServer  # noqa: E402
+from netguard import guard  # noqa: E402  # before anything opens a socket
+from netguard.dnsstub import NxdomainServer  # noqa: E402
 
-del sys.path[0]
 guard.install()
-# Python subprocesses (the CLI run as a process, benchmarks' helpers) load the same guard.
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(_GUARD_DIR), os.environ.get("PYTHONPATH", "")) if p
 )
@@ -27,6 +26,15 @@ from tlsdiag.lab.cases import Lab  # noqa: E402
 # The real clients the tests compare tlsdiag with; a test that needs a missing one is skipped
 # with a reason containing "not installed", and the run says so at its start and its end.
 OPTIONAL_CLIENTS = ("curl", "openssl", "certutil", "keytool", "chromium")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite fixtures/golden/*.json from the current output (tests/test_golden.py)",
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str:

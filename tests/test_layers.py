@@ -58,6 +58,8 @@ def layer_of(module: str) -> str:
         return top
     if top in BASE:
         return top
+    if top == "facts":  # tlsdiag.facts: the typed facts per command, part of the model
+        return "model"
     # knowledge loaders: tlsdiag.kb_*, tlsdiag.trust_types today, tlsdiag.kb.* after the move;
     # tlsdiag.data holds the TOML they read
     if top.startswith("kb_") or top in {"trust_types", "data"}:

@@ -2,7 +2,8 @@
 
 Everything here is a frozen dataclass (or a StrEnum) so that core functions can take and
 return plain, comparable data. ``Report.facts`` holds the command-specific facts as JSON-ready
-values (str, int, float, bool, None, lists and dicts of those).
+values (str, int, float, bool, None, lists and dicts of those); their schema per command is in
+``tlsdiag.facts`` (one ``TypedDict`` family per command, shared by producers and renderers).
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tlsdiag.facts.check import CertFacts
+    from tlsdiag.facts.machine import MachineFacts
 
 SCHEMA = "tlsdiag.report"
 SCHEMA_VERSION = 1
@@ -106,7 +111,7 @@ class CertSummary:
     crl_urls: tuple[str, ...] = ()
     sct_count: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CertFacts:
         """JSON-ready form."""
         return {
             "position": self.position,
@@ -228,7 +233,7 @@ class Report:
     findings: tuple[Finding, ...] = ()
     tool_version: str = ""
     schema_version: int = SCHEMA_VERSION
-    machine: Mapping[str, Any] | None = None  # who ran it where (trust, check); see README
+    machine: MachineFacts | None = None  # who ran it where (trust, check); see README
 
     @property
     def has_errors(self) -> bool:

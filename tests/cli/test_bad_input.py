@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -272,13 +273,14 @@ def test_events_of_the_wrong_shape_are_skipped(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ stdin states
 
 
-def _run(args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    capture: bool = kw.pop("capture", True)
     return subprocess.run(
         [sys.executable, "-m", "tlsdiag", *args],
-        capture_output=kw.pop("capture", True),  # type: ignore[arg-type]
+        capture_output=capture,
         text=True,
         timeout=60,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

@@ -106,9 +106,8 @@ def test_trust_help_bad_platform(home: Path) -> None:
 
 
 def _fake_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "trust"))
-    from trust_machine import ca as make_ca
-    from trust_machine import make_machine, pem, pkcs12_truststore
+    from helpers.trust_machine import ca as make_ca
+    from helpers.trust_machine import make_machine, pem, pkcs12_truststore
 
     for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "fleet"))
-from fleet_docs import check, trust
-
 from tlsdiag.cli.app import app
+
+from helpers.fleet_docs import check, trust
 
 runner = CliRunner()
 

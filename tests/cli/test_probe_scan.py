@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import ssl
-import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from scan_servers import python_server, scripted_server
-
 from tlsdiag.cli.app import app
 
-del sys.path[0]
+from helpers.scan_servers import python_server, scripted_server
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -30,7 +27,7 @@ def _tls10() -> AbstractContextManager[int]:
     )
 
 
-def _json(args: list[str], exit_code: int) -> dict:
+def _json(args: list[str], exit_code: int) -> Any:
     r = runner.invoke(app, ["probe", *args, "--json"])
     assert r.exit_code == exit_code, r.output
     return json.loads(r.stdout)

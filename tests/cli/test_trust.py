@@ -1,5 +1,5 @@
 """`tlsdiag trust` command line: JSON schema, exit statuses, usage errors, console matrix,
-fast import. The machine is a fake one (tests/unit/trust/trust_machine.py) swapped in for the
+fast import. The machine is a fake one (tests/helpers/trust_machine.py) swapped in for the
 real ``machine_context``, so the result never depends on this computer's stores or env."""
 
 from __future__ import annotations
@@ -9,15 +9,17 @@ import io
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "trust"))
+from tlsdiag.cli.app import app
+from tlsdiag.kb.trust import trust_stores
+from tlsdiag.render.trust import render_trust
+from tlsdiag.stores import context
 
-from trust_machine import (
+from helpers.trust_machine import (
     ca,
     clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
     der,
@@ -25,11 +27,6 @@ from trust_machine import (
     pem,
     public_roots,
 )
-
-from tlsdiag.cli.app import app
-from tlsdiag.kb.trust import trust_stores
-from tlsdiag.render.trust import render_trust
-from tlsdiag.stores import context
 
 runner = CliRunner()
 

@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ def lab(server: PkiHttpServer) -> AiaLab:
 def closed_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
+    port: int = s.getsockname()[1]
     s.close()
     return port
 
@@ -85,7 +86,8 @@ def test_missing_intermediate_is_fetched_and_the_path_then_verifies(lab: AiaLab)
         leaf, [f.cert for f in completion.fetched], [root], name="aia.lab.test", now=NOW
     )
     assert outcome.ok, outcome.message
-    assert completion.to_dict()["fetched"][0]["url"] == lab.ca_issuers_url
+    fetched: Any = completion.to_dict()["fetched"]  # JSON-ready, typed as object
+    assert fetched[0]["url"] == lab.ca_issuers_url
 
 
 def test_complete_chain_fetches_nothing(server: PkiHttpServer, lab: AiaLab) -> None:

@@ -7,12 +7,13 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import certkit as K
 import pytest
-from issuer_lab import tls_server
 from typer.testing import CliRunner
 
 from tlsdiag.cli.app import app
+
+from helpers import certkit as K
+from helpers.issuer_lab import tls_server
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()

@@ -9,6 +9,7 @@ import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -25,7 +26,7 @@ EXPECTED = dict.fromkeys(CASE_NAMES, "server")
 EXPECTED.update({"good": "none", "client-cert": "inspection"})
 
 
-def _compare(lab: Lab, name: str, *extra: str) -> tuple[int, dict]:
+def _compare(lab: Lab, name: str, *extra: str) -> tuple[int, dict[str, Any]]:
     case = lab.cases[name]
     args = ["compare", case.target, "--resolve", case.resolve]
     args += ["--cafile", str(lab.root_pem_path), "--json", "--timeout", "5", *extra]

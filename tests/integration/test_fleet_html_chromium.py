@@ -7,16 +7,14 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "fleet"))
-from fleet_docs import check, trust
-
 from tlsdiag.commands.fleet import run_fleet
 from tlsdiag.render.fleet_html import to_fleet_html
+
+from helpers.fleet_docs import check, trust
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [

@@ -9,20 +9,24 @@ from __future__ import annotations
 import json
 import socket
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from issuer_lab import chains, pem, tls_server
 from typer.testing import CliRunner
 
 from tlsdiag.cli.app import app
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.stores.bundles import RootSet
+
+from helpers import issuer_chains as chains
+from helpers.issuer_lab import pem, tls_server
 
 pytestmark = pytest.mark.integration
 
 runner = CliRunner()
 
 
-def run_issuer(host: str, port: int, *args: str, cafile=None) -> tuple[int, dict]:
+def run_issuer(host: str, port: int, *args: str, cafile=None) -> tuple[int, dict[str, Any]]:
     argv = [
         "issuer",
         f"{host}:{port}",
@@ -40,7 +44,7 @@ def run_issuer(host: str, port: int, *args: str, cafile=None) -> tuple[int, dict
     return result.exit_code, json.loads(result.stdout)
 
 
-def codes_of(report: dict) -> dict[str, str]:
+def codes_of(report: dict[str, Any]) -> dict[str, str]:
     return {f["code"]: f["severity"] for f in report["findings"]}
 
 
@@ -176,7 +180,7 @@ def public_program(monkeypatch):
     """Stand in for the public root program: a test root that plays the role of a certifi root
     (the real certifi roots cannot sign test chains)."""
     root = chains.make_ca("CN=Test Public Root R1,O=Test Public Trust,C=US")
-    public = RootSet("public (certifi)", "(test public program)", (root.cert,))
+    public = RootSet(RootSetId.PUBLIC, "(test public program)", (root.cert,))
     import tlsdiag.commands.check as check_mod
     import tlsdiag.commands.issuer as issuer_mod
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 import ssl
 
 import pytest
-from scan_servers import (
+
+from tlsdiag import codes
+from tlsdiag.core.scan_policy import ScanPolicy, policy_findings
+from tlsdiag.core.scan_result import ScanResult
+from tlsdiag.net.scan import scan
+
+from helpers.scan_servers import (
     have_openssl,
     openssl_server,
     python_server,
     raw_server,
     scripted_server,
 )
-
-from tlsdiag import codes
-from tlsdiag.core.scan_policy import ScanPolicy, policy_findings
-from tlsdiag.core.scan_result import ScanResult
-from tlsdiag.net.scan import scan
 
 pytestmark = pytest.mark.integration
 needs_openssl = pytest.mark.skipif(not have_openssl(), reason="openssl not installed")
@@ -164,7 +165,7 @@ def test_stalling_server_is_bounded_by_the_timeout() -> None:
 
 
 def test_alert_to_everything_is_a_finding() -> None:
-    from scan_servers import alert
+    from helpers.scan_servers import alert
 
     with raw_server(alert(40)) as port:
         r = _scan(port)

@@ -4,22 +4,11 @@ recognised, and the clock is compared with a Date header the test chooses."""
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "trust"))
-
-from trust_machine import (
-    NOW,
-    ca,
-    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
-    make_machine,
-    rows_by_id,
-)
 
 from tlsdiag import codes
 from tlsdiag.commands.trust import TrustOptions, run_trust
@@ -27,6 +16,14 @@ from tlsdiag.lab.pki import make_leaf
 from tlsdiag.lab.servers import LabServer, TlsSettings, tls_context
 from tlsdiag.net.probe import ProbeOptions
 from tlsdiag.stores.clock import fetch_date
+
+from helpers.trust_machine import (
+    NOW,
+    ca,
+    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
+    make_machine,
+    rows_by_id,
+)
 
 pytestmark = pytest.mark.integration
 

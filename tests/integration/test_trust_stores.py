@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "trust"))
+from tlsdiag import codes
+from tlsdiag.commands.trust import TrustOptions, run_trust
+from tlsdiag.errors import InputError
+from tlsdiag.stores.platform_stores import CommandResult
 
-from trust_machine import (
+from helpers.trust_machine import (
     NOW,
     ca,
     clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
@@ -25,14 +27,9 @@ from trust_machine import (
     rows_by_id,
 )
 
-from tlsdiag import codes
-from tlsdiag.commands.trust import TrustOptions, run_trust
-from tlsdiag.errors import InputError
-from tlsdiag.stores.platform_stores import CommandResult
-
-CERTUTIL = shutil.which("certutil")
-OPENSSL = shutil.which("openssl")
-KEYTOOL = shutil.which("keytool")
+CERTUTIL = shutil.which("certutil") or ""  # "" when not installed
+OPENSSL = shutil.which("openssl") or ""  # "" when not installed
+KEYTOOL = shutil.which("keytool") or ""  # "" when not installed
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +107,7 @@ def test_root_only_override_is_flagged_incomplete(machine, root):
     assert ("client.store_mismatch", "warning", "python-requests") in codes_of(report)
 
 
-@pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
+@pytest.mark.skipif(not OPENSSL, reason="openssl is not installed")
 def test_ssl_cert_dir_hashed_directory(machine, root):
     capath = machine.path("capath")
     capath.mkdir()
@@ -160,7 +157,7 @@ def test_java_homes_pkcs12_cacerts_and_trust_store_option(machine, root):
     assert java[str(jdk)]["overridden_by"] == ["$JAVA_TOOL_OPTIONS -Djavax.net.ssl.trustStore"]
 
 
-@pytest.mark.skipif(KEYTOOL is None, reason="keytool (a JDK) is not installed")
+@pytest.mark.skipif(not KEYTOOL, reason="keytool (a JDK) is not installed")
 def test_java_keytool_made_jks_cacerts(machine, root):
     jdk = machine.path("jdk8")
     (jdk / "jre/lib/security").mkdir(parents=True)
@@ -185,12 +182,12 @@ def _profile(machine, name: str) -> Path:
         "~/.mozilla/firefox/profiles.ini",
         existing + f"[Profile{n}]\nName={name}\nIsRelative=1\nPath={name}.default\n",
     )
-    directory = machine.path(f"~/.mozilla/firefox/{name}.default")
+    directory: Path = machine.path(f"~/.mozilla/firefox/{name}.default")
     directory.mkdir(parents=True)
     return directory
 
 
-@pytest.mark.skipif(CERTUTIL is None, reason="certutil is not installed (apt: libnss3-tools)")
+@pytest.mark.skipif(not CERTUTIL, reason="certutil is not installed (apt: libnss3-tools)")
 def test_firefox_profiles_with_real_nss_databases(machine, root):
     machine.os_bundle(root)
     machine.write("root.pem", pem(root))

@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -109,7 +110,7 @@ def tls10(pki: tuple[Path, Path, Path], tmp_path: Path) -> Iterator[int]:
     server.stop()
 
 
-def run(command: str, port: int, root: Path) -> tuple[int, dict]:
+def run(command: str, port: int, root: Path) -> tuple[int, dict[str, Any]]:
     target = f"{HOST}:{port}"
     argv = [command, target, "--resolve", f"{target}:127.0.0.1", "--cafile", str(root), "--json"]
     if command == "check":
@@ -119,7 +120,7 @@ def run(command: str, port: int, root: Path) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
-def errors(report: dict) -> dict[str, dict]:
+def errors(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["code"]: f for f in report["findings"] if f["severity"] == "error"}
 
 

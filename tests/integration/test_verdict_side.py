@@ -12,13 +12,16 @@ import json
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from issuer_lab import chains, pem, tls_server
 from typer.testing import CliRunner
 
 from tlsdiag import codes
 from tlsdiag.cli.app import app
+
+from helpers import issuer_chains as chains
+from helpers.issuer_lab import pem, tls_server
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +35,7 @@ ZSCALER = (
 )
 
 
-def check(host: str, port: int, *args: str) -> tuple[int, dict]:
+def check(host: str, port: int, *args: str) -> tuple[int, dict[str, Any]]:
     argv = ["check", f"{host}:{port}", "--resolve", f"{host}:{port}:127.0.0.1"]
     argv += ["--timeout", "5", "--no-revocation", "--json", *args]
     result = runner.invoke(app, argv)
@@ -40,7 +43,7 @@ def check(host: str, port: int, *args: str) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
-def ranked(report: dict) -> list[tuple[str, str]]:
+def ranked(report: dict[str, Any]) -> list[tuple[str, str]]:
     return [(f["code"], f["severity"]) for f in report["findings"] if f["severity"] != "info"]
 
 

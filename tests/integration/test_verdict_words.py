@@ -9,14 +9,17 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from issuer_lab import chains, pem, tls_server
 from typer.testing import CliRunner
 
 from tlsdiag import codes
 from tlsdiag.cli.app import app
 from tlsdiag.lab.cases import Lab
+
+from helpers import issuer_chains as chains
+from helpers.issuer_lab import pem, tls_server
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +38,7 @@ def invoke(*argv: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
-def findings(stdout: str) -> dict[str, dict]:
+def findings(stdout: str) -> dict[str, dict[str, Any]]:
     return {f["code"]: f for f in json.loads(stdout)["findings"]}
 
 

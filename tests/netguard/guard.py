@@ -92,7 +92,7 @@ def install() -> None:
 
     def sendto(self: socket.socket, data: Any, *args: Any) -> int:
         check(args[-1], "a datagram")
-        return real_sendto(self, data, *args)  # type: ignore[arg-type]  # two overloads
+        return real_sendto(self, data, *args)
 
     def sendmsg(self: socket.socket, buffers: Any, *args: Any) -> int:
         if len(args) >= 3:
@@ -114,8 +114,8 @@ def install() -> None:
                 _refuse("a name lookup", host)
         return real_getaddrinfo(host, *args, **kwargs)
 
-    sock_cls.connect = connect  # type: ignore[method-assign]  # the guard itself
-    sock_cls.connect_ex = connect_ex  # type: ignore[method-assign]
+    sock_cls.connect = connect  # type: ignore[method-assign,assignment]  # the guard itself
+    sock_cls.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
     sock_cls.sendto = sendto  # type: ignore[method-assign,assignment]
-    sock_cls.sendmsg = sendmsg  # type: ignore[method-assign]
+    sock_cls.sendmsg = sendmsg  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = getaddrinfo

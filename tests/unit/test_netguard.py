@@ -6,8 +6,8 @@ import socket
 import subprocess
 import sys
 
-import guard  # tests/netguard, put on sys.path by conftest
 import pytest
+from netguard import guard  # the instance conftest installed
 
 
 def test_connect_to_a_documentation_address_is_refused_before_any_packet() -> None:

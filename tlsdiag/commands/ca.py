@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from tlsdiag import __version__
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.ca import TrustHelpFacts
+from tlsdiag.facts.lab import CaPathFacts
 from tlsdiag.model import Report
 
 if TYPE_CHECKING:
@@ -98,16 +100,17 @@ def path_report(directory: Path | None) -> Report:
 
     d = ca_dir(directory)
     paths = CaPaths.in_dir(d)
+    facts: CaPathFacts = {
+        "dir": str(d),
+        "cert": str(paths.cert),
+        "key": str(paths.key),
+        "exists": paths.cert.exists() and paths.key.exists(),
+    }
     return Report(
         command="ca path",
         target=str(d),
         generated_at=_now(),
-        facts={
-            "dir": str(d),
-            "cert": str(paths.cert),
-            "key": str(paths.key),
-            "exists": paths.cert.exists() and paths.key.exists(),
-        },
+        facts=facts,
         tool_version=__version__,
     )
 
@@ -144,17 +147,18 @@ def trust_help_report(directory: Path | None, platform: str | None) -> Report:
     entries = trust_help_entries(
         trust_stores(), readings, variables, platform=None if plat == "all" else plat
     )
+    facts: TrustHelpFacts = {
+        "platform": plat,
+        "ca_cert": str(paths.cert),
+        "ca_exists": paths.cert.exists(),
+        "machine": readings is not None,
+        "stores": entries,
+    }
     return Report(
         command="ca trust-help",
         target=str(paths.cert),
         generated_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        facts={
-            "platform": plat,
-            "ca_cert": str(paths.cert),
-            "ca_exists": paths.cert.exists(),
-            "machine": readings is not None,
-            "stores": entries,
-        },
+        facts=facts,
         tool_version=__version__,
     )
 

@@ -24,6 +24,8 @@ from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.core.chain import Roots, analyze_chain, chain_facts
 from tlsdiag.core.verdict import dedupe_findings, store_mismatch_findings
 from tlsdiag.errors import InputError, UsageError
+from tlsdiag.facts.check import ChainCommandFacts
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Report, platform_name
 from tlsdiag.stores.bundles import RootSet
 
@@ -179,9 +181,16 @@ def run_chain(
             analysis = analyze_chain(
                 certs, untrusted=untrusted, fetched=fetched, fetch_errors=errors, **kw
             )
-    facts: dict[str, Any] = {"source": source, "host": host}
-    facts.update(chain_facts(analysis))
-    facts["name_check"] = "done" if host is not None else "not done (no --host given)"
+    chain = chain_facts(analysis)
+    facts: ChainCommandFacts = {
+        "source": source,
+        "host": host,
+        "chain": chain["chain"],
+        "path": chain["path"],
+        "trust": chain["trust"],
+        "name_check": "done" if host is not None else "not done (no --host given)",
+        "interception": None,
+    }
     if at_time is not None:
         facts["at_time"] = at_time.strftime("%Y-%m-%dT%H:%M:%SZ")
     if cafile_only:
@@ -191,7 +200,7 @@ def run_chain(
     opts = CheckOptions(cafile=cafile, platform=platform_name(), command="chain")
     interception, findings = judge_chain(name, certs, analysis, opts, judged)
     facts["interception"] = interception
-    if not cafile_only and (not cafile or not analysis.trusted_by.get("--cafile")):
+    if not cafile_only and (not cafile or not analysis.trusted_by.get(RootSetId.CAFILE)):
         findings.extend(store_mismatch_findings(analysis, platform=platform_name()))
     return Report(
         command="chain",

@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
 
 from cryptography import x509
 
@@ -35,6 +34,8 @@ from tlsdiag.core.verdict import (
     relative_expiry,
     store_mismatch_findings,
 )
+from tlsdiag.facts.check import CheckFacts, InterceptionFacts, RevocationFacts
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
 from tlsdiag.net.scan import check_findings
@@ -101,7 +102,7 @@ def fetch_aia(
 
 def _revocation(
     analysis: ChainAnalysis, hs: Handshake, timeout: float, now: datetime
-) -> tuple[list[Finding], list[dict[str, str]]]:
+) -> tuple[list[Finding], list[RevocationFacts]]:
     from tlsdiag.core.revocation import revocation_findings
     from tlsdiag.net.revocation import check_revocation
 
@@ -118,7 +119,7 @@ def _revocation(
             }
         ]
     statuses = check_revocation(leaf, issuer, stapled=hs.ocsp_stapled, timeout=timeout, now=now)
-    facts = [
+    facts: list[RevocationFacts] = [
         {
             "status": s.status,
             "source": s.source,
@@ -180,7 +181,7 @@ def _interception(
     analysis: ChainAnalysis,
     opts: CheckOptions,
     now: datetime,
-) -> tuple[dict[str, Any] | None, list[Finding]]:
+) -> tuple[InterceptionFacts | None, list[Finding]]:
     from tlsdiag.commands.issuer import inspection_roots_here
     from tlsdiag.core.issuer.verdict import assess_interception
 
@@ -207,7 +208,7 @@ def judge_chain(
     analysis: ChainAnalysis,
     opts: CheckOptions,
     now: datetime,
-) -> tuple[dict[str, Any] | None, list[Finding]]:
+) -> tuple[InterceptionFacts | None, list[Finding]]:
     """The interception verdict, and the chain findings placed on their side: an untrusted or
     unsent root that is an inspection or private root is this client's (with the fix commands
     for this machine's OS store), a missing public intermediate stays the server's."""
@@ -241,18 +242,18 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     p = probe(target, opts.probe)
     now = opts.now or datetime.now(UTC)
     findings: list[Finding] = []
-    facts: dict[str, Any] = {
-        "endpoint": PF.endpoint_facts(target, p),
-        "dns": PF.dns_facts(p),
-        "connect": PF.connect_facts(p),
-    }
     forced = forced_options(opts.probe)
     base = failure_findings(p, forced=forced)
     if not forced:  # a short scan names what the server speaks; not for options the user forced
         base = check_findings(p, base, timeout=opts.probe.timeout, connect_to=opts.probe.connect_to)
     findings.extend(base)
     hs = PF.seen_handshake(p)
-    facts["handshake"] = PF.handshake_facts(hs or p.failed_handshake)
+    facts: CheckFacts = {
+        "endpoint": PF.endpoint_facts(target, p),
+        "dns": PF.dns_facts(p),
+        "connect": PF.connect_facts(p),
+        "handshake": PF.handshake_facts(hs or p.failed_handshake),
+    }
     presented: tuple[x509.Certificate, ...] = ()
     analysis: ChainAnalysis | None = None
     if hs is not None and hs.chain_der:
@@ -274,11 +275,16 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
                     fetched=fetched,
                     fetch_errors=errors,
                 )
-        facts.update(chain_facts(analysis))
+        chain = chain_facts(analysis)
+        facts["chain"], facts["path"], facts["trust"] = (
+            chain["chain"],
+            chain["path"],
+            chain["trust"],
+        )
         interception, chain_findings = judge_chain(host, presented, analysis, opts, now)
         facts["interception"] = interception
         findings.extend(chain_findings)
-        if not opts.cafile or not analysis.trusted_by.get("--cafile"):
+        if not opts.cafile or not analysis.trusted_by.get(RootSetId.CAFILE):
             findings.extend(store_mismatch_findings(analysis, platform=platform_name()))
         if opts.revocation and p.handshake is not None:
             rev_findings, rev_facts = _revocation(analysis, p.handshake, opts.probe.timeout, now)

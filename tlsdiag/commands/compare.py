@@ -22,6 +22,7 @@ from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.core.compare import PathContext, Verdict, comparison_rows, decide, tls_inspection
 from tlsdiag.core.findings import make_finding
 from tlsdiag.errors import InputError
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Report, Severity, Target
 from tlsdiag.net.tunnel import ProxyRoute
 from tlsdiag.proxy.policy import Policy
@@ -41,7 +42,7 @@ class CompareOptions:
 
 def _with_roots(opts: CheckOptions, extra: tuple[Any, ...], source: str) -> CheckOptions:
     base = opts.cafile.certs if opts.cafile is not None else ()
-    cafile = RootSet("--cafile", source, (*base, *extra))
+    cafile = RootSet(RootSetId.CAFILE, source, (*base, *extra))
     return replace(opts, cafile=cafile)
 
 

@@ -16,6 +16,7 @@ from tlsdiag.commands.check import CheckOptions, run_checks
 from tlsdiag.core.target import parse_resolve, parse_target
 from tlsdiag.core.verdict import error_codes
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.lab import DemoCaseFacts, DemoFacts
 from tlsdiag.lab.cases import CASE_NAMES, Lab, RunningCase
 from tlsdiag.model import Report
 from tlsdiag.net.probe import ProbeOptions
@@ -37,7 +38,7 @@ class DemoLine:
         """True when check reported exactly the expected error codes."""
         return set(self.expected) == set(self.found)
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> DemoCaseFacts:
         """JSON-ready form (one entry of the ``cases`` fact)."""
         return {
             "case": self.case,
@@ -88,14 +89,15 @@ def demo_report(names: Sequence[str] | None = None) -> Report:
     start = time.monotonic()
     lines = run_demo(names)
     elapsed = time.monotonic() - start
+    facts: DemoFacts = {
+        "all_as_expected": all(ln.as_expected for ln in lines),
+        "seconds": round(elapsed, 2),
+        "cases": [ln.to_dict() for ln in lines],
+    }
     return Report(
         command="demo",
         target="lab",
         generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        facts={
-            "all_as_expected": all(ln.as_expected for ln in lines),
-            "seconds": round(elapsed, 2),
-            "cases": [ln.to_dict() for ln in lines],
-        },
+        facts=facts,
         tool_version=__version__,
     )

@@ -12,6 +12,7 @@ from tlsdiag.codes import ALL_CODES
 from tlsdiag.core.explain.engine import explain, explanation_for_code
 from tlsdiag.core.findings import make_finding
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.explain import ExplainCodeFacts, ExplainFacts
 from tlsdiag.model import Report
 
 
@@ -68,11 +69,12 @@ def explain_code(code: str, host: str) -> Report:
             hint="codes look like server.chain_incomplete or client.root_not_trusted",
         )
     ex = explanation_for_code(code, host)
+    facts: ExplainCodeFacts = {"explanation": ex.to_dict()}
     return Report(
         command="explain",
         target=code,
         generated_at=_now(),
-        facts={"explanation": ex.to_dict()},
+        facts=facts,
         tool_version=__version__,
     )
 
@@ -82,7 +84,7 @@ def explain_text(
 ) -> Report:
     """``explain``: the messages recognised in ``body`` and the causes, best first."""
     result = explain(body, inspected=inspected, host=host)
-    facts = {
+    facts: ExplainFacts = {
         "input": {"source": source, "characters": len(body), "truncated": truncated},
         **result.to_facts(),
     }

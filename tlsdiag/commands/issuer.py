@@ -20,6 +20,7 @@ from tlsdiag.core.issuer.verdict import (
     normalize_fingerprint,
 )
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.issuer import ConnectionFacts
 from tlsdiag.kb.vendors import vendors as all_vendors
 from tlsdiag.model import Report, Target, platform_name
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
@@ -70,7 +71,7 @@ def run_issuer(target: Target, opts: CheckOptions, *, vendors: Sequence[str] = (
     outcome = run_check(target, opts)
     now = opts.now or datetime.now(UTC)
     probe = outcome.probe
-    connection = {
+    connection: ConnectionFacts = {
         "host": target.host,
         "port": target.port,
         "sni": probe.sni,

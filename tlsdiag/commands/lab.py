@@ -9,22 +9,23 @@ from pathlib import Path
 
 from tlsdiag import __version__
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.lab import LabListFacts
 from tlsdiag.lab.cases import CASE_NAMES, CASES, Lab
 from tlsdiag.model import Report
 
 
 def list_report() -> Report:
     """``lab list``: each case, what it demonstrates and the error codes ``check`` finds."""
+    facts: LabListFacts = {
+        "cases": [
+            {"case": c.name, "description": c.description, "expect": list(c.expect)} for c in CASES
+        ]
+    }
     return Report(
         command="lab list",
         target="lab",
         generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        facts={
-            "cases": [
-                {"case": c.name, "description": c.description, "expect": list(c.expect)}
-                for c in CASES
-            ]
-        },
+        facts=facts,
         tool_version=__version__,
     )
 

@@ -14,6 +14,7 @@ from tlsdiag.core import certs as C
 from tlsdiag.core.issuer.verdict import compile_expect_issuer, normalize_fingerprint
 from tlsdiag.core.target import normalize_host, parse_alpn, parse_connect_to, parse_resolve
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.net.probe import ProbeOptions
 from tlsdiag.net.tunnel import select_proxy
 from tlsdiag.stores.bundles import RootSet, load_cafile
@@ -34,7 +35,7 @@ def load_cafiles(paths: Sequence[Path] | None) -> RootSet | None:
         if C.fingerprint(cert) not in seen:
             seen.add(C.fingerprint(cert))
             certs.append(cert)
-    return RootSet("--cafile", ", ".join(s.source for s in sets), tuple(certs))
+    return RootSet(RootSetId.CAFILE, ", ".join(s.source for s in sets), tuple(certs))
 
 
 def build_options(

@@ -7,15 +7,15 @@ import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from tlsdiag import __version__, codes
 from tlsdiag.core.findings import make_finding
 from tlsdiag.core.scan_policy import ScanPolicy, client_matrix, policy_facts, policy_findings
 from tlsdiag.core.scan_result import ScanResult
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.scan import ScanFacts
 from tlsdiag.kb.scan import VERSION_CODES, cipher_levels
-from tlsdiag.model import Report, Target
+from tlsdiag.model import Finding, Report, Target
 from tlsdiag.net.dns import resolve
 from tlsdiag.net.probe import ProbeOptions
 from tlsdiag.net.scan import DEFAULT_CONCURRENCY, scan
@@ -121,7 +121,7 @@ def run_scan(target: Target, opts: ScanOptions) -> Report:
         timeout=p.timeout,
     )
     sni = _sni(target, p)
-    facts: dict[str, Any] = {
+    facts: ScanFacts = {
         "endpoint": {
             "input": target.raw,
             "host": target.host,
@@ -151,7 +151,7 @@ def run_scan(target: Target, opts: ScanOptions) -> Report:
     return _report(target, now, facts, policy_findings(result, policy))
 
 
-def _report(target: Target, now: datetime, facts: dict[str, Any], findings: list[Any]) -> Report:
+def _report(target: Target, now: datetime, facts: ScanFacts, findings: list[Finding]) -> Report:
     return Report(
         command="probe",
         target=target.display,

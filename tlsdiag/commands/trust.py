@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from cryptography import x509
 
@@ -31,6 +31,7 @@ from tlsdiag.core.trust.roots import (
     root_info,
 )
 from tlsdiag.errors import InputError, UsageError
+from tlsdiag.facts.trust import ClockFacts, PresentedFacts, SelectionFacts, TrustFacts
 from tlsdiag.model import Finding, Report
 from tlsdiag.stores.audit import public_roots_here, read_root_file, root_infos
 from tlsdiag.stores.clock import DateSample, fetch_date, local_zone
@@ -63,7 +64,14 @@ class _Selection:
     presented: tuple[x509.Certificate, ...] = ()
     namesakes: list[StoreCert] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
+
+
+class _Middle(TypedDict, total=False):
+    """The optional facts between ``clock`` and ``stores`` (key order is the JSON's)."""
+
+    presented: list[PresentedFacts]
+    inspected: bool | None
+    note: str
 
 
 def validate(opts: TrustOptions) -> None:
@@ -203,7 +211,7 @@ def _connect_address(opts: TrustOptions, host: str, port: int) -> tuple[str, int
     return (host, port) if moved else None
 
 
-def _clock(opts: TrustOptions, now: datetime) -> tuple[dict[str, Any], list[Finding]]:
+def _clock(opts: TrustOptions, now: datetime) -> tuple[ClockFacts, list[Finding]]:
     host = opts.time_host or opts.from_host
     tz_name, offset = local_zone(now)
     if not host:
@@ -278,13 +286,10 @@ def _run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
     selection = _select(opts, readings, public)
     clock_facts, clock_findings = _clock(opts, now)
     generated = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    base_facts: dict[str, Any] = {
-        "selection": {"mode": selection.mode, "value": selection.value or None},
-        "platform": ctx.platform,
-        "clock": clock_facts,
-    }
+    chosen: SelectionFacts = {"mode": selection.mode, "value": selection.value or None}
+    sent: _Middle = {}  # the chain --from-host got, when it got one
     if selection.presented:
-        base_facts["presented"] = [
+        sent["presented"] = [
             {"subject": c.subject.rfc4514_string(), "issuer": c.issuer.rfc4514_string()}
             for c in selection.presented
         ]
@@ -305,17 +310,20 @@ def _run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
             )
             for r in readings
         ]
-        facts = {
+        facts: TrustFacts = {
             "root": None,
-            **base_facts,
+            "selection": chosen,
+            "platform": ctx.platform,
+            "clock": clock_facts,
+            **sent,
             "stores": [row.to_dict() for row in rows],
-            "note": (
-                "no private (non-public) root found in the OS store: this machine has no "
-                "inspection root installed, or use --ca, --fingerprint, --name or --from-host"
-                if selection.mode == "os-private"
-                else "no certificate chain to take the root from"
-            ),
         }
+        facts["note"] = (
+            "no private (non-public) root found in the OS store: this machine has no "
+            "inspection root installed, or use --ca, --fingerprint, --name or --from-host"
+            if selection.mode == "os-private"
+            else "no certificate chain to take the root from"
+        )
         return [
             Report(
                 command="trust",
@@ -337,10 +345,16 @@ def _run_trust(ctx: StoreContext, opts: TrustOptions) -> list[Report]:
         findings += duplicate_findings(root, readings)
         if i == 0:
             findings += clock_findings
+        middle: _Middle = {
+            **sent,
+            "inspected": None if not selection.presented else not public.holds_root(root),
+        }
         facts = {
             "root": root.to_dict(now),
-            **base_facts,
-            "inspected": None if not selection.presented else not public.holds_root(root),
+            "selection": chosen,
+            "platform": ctx.platform,
+            "clock": clock_facts,
+            **middle,
             "stores": [row.to_dict() for row in rows],
         }
         reports.append(

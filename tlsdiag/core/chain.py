@@ -19,18 +19,19 @@ from tlsdiag.core.certrules import extension_problems, path_rule_findings, weak_
 from tlsdiag.core.findings import make_finding
 from tlsdiag.core.hostname import match_hostname
 from tlsdiag.core.verify import verify_path
+from tlsdiag.facts.check import ChainFacts
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Severity
 
 EXPIRY_WARNING_DAYS = 30
 MAX_DEPTH = 10
-PUBLIC = "public (certifi)"
 
 
 @dataclass(frozen=True, slots=True)
 class Roots:
     """A named set of trust anchors (what ``stores.bundles.RootSet`` provides)."""
 
-    name: str
+    name: RootSetId
     certs: tuple[x509.Certificate, ...]
 
 
@@ -48,9 +49,9 @@ class ChainAnalysis:
 
     presented: tuple[x509.Certificate, ...]
     path: tuple[x509.Certificate, ...]  # leaf first; ends at a root when one was found
-    anchored_in: tuple[str, ...]  # root sets whose anchor ends the path
-    trusted_by: Mapping[str, bool]  # root-set name -> verifies (dates aside)
-    verify_messages: Mapping[str, str]
+    anchored_in: tuple[RootSetId, ...]  # root sets whose anchor ends the path
+    trusted_by: Mapping[RootSetId, bool]  # root set -> verifies (dates aside)
+    verify_messages: Mapping[RootSetId, str]
     missing_issuer: str  # the issuer name that could not be found ("" when none)
     used_fetched: tuple[FetchedIssuer, ...] = ()
     findings: tuple[Finding, ...] = field(default_factory=tuple)
@@ -83,7 +84,7 @@ def build_path(
     leaf: x509.Certificate,
     pool: Sequence[x509.Certificate],
     root_sets: Sequence[Roots],
-) -> tuple[list[x509.Certificate], list[str], str]:
+) -> tuple[list[x509.Certificate], list[RootSetId], str]:
     """Build leaf -> ... -> root by issuer name and signature.
 
     Returns:
@@ -322,8 +323,8 @@ def analyze_chain(
     weak_in_path = any(C.signature_hash(c) in ("sha1", "md5") for c in path[:-1])
     dates_refused = any(not C.not_before(c) <= vtime <= C.not_after(c) for c in path)
     self_signed_leaf = C.is_self_signed(leaf)
-    trusted_by: dict[str, bool] = {}
-    messages: dict[str, str] = {}
+    trusted_by: dict[RootSetId, bool] = {}
+    messages: dict[RootSetId, str] = {}
     for rs in root_sets:
         if self_signed_leaf and any(C.fingerprint(r) == C.fingerprint(leaf) for r in rs.certs):
             trusted_by[rs.name] = True  # trusted explicitly, as curl --cacert does
@@ -356,7 +357,7 @@ def analyze_chain(
                 evidence={
                     "fetched": fetched_desc,
                     "verifies_with_fetched": ", ".join(n for n, ok in trusted_by.items() if ok),
-                    **_aia_clients(public_ca=bool(trusted_by.get(PUBLIC))),
+                    **_aia_clients(public_ca=bool(trusted_by.get(RootSetId.PUBLIC))),
                 },
             )
         )
@@ -438,7 +439,9 @@ def analyze_chain(
 
 
 def _refused_finding(
-    path: Sequence[x509.Certificate], anchored_in: Sequence[str], messages: Mapping[str, str]
+    path: Sequence[x509.Certificate],
+    anchored_in: Sequence[RootSetId],
+    messages: Mapping[RootSetId, str],
 ) -> Finding:
     root = path[-1]
     return make_finding(
@@ -454,7 +457,7 @@ def _refused_finding(
     )
 
 
-def chain_facts(analysis: ChainAnalysis) -> dict[str, object]:
+def chain_facts(analysis: ChainAnalysis) -> ChainFacts:
     """JSON-ready facts: the chain as sent, the built path, and who trusts it."""
     presented_fps = {C.fingerprint(c) for c in analysis.presented}
     return {

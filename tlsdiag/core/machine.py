@@ -11,8 +11,8 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
+from tlsdiag.facts.machine import MachineFacts
 from tlsdiag.model import Report
 
 # A tlsdiag-specific salt: the hash cannot be matched with other tools' ids of the same machine.
@@ -55,7 +55,7 @@ def _offset(seconds: int) -> str:
     return f"{sign}{hours:02d}:{rest // 60:02d}"
 
 
-def machine_block(raw: MachineRaw, *, now: datetime) -> dict[str, Any]:
+def machine_block(raw: MachineRaw, *, now: datetime) -> MachineFacts:
     """The JSON-ready machine block (keys documented in the README, section Fleet).
 
     Args:
@@ -82,7 +82,7 @@ def machine_block(raw: MachineRaw, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def with_machine(reports: Iterable[Report], block: dict[str, Any]) -> list[Report]:
+def with_machine(reports: Iterable[Report], block: MachineFacts) -> list[Report]:
     """The same reports, each carrying the machine block.
 
     Args:

@@ -6,8 +6,14 @@ the JSON keys documented in the README.
 
 from __future__ import annotations
 
-from typing import Any
-
+from tlsdiag.facts.check import (
+    ConnectFacts,
+    DnsFacts,
+    EndpointFacts,
+    HandshakeFacts,
+    HttpFacts,
+    TimingFacts,
+)
 from tlsdiag.model import Handshake, ProbeResult, Target
 
 
@@ -23,7 +29,7 @@ def seen_handshake(p: ProbeResult) -> Handshake | None:
     return p.handshake or p.legacy
 
 
-def endpoint_facts(target: Target, p: ProbeResult) -> dict[str, Any]:
+def endpoint_facts(target: Target, p: ProbeResult) -> EndpointFacts:
     """What was asked for and where the handshake ran.
 
     Args:
@@ -33,7 +39,7 @@ def endpoint_facts(target: Target, p: ProbeResult) -> dict[str, Any]:
     Returns:
         The ``endpoint`` fact.
     """
-    out: dict[str, Any] = {
+    out: EndpointFacts = {
         "input": target.raw,
         "host": target.host,
         "unicode_host": target.unicode_host,
@@ -47,7 +53,7 @@ def endpoint_facts(target: Target, p: ProbeResult) -> dict[str, Any]:
     return out
 
 
-def dns_facts(p: ProbeResult) -> dict[str, Any]:
+def dns_facts(p: ProbeResult) -> DnsFacts:
     """How the name was resolved.
 
     Args:
@@ -66,7 +72,7 @@ def dns_facts(p: ProbeResult) -> dict[str, Any]:
     }
 
 
-def connect_facts(p: ProbeResult) -> list[dict[str, Any]]:
+def connect_facts(p: ProbeResult) -> list[ConnectFacts]:
     """One entry per TCP connection attempt.
 
     Args:
@@ -86,7 +92,7 @@ def connect_facts(p: ProbeResult) -> list[dict[str, Any]]:
     ]
 
 
-def handshake_facts(hs: Handshake | None) -> dict[str, Any] | None:
+def handshake_facts(hs: Handshake | None) -> HandshakeFacts | None:
     """The negotiated (or attempted) handshake.
 
     Args:
@@ -114,7 +120,7 @@ def handshake_facts(hs: Handshake | None) -> dict[str, Any] | None:
     }
 
 
-def http_facts(p: ProbeResult) -> dict[str, Any] | None:
+def http_facts(p: ProbeResult) -> HttpFacts | None:
     """The HTTP request made after the handshake.
 
     Args:
@@ -134,7 +140,7 @@ def http_facts(p: ProbeResult) -> dict[str, Any] | None:
     }
 
 
-def timing_facts(p: ProbeResult) -> dict[str, float]:
+def timing_facts(p: ProbeResult) -> TimingFacts:
     """Milliseconds spent on DNS, connecting and the handshake.
 
     Args:

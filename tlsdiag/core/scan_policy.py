@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from tlsdiag import codes
 from tlsdiag.core.findings import make_finding
 from tlsdiag.core.scan_result import VERSION_LABELS, ScanResult, version_list
+from tlsdiag.facts.scan import ClientRowFacts, PolicyFacts, PolicySummary
 from tlsdiag.kb.scan import (
     VERSION_CODES,
     VERSION_NAMES,
@@ -54,7 +54,7 @@ class ScanPolicy:
         """The allowed versions, lowest first."""
         return tuple(v for v in VERSION_NAMES if self.allows_version(v))
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> PolicySummary:
         """JSON-ready summary."""
         return {
             "label": self.label,
@@ -186,20 +186,22 @@ def _nothing_accepted(scan: ScanResult) -> Finding:
     )
 
 
-def negotiate(scan: ScanResult, client: ClientProfile) -> dict[str, Any]:
+def negotiate(scan: ScanResult, client: ClientProfile) -> ClientRowFacts:
     """What ``client`` and the server agree on, the way an OpenSSL-like server decides.
 
     The highest common version wins; then the first suite in the server's order (when it
     enforces its order) or the client's order; ECDHE and TLS 1.3 need a common group when the
     scan knows the server's groups.
     """
-    row: dict[str, Any] = {"id": client.id, "name": client.name, "connects": False}
     common = [v for v in VERSION_NAMES if v in client.versions and v in scan.accepted]
     if not common:
-        row["reason"] = (
-            f"no version in common (server: {version_list(list(scan.accepted)) or 'none'})"
-        )
-        return row
+        server = version_list(list(scan.accepted)) or "none"
+        return {
+            "id": client.id,
+            "name": client.name,
+            "connects": False,
+            "reason": f"no version in common (server: {server})",
+        }
     version = common[-1]
     vscan = next(v for v in scan.versions if v.version == version)
     groups_ok = not vscan.groups_checked or bool(set(vscan.groups) & set(client.groups))
@@ -213,22 +215,33 @@ def negotiate(scan: ScanResult, client: ClientProfile) -> dict[str, Any]:
     server_side = [s for s in vscan.suites if usable(s)]
     if vscan.server_order is False:
         server_side = [s for s in client.suites if s in server_side]
-    row["version"] = version
     if not server_side:
-        row["reason"] = f"no cipher suite in common with {VERSION_LABELS[version]}" + (
-            "" if groups_ok else " (no key-exchange group in common)"
-        )
-        return row
-    row.update(connects=True, suite=server_side[0], reason="")
-    return row
+        return {
+            "id": client.id,
+            "name": client.name,
+            "connects": False,
+            "version": version,
+            "reason": f"no cipher suite in common with {VERSION_LABELS[version]}"
+            + ("" if groups_ok else " (no key-exchange group in common)"),
+        }
+    return {
+        "id": client.id,
+        "name": client.name,
+        "connects": True,
+        "version": version,
+        "suite": server_side[0],
+        "reason": "",
+    }
 
 
-def client_matrix(scan: ScanResult, profiles: Sequence[ClientProfile] | None = None) -> list[Any]:
+def client_matrix(
+    scan: ScanResult, profiles: Sequence[ClientProfile] | None = None
+) -> list[ClientRowFacts]:
     """One row per common client: whether it connects, and with which version and suite."""
     return [negotiate(scan, p) for p in (profiles if profiles is not None else client_profiles())]
 
 
-def policy_facts(scan: ScanResult, policy: ScanPolicy) -> dict[str, Any]:
+def policy_facts(scan: ScanResult, policy: ScanPolicy) -> PolicyFacts:
     """The policy summary plus what it would use with this server."""
     table = suites()
     allowed = {
@@ -236,10 +249,11 @@ def policy_facts(scan: ScanResult, policy: ScanPolicy) -> dict[str, Any]:
         for v in scan.accepted
         if policy.allows_version(v)
     }
-    out = policy.describe()
-    out["usable"] = {v: names for v, names in allowed.items() if names}
-    out["connects"] = any(allowed.values())
-    return out
+    return {
+        **policy.describe(),
+        "usable": {v: names for v, names in allowed.items() if names},
+        "connects": any(allowed.values()),
+    }
 
 
 CHECK_CLIENT_PROFILE = "python-openssl3"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from tlsdiag.facts.scan import ScanResultFacts
 from tlsdiag.model import ProbeFailure
 
 #: How versions are shown to people ("TLS 1.0"); reports use the keys ("TLSv1.0").
@@ -52,7 +52,7 @@ class ScanResult:
         """Accepted suites for ``version`` (empty when the version is not accepted)."""
         return next((v.suites for v in self.versions if v.version == version), ())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ScanResultFacts:
         """The ``scan`` fact: ``versions``, ``ciphers`` (IANA names in preference order) ..."""
         return {
             "versions": list(self.accepted),

@@ -17,6 +17,7 @@ from tlsdiag.core import certs as C
 from tlsdiag.core.chain import ChainAnalysis
 from tlsdiag.core.findings import make_finding
 from tlsdiag.core.trust.store_gap import store_mismatch_finding
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, ProbeResult, Severity
 
 HOW_TO_DECIDE = (
@@ -238,7 +239,7 @@ def store_mismatch_findings(analysis: ChainAnalysis, *, platform: str) -> list[F
         One ``client.store_mismatch`` warning, or nothing.
     """
     trusted = analysis.trusted_by
-    if not trusted.get("os") or trusted.get("public (certifi)", True):
+    if not trusted.get(RootSetId.OS) or trusted.get(RootSetId.PUBLIC, True):
         return []
     root = analysis.path[-1]
     finding = store_mismatch_finding(

@@ -19,6 +19,7 @@ from typing import Any
 
 from tlsdiag import codes
 from tlsdiag.core.tls_failure import alert_from_reason, classify
+from tlsdiag.facts.ids import RootSetId
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,7 @@ def refine_with_chain(
     pub, osr = public_roots(), os_roots()
     root_sets = [Roots(pub.name, pub.certs), Roots(osr.name, osr.certs)]
     if extra_roots:
-        root_sets.append(Roots("--upstream-cafile", tuple(extra_roots)))
+        root_sets.append(Roots(RootSetId.UPSTREAM_CAFILE, tuple(extra_roots)))
     import ipaddress
 
     try:
@@ -174,7 +175,7 @@ def completes_via_aia(
     pub, osr = public_roots(), os_roots()
     root_sets = [Roots(pub.name, pub.certs), Roots(osr.name, osr.certs)]
     if extra_roots:
-        root_sets.append(Roots("--upstream-cafile", tuple(extra_roots)))
+        root_sets.append(Roots(RootSetId.UPSTREAM_CAFILE, tuple(extra_roots)))
     all_roots = [c for r in root_sets for c in r.certs]
     completion = fetch_missing_issuers(certs, roots=all_roots, timeout=timeout)
     if not completion.fetched:

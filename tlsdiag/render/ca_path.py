@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from tlsdiag.facts.lab import ca_path_facts
 from tlsdiag.model import Report
 
 
@@ -15,7 +16,6 @@ def render_ca_path(report: Report, console: Console) -> None:
         report: the ``ca path`` report (facts ``dir``, ``cert``, ``key``).
         console: where to print.
     """
-    for key in ("dir", "cert", "key"):
-        console.print(
-            str(report.facts[key]), markup=False, emoji=False, highlight=False, soft_wrap=True
-        )
+    facts = ca_path_facts(report)
+    for line in (facts["dir"], facts["cert"], facts["key"]):
+        console.print(line, markup=False, emoji=False, highlight=False, soft_wrap=True)

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TypedDict, cast
 
 from rich.console import Console
 from rich.markup import escape
 from rich.tree import Tree
 
+from tlsdiag.facts.check import (
+    CertFacts,
+    HandshakeFacts,
+    InterceptionFacts,
+    PathEntry,
+    TrustVerdict,
+    check_facts,
+)
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.kb.findings import finding_info
 from tlsdiag.model import Report, Severity
-from tlsdiag.render.console import render_findings
+from tlsdiag.render.console import render_findings, root_set_label
 
 _WHERE = {
     "server": "at the server",
@@ -67,68 +76,81 @@ def verdict_line(report: Report) -> tuple[str, str]:
     return "bold red", f"FAIL  {subject}: {first.title} - the problem is {place}"
 
 
-def _handshake_line(hs: Mapping[str, Any] | None, facts: Mapping[str, Any]) -> str:
+class _ChainView(TypedDict, total=False):
+    """The chain part of a ``check``, ``probe`` or ``chain`` report."""
+
+    chain: list[CertFacts]
+    path: list[PathEntry]
+    trust: dict[RootSetId, TrustVerdict]
+    interception: InterceptionFacts | None
+    name_check: str  # ``chain`` only, like the two below
+    at_time: str
+    roots: str
+
+
+def _handshake_line(hs: HandshakeFacts | None) -> str:
     if not hs:
         return "no TLS handshake"
-    if not hs.get("version"):
-        alerts = ", ".join(hs.get("alerts_received") or []) or "none"
+    if not hs["version"]:
+        alerts = ", ".join(hs["alerts_received"]) or "none"
         return f"handshake failed (alerts received: {alerts})"
     parts = [f"{hs['version']}, {hs['cipher']} ({hs['cipher_bits']} bits)"]
     parts.append(f"ALPN {hs['alpn'] or '-'}")
     parts.append(f"SNI {hs['sni'] or '(none)'}")
     parts.append(f"{hs['certificates_sent']} certificate(s) sent")
-    if hs.get("settings") == "legacy":
+    if hs["settings"] == "legacy":
         parts.append("only with old versions/ciphers allowed")
-    if hs.get("client_certificate_requested"):
+    if hs["client_certificate_requested"]:
         parts.append("client certificate requested")
-    if hs.get("ocsp_stapled"):
+    if hs["ocsp_stapled"]:
         parts.append("OCSP stapled")
     return ", ".join(parts)
 
 
 def render_target_header(report: Report, console: Console) -> None:
     """Target, addresses and the handshake summary line (like s_client's)."""
-    facts = report.facts
-    t = facts.get("endpoint", {})
-    name = t.get("host", report.target)
-    if t.get("unicode_host") and t.get("unicode_host") != t.get("host"):
+    facts = check_facts(report)
+    t = facts["endpoint"]
+    name = t["host"]
+    if t["unicode_host"] and t["unicode_host"] != t["host"]:
         name = f"{t['unicode_host']} ({t['host']})"
-    dns = facts.get("dns", {})
-    addrs = ", ".join(dns.get("addresses", [])) or "-"
-    source = dns.get("source", "")
+    dns = facts["dns"]
+    addrs = ", ".join(dns["addresses"]) or "-"
+    source = dns["source"]
     console.print(
-        f"[bold]{escape(name)}[/] port {t.get('port', '')}  "
+        f"[bold]{escape(name)}[/] port {t['port']}  "
         f"[dim]addresses {escape(addrs)} ({escape(source)})[/]"
     )
     if t.get("proxy"):
         console.print(f"  [dim]{escape(t['proxy'])}[/]")
-    if dns.get("cname_chain"):
+    if dns["cname_chain"]:
         console.print(f"  [dim]CNAME chain:[/] {escape(' -> '.join(dns['cname_chain']))}")
-    hs = facts.get("handshake")
-    timings = facts.get("timings_ms", {})
+    hs = facts["handshake"]
+    timings = facts.get("timings_ms", {"dns": 0.0, "connect": 0.0, "handshake": 0.0})
     console.print(
-        f"  [dim]handshake:[/] {escape(_handshake_line(hs, facts))}  "
-        f"[dim]({timings.get('dns', 0):.0f} ms DNS, {timings.get('connect', 0):.0f} ms connect, "
-        f"{timings.get('handshake', 0):.0f} ms handshake)[/]"
+        f"  [dim]handshake:[/] {escape(_handshake_line(hs))}  "
+        f"[dim]({timings['dns']:.0f} ms DNS, {timings['connect']:.0f} ms connect, "
+        f"{timings['handshake']:.0f} ms handshake)[/]"
     )
-    if hs and hs.get("client_ca_names"):
+    if hs and hs["client_ca_names"]:
         console.print(
             f"  [dim]acceptable client CA names:[/] {escape('; '.join(hs['client_ca_names']))}"
         )
     http = facts.get("http")
     if http:
-        if http.get("status"):
+        if http["status"]:
             console.print(
-                f"  [dim]HTTP:[/] {http['status']} {escape(http.get('reason', ''))}"
-                f"  [dim]Date:[/] {escape(http.get('date') or '-')}"
+                f"  [dim]HTTP:[/] {http['status']} {escape(http['reason'])}"
+                f"  [dim]Date:[/] {escape(http['date'] or '-')}"
             )
-        elif http.get("error"):
+        elif http["error"]:
             console.print(f"  [dim]HTTP:[/] {escape(http['error'])}")
 
 
 def render_chain(report: Report, console: Console) -> None:
     """The chain as sent, as a tree (subject, issuer, validity, key, signature), and trust."""
-    chain = report.facts.get("chain") or []
+    view = cast("_ChainView", report.facts)
+    chain = view.get("chain") or []
     if not chain:
         return
     tree = Tree("[bold]chain as sent by the server[/]")
@@ -140,38 +162,41 @@ def render_chain(report: Report, console: Console) -> None:
             f"valid {cert['not_before']} -> {cert['not_after']}, {escape(cert['key'])}, "
             f"{escape(cert['signature'])}"
         )
-        names = cert.get("san_dns", []) + cert.get("san_ip", [])
+        names = cert["san_dns"] + cert["san_ip"]
         if names:
             shown = ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
             label += f"\nnames {escape(shown)}"
         node = node.add(label)
     console.print(tree)
-    path = report.facts.get("path") or []
-    if (path and len(path) > len(chain)) or any(p.get("source") != "sent" for p in path):
+    path = view.get("path") or []
+    if (path and len(path) > len(chain)) or any(p["source"] != "sent" for p in path):
         for p in path:
-            if p.get("source") != "sent":
+            if p["source"] != "sent":
                 console.print(
                     f"  [dim]path continues with[/] {escape(p['subject'])} "
                     f"[dim]({escape(p['source'])})[/]"
                 )
-    trust = report.facts.get("trust") or {}
+    trust = view.get("trust") or {}
     if trust:
         cells = [
-            f"{escape(name)} {'[green]yes[/]' if v['trusted'] else '[red]no[/]'}"
+            f"{escape(root_set_label(name))} {'[green]yes[/]' if v['trusted'] else '[red]no[/]'}"
             for name, v in trust.items()
         ]
         console.print("  [dim]trusted by:[/] " + " · ".join(cells))
-    for key in ("name_check", "at_time", "roots"):  # set by ``chain``
-        if report.facts.get(key):
-            label = key.replace("_", " ")
-            console.print(f"  [dim]{label}:[/] {escape(str(report.facts[key]))}")
-    inter = report.facts.get("interception")
+    for key, value in (  # set by ``chain``
+        ("name_check", view.get("name_check")),
+        ("at_time", view.get("at_time")),
+        ("roots", view.get("roots")),
+    ):
+        if value:
+            console.print(f"  [dim]{key.replace('_', ' ')}:[/] {escape(value)}")
+    inter = view.get("interception")
     if inter:
-        if inter.get("inspected"):
-            who = inter.get("vendor") or "an inspecting proxy or private CA"
+        if inter["inspected"]:
+            who = inter["vendor"] or "an inspecting proxy or private CA"
             console.print(
                 f"  [dim]interception:[/] [bold yellow]inspected[/] by {escape(who)} "
-                f"(confidence {escape(str(inter.get('confidence')))})"
+                f"(confidence {escape(inter['confidence'])})"
             )
         else:
             console.print("  [dim]interception:[/] direct (not inspected)")
@@ -195,8 +220,8 @@ def render_probe(report: Report, console: Console) -> None:
     """The s_client-like part alone (no findings unless the handshake failed)."""
     render_target_header(report, console)
     render_chain(report, console)
-    pems = report.facts.get("pem") or []
-    for pem in pems:
+    facts = check_facts(report)
+    for pem in facts.get("pem") or []:
         console.print(pem, end="", markup=False, highlight=False)
     errors = [f for f in report.findings if f.severity is Severity.ERROR]
     if errors:

@@ -9,10 +9,25 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Report, Severity
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "INFO "}
+_ROOT_SET_LABEL = {
+    RootSetId.PUBLIC: "public (certifi)",
+    RootSetId.OS: "os",
+    RootSetId.CAFILE: "--cafile",
+    RootSetId.UPSTREAM_CAFILE: "--upstream-cafile",
+}
+
+
+def root_set_label(root_set: str) -> str:
+    """What a person reads for a root set (its JSON key, a ``RootSetId`` value)."""
+    try:
+        return _ROOT_SET_LABEL[RootSetId(root_set)]
+    except ValueError:
+        return root_set
 
 
 def render_finding(f: Finding, console: Console) -> None:

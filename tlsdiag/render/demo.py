@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
+from tlsdiag.facts.lab import DemoCaseFacts, demo_facts
 from tlsdiag.model import Report
 
 
-def _line(case: Mapping[str, Any]) -> str:
+def _line(case: DemoCaseFacts) -> str:
     findings = case["report"]["findings"]  # errors first, as Report.to_dict sorts them
     errors = [f for f in findings if f["severity"] == "error"]
     if errors:
@@ -37,7 +36,8 @@ def render_demo_report(report: Report, console: Console) -> None:
         report: the ``demo`` report (facts ``cases``, ``seconds``).
         console: where to print.
     """
-    cases = report.facts["cases"]
+    facts = demo_facts(report)
+    cases = facts["cases"]
     console.print(
         f"[bold]tlsdiag demo[/]: {len(cases)} lab servers on 127.0.0.1, "
         f"each checked with `tlsdiag check`\n"
@@ -46,7 +46,7 @@ def render_demo_report(report: Report, console: Console) -> None:
         console.print(_line(case), highlight=False)
     good = sum(bool(case["as_expected"]) for case in cases)
     console.print(
-        f"\n{good}/{len(cases)} cases diagnosed as expected in {report.facts['seconds']:.1f} s. "
+        f"\n{good}/{len(cases)} cases diagnosed as expected in {facts['seconds']:.1f} s. "
         "See one in full: tlsdiag lab serve, then run a printed command."
     )
 

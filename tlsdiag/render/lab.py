@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from tlsdiag.facts.lab import lab_list_facts
 from tlsdiag.model import Report
 
 
@@ -14,7 +15,7 @@ def render_lab_list(report: Report, console: Console) -> None:
         report: the ``lab list`` report (fact ``cases``).
         console: where to print.
     """
-    for c in report.facts["cases"]:
+    for c in lab_list_facts(report)["cases"]:
         expect = ", ".join(c["expect"]) or "(no error)"
         console.print(
             f"{c['case']:<18} {c['description']:<58} {expect}",

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tlsdiag.facts.ca import trust_help_facts
 from tlsdiag.model import Report
 from tlsdiag.render.console import render_facts, render_findings
 
@@ -102,16 +103,16 @@ def render_ca(report: Report, console: Console) -> None:
 
 def render_trust_help(report: Report, console: Console) -> None:
     """Steps per store (printed, never run)."""
-    facts = report.facts
+    facts = trust_help_facts(report)
     console.print(
-        f"[bold]How to trust[/] {escape(str(facts.get('ca_cert', '')))} "
-        f"[dim](platform: {escape(str(facts.get('platform', '')))})[/]"
+        f"[bold]How to trust[/] {escape(facts['ca_cert'])} "
+        f"[dim](platform: {escape(facts['platform'])})[/]"
     )
-    if not facts.get("ca_exists"):
+    if not facts["ca_exists"]:
         console.print("[yellow]No CA yet:[/] run `tlsdiag ca init` first.")
-    for store in facts.get("stores", []):
+    for store in facts["stores"]:
         console.print(f"\n[bold]{escape(store['name'])}[/] [dim]({escape(store['scope'])})[/]")
         for step in store["steps"]:
             console.print(f"  {escape(step)}", soft_wrap=True)
-        if store.get("note"):
+        if store["note"]:
             console.print(f"  [dim]{escape(store['note'])}[/]")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tlsdiag.facts.scan import ClientRowFacts, ScanResultFacts, scan_facts
 from tlsdiag.kb.scan import VERSION_NAMES, suites
 from tlsdiag.model import Report
 from tlsdiag.render.check import verdict_line
@@ -37,22 +35,22 @@ def _suite_notes(name: str) -> tuple[str, str]:
     return "green", ""
 
 
-def _versions_table(scan: Mapping[str, Any]) -> Table:
+def _versions_table(scan: ScanResultFacts) -> Table:
     table = Table(title="Protocol versions", title_justify="left", show_edge=False)
     for col in ("version", "accepted", "suites", "order", "groups", "server answer"):
         table.add_column(col)
-    accepted = set(scan.get("versions", []))
+    accepted = set(scan["versions"])
     for v in VERSION_NAMES:
         ok = v in accepted
-        order = scan.get("server_order", {}).get(v)
-        groups = scan.get("groups", {}).get(v)
+        order = scan["server_order"].get(v)
+        groups = scan["groups"].get(v)
         table.add_row(
             _LABELS[v],
             "[green]yes[/]" if ok else "[dim]no[/]",
-            str(len(scan.get("ciphers", {}).get(v, []))) if ok else "",
+            str(len(scan["ciphers"].get(v, []))) if ok else "",
             "" if order is None else ("server" if order else "client"),
             escape(", ".join(groups)) if groups else "",
-            escape(scan.get("answers", {}).get(v, "")),
+            escape(scan["answers"].get(v, "")),
         )
     return table
 
@@ -84,57 +82,57 @@ def _suites_table(version: str, names: list[str], usable: set[str] | None, *, wi
     return table
 
 
-def _clients_table(rows: list[Mapping[str, Any]]) -> Table:
+def _clients_table(rows: list[ClientRowFacts]) -> Table:
     table = Table(title="Common clients", title_justify="left", show_edge=False)
     table.add_column("client", overflow="fold")
     table.add_column("connects")
     table.add_column("with", overflow="fold")
     for r in rows:
-        if r.get("connects"):
-            how = f"{_LABELS.get(r['version'], r['version'])}, {r['suite']}"
+        version, suite = r.get("version", ""), r.get("suite", "")
+        if r["connects"]:
+            how = f"{_LABELS.get(version, version)}, {suite}"
             table.add_row(escape(r["name"]), "[green]yes[/]", escape(how))
         else:
-            table.add_row(escape(r["name"]), "[red]no[/]", escape(r.get("reason", "")))
+            table.add_row(escape(r["name"]), "[red]no[/]", escape(r["reason"]))
     return table
 
 
 def render_scan(report: Report, console: Console) -> None:
     """The scan as tables, then the policy verdict and the findings."""
-    facts = report.facts
+    facts = scan_facts(report)
     style, line = verdict_line(report)
     console.print(f"[{style}]{escape(line)}[/]")
-    ep = facts.get("endpoint", {})
+    ep = facts["endpoint"]
     scan = facts.get("scan")
-    addrs = ", ".join(ep.get("addresses", [])) or "-"
+    addrs = ", ".join(ep["addresses"]) or "-"
     console.print(
-        f"[bold]{escape(str(ep.get('host', report.target)))}[/] port {ep.get('port', '')}  "
-        f"[dim]address {escape(scan.get('address', addrs) if scan else addrs)}, "
-        f"SNI {escape(ep.get('sni') or '(none)')}[/]"
+        f"[bold]{escape(ep['host'])}[/] port {ep['port']}  "
+        f"[dim]address {escape(scan['address'] if scan else addrs)}, "
+        f"SNI {escape(ep['sni'] or '(none)')}[/]"
     )
     if not scan:
         render_findings(report, console)
         return
-    console.print(
-        f"  [dim]{scan.get('probes', 0)} ClientHellos in {scan.get('seconds', 0):.2f} s[/]"
-    )
+    console.print(f"  [dim]{scan['probes']} ClientHellos in {scan['seconds']:.2f} s[/]")
     console.print()
     console.print(_versions_table(scan))
-    pol = facts.get("policy", {})
+    pol = facts.get("policy")
     for v in VERSION_NAMES:
-        names = scan.get("ciphers", {}).get(v)
+        names = scan["ciphers"].get(v)
         if names:
             console.print()
-            usable = set(pol.get("usable", {}).get(v, [])) if v in pol.get("versions", []) else None
+            usable = set(pol["usable"].get(v, [])) if pol and v in pol["versions"] else None
             console.print(_suites_table(v, names, usable, wide=console.width >= 120))
-    if facts.get("clients"):
+    clients = facts.get("clients")
+    if clients:
         console.print()
-        console.print(_clients_table(facts["clients"]))
+        console.print(_clients_table(clients))
     if pol:
         console.print()
-        level = pol.get("cipher_level") or "any"
-        verdict = "[green]can connect[/]" if pol.get("connects") else "[red]cannot connect[/]"
+        level = pol["cipher_level"] or "any"
+        verdict = "[green]can connect[/]" if pol["connects"] else "[red]cannot connect[/]"
         console.print(
-            f"Policy: {escape(pol.get('label', ''))} ({_LABELS.get(pol['min_version'], '')} to "
+            f"Policy: {escape(pol['label'])} ({_LABELS.get(pol['min_version'], '')} to "
             f"{_LABELS.get(pol['max_version'], '')}, cipher level {escape(level)}): {verdict}"
         )
     if report.findings:

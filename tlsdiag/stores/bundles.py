@@ -13,6 +13,7 @@ from cryptography import x509
 
 from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.errors import InputError
+from tlsdiag.facts.ids import RootSetId
 
 # Where the common distributions keep the OS bundle (first existing wins).
 OS_BUNDLE_CANDIDATES = (
@@ -28,7 +29,7 @@ OS_BUNDLE_CANDIDATES = (
 class RootSet:
     """A named set of trusted roots."""
 
-    name: str  # "public (certifi)", "os", "--cafile"
+    name: RootSetId
     source: str  # a path, or a description
     certs: tuple[x509.Certificate, ...]
 
@@ -66,7 +67,7 @@ def load_cafile(path: Path, option: str = "--cafile") -> RootSet:
         raise InputError(f"{what}: no certificate found")
     if len(certs) > MAX_CAFILE_CERTS:
         raise InputError(f"{what}: more than {MAX_CAFILE_CERTS} certificates")
-    return RootSet("--cafile", str(path), tuple(certs))
+    return RootSet(RootSetId.CAFILE, str(path), tuple(certs))
 
 
 @cache
@@ -76,7 +77,7 @@ def public_roots() -> RootSet:
 
     path = certifi.where()
     certs = _load_pem_quietly(Path(path).read_bytes())
-    return RootSet("public (certifi)", path, tuple(certs))
+    return RootSet(RootSetId.PUBLIC, path, tuple(certs))
 
 
 def os_bundle_path() -> str | None:
@@ -94,9 +95,9 @@ def os_roots() -> RootSet:
     """The roots of this machine's OS bundle (empty when none is found)."""
     path = os_bundle_path()
     if path is None:
-        return RootSet("os", "(no OS bundle found)", ())
+        return RootSet(RootSetId.OS, "(no OS bundle found)", ())
     try:
         certs = _load_pem_quietly(Path(path).read_bytes())
     except (OSError, ValueError):
-        return RootSet("os", f"{path} (unreadable)", ())
-    return RootSet("os", path, tuple(certs))
+        return RootSet(RootSetId.OS, f"{path} (unreadable)", ())
+    return RootSet(RootSetId.OS, path, tuple(certs))

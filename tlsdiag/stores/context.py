@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tlsdiag.facts.ids import Platform
 from tlsdiag.model import platform_name
 from tlsdiag.stores.platform_stores import CommandResult, RegistryHas, Runner, WindowsEnum
 
@@ -61,7 +62,7 @@ class StoreContext:
 
     env: Mapping[str, str]
     home: Path
-    platform: str
+    platform: Platform
     fs_root: Path = Path("/")
     certifi_path: str = ""
     openssl_cafile: str = ""
@@ -119,19 +120,19 @@ def machine_context(
     env: Mapping[str, str],
     home: Path,
     *,
-    platform: str | None = None,
+    platform: Platform | None = None,
     certifi_path: str | None = None,
 ) -> StoreContext:
     """The context of the real machine (the CLI passes ``os.environ`` and ``Path.home()``)."""
     import ssl
 
-    plat = platform or platform_name(other="linux")
+    plat = platform or Platform(platform_name(other="linux"))
     if certifi_path is None:
         certifi_path = user_certifi(subprocess_runner(env, timeout=5.0), env, sys.prefix)
     paths = ssl.get_default_verify_paths()
     windows_enum: WindowsEnum | None = None
     registry_has: RegistryHas | None = None
-    if plat == "windows" and hasattr(ssl, "enum_certificates"):
+    if plat is Platform.WINDOWS and hasattr(ssl, "enum_certificates"):
         windows_enum = ssl.enum_certificates
         registry_has = _winreg_has()
     return StoreContext(

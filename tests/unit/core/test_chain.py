@@ -9,6 +9,7 @@ import pytest
 from tlsdiag import codes
 from tlsdiag.core.certbuild import Issued, new_key, resign_sha1
 from tlsdiag.core.chain import FetchedIssuer, Roots, analyze_chain
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.lab.pki import make_ca, make_leaf
 from tlsdiag.model import Severity
 
@@ -47,7 +48,7 @@ def _leaf(pki: dict[str, Issued], now: datetime, **kw: object) -> Issued:
 
 
 def _roots(pki: dict[str, Issued]) -> list[Roots]:
-    return [Roots("--cafile", (pki["root"].cert,))]
+    return [Roots(RootSetId.CAFILE, (pki["root"].cert,))]
 
 
 def test_good_chain_is_trusted_with_no_findings(pki: dict[str, Issued], now: datetime) -> None:
@@ -71,7 +72,7 @@ def test_same_chain_without_the_root_is_untrusted(pki: dict[str, Issued], now: d
         [leaf.cert, pki["inter"].cert],
         host="www.unit.test",
         now=now,
-        root_sets=[Roots("os", (other.cert,))],
+        root_sets=[Roots(RootSetId.OS, (other.cert,))],
     )
     assert not a.trusted
     assert codes.SERVER_CHAIN_INCOMPLETE in _codes(a)  # the root's issuer cannot be found
@@ -89,7 +90,7 @@ def test_untrusted_root_sent_by_server(pki: dict[str, Issued], now: datetime) ->
         [leaf.cert, other.cert],
         host="www.unit.test",
         now=now,
-        root_sets=[Roots("--cafile", (other.cert,))],
+        root_sets=[Roots(RootSetId.CAFILE, (other.cert,))],
     )
     assert _codes(b) == set()
 
@@ -102,7 +103,7 @@ def test_expired_and_not_yet_valid_leaf(pki: dict[str, Issued], now: datetime) -
         [expired.cert, pki["inter"].cert], host="www.unit.test", now=now, root_sets=_roots(pki)
     )
     assert _codes(a) == {codes.SERVER_CERT_EXPIRED}
-    assert a.trusted_by["--cafile"]  # trust is judged apart from the dates
+    assert a.trusted_by[RootSetId.CAFILE]  # trust is judged apart from the dates
     assert "3 days ago" in next(iter(a.findings)).detail
     future = _leaf(pki, now, not_before=now + timedelta(days=2), not_after=now + timedelta(days=90))
     b = analyze_chain(
@@ -164,7 +165,7 @@ def test_hostname_rules(
         root_sets=_roots(pki),
     )
     assert (codes.SERVER_HOSTNAME_MISMATCH not in _codes(a)) is ok
-    assert a.trusted_by["--cafile"]
+    assert a.trusted_by[RootSetId.CAFILE]
 
 
 def test_mismatch_lists_the_names_covered(pki: dict[str, Issued], now: datetime) -> None:
@@ -184,7 +185,7 @@ def test_cn_only_certificate_is_called_out(pki: dict[str, Issued], now: datetime
     f = next(f for f in a.findings if f.code == codes.SERVER_HOSTNAME_MISMATCH)
     assert "no subjectAltName" in f.title
     assert f.evidence["common_name"] == "www.unit.test"
-    assert a.trusted_by["--cafile"]
+    assert a.trusted_by[RootSetId.CAFILE]
 
 
 def test_self_signed_leaf(now: datetime) -> None:
@@ -192,7 +193,10 @@ def test_self_signed_leaf(now: datetime) -> None:
     a = analyze_chain([leaf.cert], host="www.unit.test", now=now, root_sets=[])
     assert _codes(a) == {codes.SERVER_SELF_SIGNED}
     trusted = analyze_chain(
-        [leaf.cert], host="www.unit.test", now=now, root_sets=[Roots("--cafile", (leaf.cert,))]
+        [leaf.cert],
+        host="www.unit.test",
+        now=now,
+        root_sets=[Roots(RootSetId.CAFILE, (leaf.cert,))],
     )
     assert _codes(trusted) == set()
 
@@ -217,7 +221,7 @@ def test_missing_intermediate_without_and_with_aia(pki: dict[str, Issued], now: 
         root_sets=_roots(pki),
         fetched=[FetchedIssuer("http://127.0.0.1:9/issuer.der", pki["inter"].cert)],
     )
-    assert fetched.trusted_by["--cafile"]
+    assert fetched.trusted_by[RootSetId.CAFILE]
     g = next(f for f in fetched.findings if f.code == codes.SERVER_CHAIN_INCOMPLETE)
     assert "fetched" in g.evidence and "path then verifies" in g.detail
 
@@ -275,13 +279,13 @@ def test_weak_key_and_weak_signature(pki: dict[str, Issued], now: datetime) -> N
         [sha1.cert, pki["rsa_inter"].cert], host="www.unit.test", now=now, root_sets=_roots(pki)
     )
     assert _codes(b) == {codes.SERVER_WEAK_SIGNATURE}
-    assert b.trusted_by["--cafile"]  # the issuer is recognised even though SHA-1 is refused
+    assert b.trusted_by[RootSetId.CAFILE]  # the issuer is recognised even though SHA-1 is refused
 
 
 def test_which_root_sets_trust_the_chain(pki: dict[str, Issued], now: datetime) -> None:
     leaf = _leaf(pki, now)
     other = make_ca("Other Root", now=now)
-    sets = [Roots("public (certifi)", (other.cert,)), Roots("os", (pki["root"].cert,))]
+    sets = [Roots(RootSetId.PUBLIC, (other.cert,)), Roots(RootSetId.OS, (pki["root"].cert,))]
     a = analyze_chain([leaf.cert, pki["inter"].cert], host="www.unit.test", now=now, root_sets=sets)
     assert a.trusted_by == {"public (certifi)": False, "os": True}
     assert a.anchored_in == ("os",)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import certkit as K
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
@@ -13,7 +12,10 @@ from cryptography.x509.oid import ExtensionOID
 
 from tlsdiag import codes
 from tlsdiag.core.chain import ChainAnalysis, Roots, analyze_chain
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Severity
+
+from helpers import certkit as K
 
 NOW = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
 
@@ -29,7 +31,9 @@ def inter(root: K.Made) -> K.Made:
 
 
 def _run(chain: list[x509.Certificate], root: K.Made, host: str | None = None) -> ChainAnalysis:
-    return analyze_chain(chain, host=host, now=NOW, root_sets=[Roots("--cafile", (root.cert,))])
+    return analyze_chain(
+        chain, host=host, now=NOW, root_sets=[Roots(RootSetId.CAFILE, (root.cert,))]
+    )
 
 
 def _by(a: ChainAnalysis, severity: Severity = Severity.ERROR) -> dict[str, list[str]]:
@@ -184,21 +188,24 @@ def test_not_after_is_compared_at_the_certificates_precision(root: K.Made, inter
     leaf = K.cert("a.test", now=NOW, issuer=inter, ca=False, names=["a.test"], not_after=end)
     during = end + timedelta(microseconds=400_000)  # still inside the last second
     a = analyze_chain(
-        [leaf.cert, inter.cert], host=None, now=during, root_sets=[Roots("--cafile", (root.cert,))]
+        [leaf.cert, inter.cert],
+        host=None,
+        now=during,
+        root_sets=[Roots(RootSetId.CAFILE, (root.cert,))],
     )
     assert codes.SERVER_CERT_EXPIRED not in _by(a)
     later = analyze_chain(
         [leaf.cert, inter.cert],
         host=None,
         now=end + timedelta(seconds=30),
-        root_sets=[Roots("--cafile", (root.cert,))],
+        root_sets=[Roots(RootSetId.CAFILE, (root.cert,))],
     )
     assert any("30 seconds ago" in t for t in _by(later)[codes.SERVER_CERT_EXPIRED])
 
 
 def test_untrusted_intermediates_complete_the_path(root: K.Made, inter: K.Made) -> None:
     leaf = K.cert("a.test", now=NOW, issuer=inter, ca=False, names=["a.test"])
-    roots = [Roots("--cafile", (root.cert,))]
+    roots = [Roots(RootSetId.CAFILE, (root.cert,))]
     assert not analyze_chain([leaf.cert], host=None, now=NOW, root_sets=roots).trusted
     a = analyze_chain([leaf.cert], host=None, now=NOW, root_sets=roots, untrusted=[inter.cert])
     assert a.trusted and a.findings == ()

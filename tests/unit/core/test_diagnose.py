@@ -24,8 +24,8 @@ def _probe(**kw: object) -> ProbeResult:
         target=Target("x.test", "x.test"),
         sni="x.test",
         dns=DnsAnswer("x.test", ("127.0.0.1",)),
-        **kw,
-    )  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def test_clock_skew_thresholds() -> None:

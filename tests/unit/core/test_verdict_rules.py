@@ -4,17 +4,18 @@ the lenient-retry FAIL, relative expiry, and messages that keep the user's names
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tlsdiag import codes
 from tlsdiag.core.diagnose import failure_findings, legacy_only_verdict, sentence
 from tlsdiag.core.findings import make_finding
 from tlsdiag.core.verdict import MissingIssuer, place_missing_issuer, relative_expiry
-from tlsdiag.model import DnsAnswer, Handshake, ProbeFailure, ProbeResult, Severity, Target
+from tlsdiag.model import DnsAnswer, Finding, Handshake, ProbeFailure, ProbeResult, Severity, Target
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
-def _incomplete() -> list:
+def _incomplete() -> list[Finding]:
     return [
         make_finding(
             codes.SERVER_CHAIN_INCOMPLETE,
@@ -84,13 +85,13 @@ def test_inspected_chain_with_only_a_public_aia_host_ranks_the_server_first() ->
     assert _ranked(out) == [(codes.SERVER_CHAIN_INCOMPLETE, Severity.ERROR)]
 
 
-def _probe(**kw: object) -> ProbeResult:
+def _probe(**kw: Any) -> ProbeResult:
     return ProbeResult(
         target=Target("x.test", "x.test"),
         sni="x.test",
         dns=DnsAnswer("x.test", ("127.0.0.1",)),
         **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_only_the_lenient_retry_working_is_never_ok() -> None:

@@ -6,12 +6,12 @@ import csv
 import io
 from typing import Any
 
-from fleet_docs import ROOT_SPKI, check, trust
-
 from tlsdiag.core.fleet import FleetAccumulator, side_of
 from tlsdiag.core.fleet_summary import fleet_facts, fleet_findings
 from tlsdiag.model import Report
 from tlsdiag.render.fleet_csv import to_csv
+
+from helpers.fleet_docs import ROOT_SPKI, check, trust
 
 
 def _facts(*docs: dict[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,9 @@ import json
 import zipfile
 from pathlib import Path
 
-from fleet_docs import check, trust
-
 from tlsdiag.stores.results import Document, Problem, read_inputs
+
+from helpers.fleet_docs import check, trust
 
 
 def _kinds(items: list[Document | Problem]) -> list[str]:

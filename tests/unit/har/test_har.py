@@ -33,7 +33,7 @@ SECRETS = (
 
 
 def _domains(facts: dict[str, object]) -> dict[str, list[str]]:
-    return {d["domain"]: [h["host"] for h in d["hosts"]] for d in facts["domains"]}  # type: ignore[attr-defined,index]
+    return {d["domain"]: [h["host"] for h in d["hosts"]] for d in facts["domains"]}  # type: ignore[attr-defined]
 
 
 def test_chrome_export_grouped_by_registrable_domain() -> None:

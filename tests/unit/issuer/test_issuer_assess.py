@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from issuer_chains import NOW, fp, make_ca, make_leaf
 
 from tlsdiag import codes
 from tlsdiag.core.certbuild import Issued
@@ -13,7 +12,10 @@ from tlsdiag.core.certs import sct_count
 from tlsdiag.core.issuer.signals import classify_host
 from tlsdiag.core.issuer.vendor_match import installed_vendors
 from tlsdiag.core.issuer.verdict import Interception, assess_interception, normalize_fingerprint
+from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Severity
+
+from helpers.issuer_chains import NOW, fp, make_ca, make_leaf
 
 PUBLIC_ROOT = make_ca("CN=Test Public Root R1,O=Test Public Trust,C=US")
 PUBLIC_ICA = make_ca("CN=Test Public TLS CA 1,O=Test Public Trust,C=US", issuer=PUBLIC_ROOT)
@@ -25,9 +27,9 @@ ZS_ICA = make_ca(
     issuer=ZS_ROOT,
 )
 
-OS_TRUST = {"public (certifi)": False, "os": True, "--cafile": False}
-NO_TRUST = {"public (certifi)": False, "os": False, "--cafile": False}
-PUBLIC_TRUST = {"public (certifi)": True, "os": True, "--cafile": False}
+OS_TRUST = {RootSetId.PUBLIC: False, RootSetId.OS: True, RootSetId.CAFILE: False}
+NO_TRUST = {RootSetId.PUBLIC: False, RootSetId.OS: False, RootSetId.CAFILE: False}
+PUBLIC_TRUST = {RootSetId.PUBLIC: True, RootSetId.OS: True, RootSetId.CAFILE: False}
 
 
 def assess(presented, path=None, *, host="www.example.com", trusted_by=OS_TRUST, **kw):

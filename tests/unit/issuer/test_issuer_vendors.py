@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import tomllib
 from importlib.resources import files
+from typing import Any
 
 import pytest
-from issuer_chains import name_from_dn
 
 from tlsdiag.core.issuer.vendor_match import match_name
 from tlsdiag.kb.vendors import KINDS, PLATFORMS, parse_vendor, public_issuers, vendors
+
+from helpers.issuer_chains import name_from_dn
 
 REQUIRED = {
     "cato",
@@ -60,9 +62,10 @@ PUBLIC_ISSUERS = [
 ]
 
 
-def raw_entries() -> list[dict]:
+def raw_entries() -> list[dict[str, Any]]:
     text = files("tlsdiag.data").joinpath("vendors.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)["vendor"]
+    entries: list[dict[str, Any]] = tomllib.loads(text)["vendor"]
+    return entries
 
 
 def test_file_loads_with_unique_ids_and_covers_the_required_products():
@@ -103,7 +106,7 @@ def test_public_ca_and_enterprise_names_match_no_vendor(issuer):
     name = name_from_dn(issuer)
     for position in ("issuer", "root", "intermediate"):
         found = match_name(name, position=position)
-        assert found is None, f"{issuer!r} wrongly matched {found and found.vendor.id}"
+        assert found is None, f"{issuer!r} wrongly matched {found.vendor.id}"
 
 
 @pytest.mark.parametrize(

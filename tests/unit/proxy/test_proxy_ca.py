@@ -38,7 +38,8 @@ def test_config_dir_per_platform() -> None:
 def test_ca_certificate_profile() -> None:
     now = datetime.now(UTC)
     cert, key = create_ca(now=now, machine="box")
-    assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    assert key.curve.name == "secp256r1"
     bc = cert.extensions.get_extension_for_class(x509.BasicConstraints)
     assert bc.critical and bc.value.ca and bc.value.path_length == 0
     ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import trustme
@@ -24,7 +26,7 @@ def ca() -> tuple[x509.Certificate, object]:
 
 
 @pytest.fixture
-def forger(ca: tuple[x509.Certificate, object]) -> Forger:
+def forger(ca: tuple[x509.Certificate, object]) -> Iterator[Forger]:
     f = Forger(ca[0], ca[1], cache_size=4)  # type: ignore[arg-type]
     yield f
     f.close()
@@ -72,15 +74,17 @@ def test_forged_leaf_fields(forger: Forger, ca: tuple[x509.Certificate, object])
     # Backdated a little, short validity (never the upstream's dates for a trusted forgery).
     assert timedelta(hours=1) < now - cert.not_valid_before_utc < timedelta(days=2)
     assert cert.not_valid_after_utc - now < timedelta(days=31)
-    ca[0].public_key().verify(  # type: ignore[call-arg]
+    ca[0].public_key().verify(  # type: ignore[union-attr]  # an EC key, per _ec_args
         cert.signature, cert.tbs_certificate_bytes, *_ec_args(cert)
     )
 
 
-def _ec_args(cert: x509.Certificate) -> tuple[object, ...]:
+def _ec_args(cert: x509.Certificate) -> tuple[Any, ...]:
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    return (ec.ECDSA(cert.signature_hash_algorithm),)
+    hash_alg = cert.signature_hash_algorithm
+    assert hash_alg is not None
+    return (ec.ECDSA(hash_alg),)
 
 
 def test_one_shared_leaf_key_and_lru(forger: Forger) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from revocation_helpers import NOW, Pki
 
 from tlsdiag.core.certbuild import Issued
 from tlsdiag.lab.aia_pki import make_ocsp_signer
 from tlsdiag.lab.pki import make_ca, make_leaf
+
+from helpers.revocation import NOW, Pki
 
 
 @pytest.fixture(scope="session")

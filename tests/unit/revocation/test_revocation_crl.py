@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from revocation_helpers import NOW, Pki, build_crl
 
 from tlsdiag.core.revocation import evaluate_crl
+
+from helpers.revocation import NOW, Pki, build_crl
 
 SRC = "CRL http://crl.example.test/issuing.crl"
 

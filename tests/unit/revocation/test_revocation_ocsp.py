@@ -8,12 +8,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
-from revocation_helpers import NOW, Pki, build_crl, build_ocsp
 
 from tlsdiag.core.certbuild import Issued, new_key
 from tlsdiag.core.revocation import evaluate_crl, evaluate_ocsp_response, ocsp_request_der
 from tlsdiag.lab.aia_pki import make_ocsp_signer
 from tlsdiag.lab.pki import make_ca, make_leaf
+
+from helpers.revocation import NOW, Pki, build_crl, build_ocsp
 
 SRC = "OCSP http://ocsp.example.test"
 

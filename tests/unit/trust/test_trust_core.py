@@ -6,13 +6,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from trust_machine import (
-    NOW,
-    ca,
-    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
-    der,
-    public_roots,
-)
 
 from tlsdiag import codes
 from tlsdiag.core.certbuild import new_key
@@ -39,6 +32,14 @@ from tlsdiag.core.trust.store_gap import (
 from tlsdiag.lab.pki import make_leaf
 from tlsdiag.model import Severity
 from tlsdiag.stores.readers import store_cert
+
+from helpers.trust_machine import (
+    NOW,
+    ca,
+    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
+    der,
+    public_roots,
+)
 
 
 def sc(issued, **kw) -> StoreCert:
@@ -185,7 +186,9 @@ def test_delegation_follows_a_missing_os_root(root, public):
     ]  # fmt: skip
     rows = {r.id: r for r in build_matrix(info, readings, public, NOW)}
     assert rows["docker"].trusts_root is False
-    assert rows["docker"].fix["steps"] == [
+    docker_fix = rows["docker"].fix
+    assert docker_fix is not None
+    assert docker_fix["steps"] == [
         "sudo cp acme-inspection-root.pem "
         "/usr/local/share/ca-certificates/acme-inspection-root.crt",
         "sudo update-ca-certificates",
@@ -207,6 +210,7 @@ def test_override_pointing_at_os_bundle_gets_the_os_fix(root, public):
         reading("certifi", file_source(sc(root))),
     ]  # fmt: skip
     row = {r.id: r for r in build_matrix(info, readings, public, NOW)}["curl"]
+    assert row.fix is not None
     assert row.fix["steps"][-1] == "sudo update-ca-certificates"
     assert row.fix["note"] == "$CURL_CA_BUNDLE points at the OS bundle"
 
@@ -227,6 +231,7 @@ def test_override_without_public_roots_is_incomplete(root, public):
     assert git.trusts_root is True
     assert git.status == "override-incomplete"
     assert "bypassed" in git.detail
+    assert git.fix is not None
     assert git.fix["steps"] == [
         'cat "/etc/ssl/certs/ca-certificates.crt" >> "/r.pem"   # add the public roots'
     ]

@@ -12,15 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from trust_machine import (
-    ca,
-    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
-    der,
-    pem,
-    pkcs12_truststore,
-    public_roots,
-)
 
+from tlsdiag.core.certbuild import Issued
 from tlsdiag.stores import configfiles
 from tlsdiag.stores.platform_stores import (
     CommandResult,
@@ -39,10 +32,19 @@ from tlsdiag.stores.readers import (
     subject_hash,
 )
 
+from helpers.trust_machine import (
+    ca,
+    clean_trust_env,  # noqa: F401 - autouse: clears trust env vars
+    der,
+    pem,
+    pkcs12_truststore,
+    public_roots,
+)
+
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "trust"
-OPENSSL = shutil.which("openssl")
-KEYTOOL = shutil.which("keytool")
-CERTUTIL = shutil.which("certutil")
+OPENSSL = shutil.which("openssl") or ""  # "" when not installed
+KEYTOOL = shutil.which("keytool") or ""  # "" when not installed
+CERTUTIL = shutil.which("certutil") or ""  # "" when not installed
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +89,7 @@ def test_der_file_missing_file_and_not_a_certificate(tmp_path, root):
 # -------------------------------------------------------------------------- hashed directory
 
 
-@pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
+@pytest.mark.skipif(not OPENSSL, reason="openssl is not installed")
 @pytest.mark.parametrize(
     "cn", ["Acme Inspection Root", "  MiXeD   case\tspaces  ", "Ünïcödé Root", "Zscaler Root CA"]
 )
@@ -102,7 +104,7 @@ def test_subject_hash_matches_openssl(tmp_path, cn):
     assert subject_hash(issued.cert.subject.public_bytes()) == expected
 
 
-@pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
+@pytest.mark.skipif(not OPENSSL, reason="openssl is not installed")
 def test_hashed_dir_sees_only_rehashed_certificates(tmp_path, root):
     capath = tmp_path / "certs"
     capath.mkdir()
@@ -149,7 +151,7 @@ def test_not_a_keystore(tmp_path):
         parse_jks(b"\x00" * 16)
 
 
-@pytest.mark.skipif(KEYTOOL is None, reason="keytool (a JDK) is not installed")
+@pytest.mark.skipif(not KEYTOOL, reason="keytool (a JDK) is not installed")
 @pytest.mark.parametrize("storetype", ["JKS", "PKCS12"])
 def test_keytool_made_keystores(tmp_path, root, storetype):
     (tmp_path / "root.pem").write_bytes(pem(root))
@@ -175,7 +177,7 @@ def test_keytool_made_keystores(tmp_path, root, storetype):
 # ------------------------------------------------------------------------------ NSS cert9.db
 
 
-@pytest.mark.skipif(CERTUTIL is None, reason="certutil is not installed (apt: libnss3-tools)")
+@pytest.mark.skipif(not CERTUTIL, reason="certutil is not installed (apt: libnss3-tools)")
 def test_nss_database_trust_flags(tmp_path, root):
     db = tmp_path / "profile"
     db.mkdir()
@@ -323,7 +325,7 @@ def test_macos_without_security_command():
 # ----------------------------------------------------------------- Windows (recorded output)
 
 
-def _windows_replay(certs: dict[str, object]):
+def _windows_replay(certs: dict[str, Issued]):
     raw = (FIXTURES / "windows_enum_certificates_root.json").read_text()
     values = {}
     for tag, issued in certs.items():

@@ -4,9 +4,16 @@ inspection context, and the shared words of one finding code. Plain frozen recor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from tlsdiag.core.explain.hosts import _target
+from tlsdiag.facts.explain import (
+    CauseFacts,
+    ExplainTextFacts,
+    ExplanationFacts,
+    InspectionFacts,
+    MatchFacts,
+    SuggestionFacts,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +27,7 @@ class MatchedError:
     excerpt: str  # the line that holds the match (shortened)
     line: int  # 1-based line number in the text
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> MatchFacts:
         """JSON-ready form."""
         return {
             "pattern": self.pattern,
@@ -46,7 +53,7 @@ class RankedCause:
     check: str
     patterns: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CauseFacts:
         """JSON-ready form."""
         return {
             "code": self.code,
@@ -70,7 +77,7 @@ class Suggestion:
     example: str
     similarity: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SuggestionFacts:
         """JSON-ready form."""
         return {
             "pattern": self.pattern,
@@ -90,7 +97,7 @@ class InspectionContext:
     evidence: tuple[str, ...] = ()  # the words in the text that showed it
     proxy_seen: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> InspectionFacts:
         """JSON-ready form."""
         return {
             "inspected": self.inspected,
@@ -121,7 +128,7 @@ class Explanation:
         """``host`` or ``host:port`` (port shown when not 443), or "" when no host is known."""
         return _target(self.host, self.port)
 
-    def to_facts(self) -> dict[str, Any]:
+    def to_facts(self) -> ExplainTextFacts:
         """The JSON-ready facts of the explain report."""
         return {
             "recognised": self.recognised,
@@ -160,7 +167,7 @@ class CodeExplanation:
             f"Confirm with: {self.check}"
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ExplanationFacts:
         """JSON-ready form."""
         return {
             "code": self.code,

@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from cryptography import x509
 
 from tlsdiag.core.certs import summarize
 from tlsdiag.core.issuer.verdict import Interception
+from tlsdiag.facts.ids import RootSetId
+from tlsdiag.facts.issuer import (
+    ConnectionFacts,
+    IssuerCertFacts,
+    IssuerChainFacts,
+    IssuerFacts,
+)
 from tlsdiag.model import Finding, Report
-
-_CHAIN_KEYS = ("subject", "issuer", "sha256", "not_before", "not_after", "sct_count")
 
 
 def path_facts(
     presented: Sequence[x509.Certificate], path: Sequence[x509.Certificate]
-) -> dict[str, Any]:
+) -> IssuerChainFacts:
     """JSON-ready description of the presented chain and the built path (for the report): a
     few fields of each certificate's summary."""
 
-    def one(cert: x509.Certificate, position: int) -> dict[str, Any]:
-        summary = summarize(cert, position).to_dict()
-        return {key: summary[key] for key in _CHAIN_KEYS}
+    def one(cert: x509.Certificate, position: int) -> IssuerCertFacts:
+        s = summarize(cert, position).to_dict()
+        return {
+            "subject": s["subject"],
+            "issuer": s["issuer"],
+            "sha256": s["sha256"],
+            "not_before": s["not_before"],
+            "not_after": s["not_after"],
+            "sct_count": s["sct_count"],
+        }
 
     return {
         "presented_chain": [one(c, i) for i, c in enumerate(presented)],
@@ -39,11 +50,11 @@ def issuer_report(
     findings: Sequence[Finding],
     presented: Sequence[x509.Certificate],
     path: Sequence[x509.Certificate],
-    trusted_by: Mapping[str, bool],
+    trusted_by: Mapping[RootSetId, bool],
     platform: str,
     app: str | None,
     configured: Sequence[tuple[str, str]],
-    connection: Mapping[str, Any],
+    connection: ConnectionFacts,
 ) -> Report:
     """The ``tlsdiag issuer`` report: the verdict at the top level, then the chain.
 
@@ -64,22 +75,21 @@ def issuer_report(
     Returns:
         The report.
     """
-    facts: dict[str, Any] = {"connection": dict(connection)}
-    if verdict is not None:
-        facts["verdict"] = "inspected" if verdict.inspected else "direct"
-        facts["tls_inspection"] = 1 if verdict.inspected else 0
-        facts["interception"] = verdict.to_dict()
-    else:
-        facts["verdict"] = "unknown"
-        facts["tls_inspection"] = None
-        facts["interception"] = None
-    facts["platform"] = platform
-    facts["app"] = app
-    facts["trusted_by"] = dict(trusted_by)
-    facts["inspection_roots_trusted_here"] = [
-        {"vendor_id": vid, "root": name} for vid, name in configured
-    ]
-    facts.update(path_facts(presented, path))
+    chain = path_facts(presented, path)
+    facts: IssuerFacts = {
+        "connection": connection,
+        "verdict": "unknown" if verdict is None else "inspected" if verdict.inspected else "direct",
+        "tls_inspection": None if verdict is None else 1 if verdict.inspected else 0,
+        "interception": None if verdict is None else verdict.to_dict(),
+        "platform": platform,
+        "app": app,
+        "trusted_by": dict(trusted_by),
+        "inspection_roots_trusted_here": [
+            {"vendor_id": vid, "root": name} for vid, name in configured
+        ],
+        "presented_chain": chain["presented_chain"],
+        "path": chain["path"],
+    }
     return Report(
         command="issuer",
         target=target,

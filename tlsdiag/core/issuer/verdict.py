@@ -7,7 +7,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from cryptography import x509
 
@@ -30,6 +29,8 @@ from tlsdiag.core.issuer.signals import (
     public_aia,
 )
 from tlsdiag.core.issuer.vendor_match import VendorMatch, _candidate_vendors, find_vendor
+from tlsdiag.facts.check import InterceptionFacts
+from tlsdiag.facts.ids import Platform, RootSetId
 from tlsdiag.kb.vendors import Vendor
 from tlsdiag.model import Finding, Severity
 
@@ -37,17 +38,13 @@ HIGH = "high"
 MEDIUM = "medium"
 LOW = "low"
 
-PUBLIC_STORE = "public (certifi)"
-OS_STORE = "os"
-CAFILE_STORE = "--cafile"
-
-PLATFORM_LABELS = {
-    "linux": "Linux",
-    "macos": "macOS",
-    "windows": "Windows",
-    "android": "Android",
-    "ios": "iOS",
-    "unknown": "an unidentified OS",
+PLATFORM_LABELS: dict[str, str] = {
+    Platform.LINUX: "Linux",
+    Platform.MACOS: "macOS",
+    Platform.WINDOWS: "Windows",
+    Platform.ANDROID: "Android",
+    Platform.IOS: "iOS",
+    Platform.UNKNOWN: "an unidentified OS",
 }
 
 
@@ -66,7 +63,7 @@ class Interception:
     root_sha256: str = ""  # fingerprint of the root when it was seen ("" when not)
     public_root: bool = False  # the chain ends at a root of the public root program
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> InterceptionFacts:
         """JSON-ready form (``tls_inspection`` is 1 when inspected, else 0)."""
         return {
             "inspected": self.inspected,
@@ -90,7 +87,7 @@ def assess_interception(
     host: str,
     now: datetime,
     public_root_fingerprints: frozenset[str],
-    trusted_by: Mapping[str, bool],
+    trusted_by: Mapping[RootSetId, bool],
     platform: str,
     app: str | None = None,
     expect_issuer: str | None = None,
@@ -108,7 +105,7 @@ def assess_interception(
         now: the current time (UTC-aware).
         public_root_fingerprints: SHA-256 (lower-case hex) of the public root program's roots.
         trusted_by: which trust stores accept the chain, e.g.
-            ``{"public (certifi)": False, "os": True, "--cafile": False}``.
+            ``{RootSetId.PUBLIC: False, RootSetId.OS: True, RootSetId.CAFILE: False}``.
         platform: this client's platform: linux, macos, windows, android, ios, unknown.
         app: the application the user asks about (``--app``), for default-bypass apps.
         expect_issuer: a regex that the issuer, the root or the vendor name must match
@@ -146,10 +143,10 @@ def assess_interception(
     leaf = presented[0]
     root_cert, root_name = _root_of(presented, path, public_roots)
     root_fp = _sha256(root_cert) if root_cert is not None else ""
-    public = bool(trusted_by.get(PUBLIC_STORE)) or (
+    public = bool(trusted_by.get(RootSetId.PUBLIC)) or (
         bool(root_fp) and root_fp in public_root_fingerprints
     )
-    private_stores = [s for s, ok in trusted_by.items() if ok and s != PUBLIC_STORE]
+    private_stores = [s for s, ok in trusted_by.items() if ok and s != RootSetId.PUBLIC]
     issuer_text = name_string(leaf.issuer)
     root_text = name_string(root_name)
     host_kind = classify_host(host)
@@ -385,10 +382,10 @@ def normalize_fingerprint(value: str) -> str:
     return text
 
 
-def _trust_reason(root_text: str, private_stores: Sequence[str]) -> str:
+def _trust_reason(root_text: str, private_stores: Sequence[RootSetId]) -> str:
     if private_stores:
         where = " and ".join(
-            "this machine's OS store" if s == OS_STORE else s for s in private_stores
+            "this machine's OS store" if s == RootSetId.OS else s for s in private_stores
         )
         return (
             f"the chain ends at '{root_text}', which is not in the public root program (certifi) "

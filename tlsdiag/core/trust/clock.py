@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 from tlsdiag import codes
 from tlsdiag.core.certs import utc
 from tlsdiag.core.findings import make_finding
+from tlsdiag.facts.trust import ClockFacts
 from tlsdiag.model import Finding, Severity
 
 CLOCK_WARNING_SECONDS = 300
@@ -24,7 +24,7 @@ def clock_check(
     tz_name: str,
     utc_offset_seconds: int,
     round_trip_seconds: float = 0.0,
-) -> tuple[dict[str, Any], list[Finding]]:
+) -> tuple[ClockFacts, list[Finding]]:
     """Compare the local clock with a server's HTTP ``Date`` header.
 
     Args:
@@ -40,7 +40,7 @@ def clock_check(
     """
     hours, rem = divmod(abs(utc_offset_seconds), 3600)
     offset = f"{'+' if utc_offset_seconds >= 0 else '-'}{hours:02d}:{rem // 60:02d}"
-    facts: dict[str, Any] = {
+    facts: ClockFacts = {
         "host": host,
         "local_utc": utc(local_utc),
         "time_zone": tz_name,

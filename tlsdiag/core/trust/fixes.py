@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from tlsdiag.core.trust.records import StoreReading
 from tlsdiag.core.trust.roots import RootInfo
+from tlsdiag.facts.ca import TrustHelpFix, TrustHelpStoreFacts
 from tlsdiag.kb.trust import FixDef, StoreDef
 
 DEFAULT_BUNDLE = "~/.config/tlsdiag/ca-bundle.pem"
@@ -93,7 +93,7 @@ def help_fix(
     os_steps: Iterable[str] | None,
     *,
     defaults: Mapping[str, str] | None = None,
-) -> dict[str, object]:
+) -> TrustHelpFix:
     """One store's fix for ``ca trust-help``: placeholders filled, ``@os-fix`` expanded.
 
     Args:
@@ -158,7 +158,7 @@ def trust_help_entries(
     variables: Mapping[str, str],
     *,
     platform: str | None,
-) -> list[dict[str, Any]]:
+) -> list[TrustHelpStoreFacts]:
     """How to trust a root in each store of the catalogue (steps printed, never run).
 
     Args:
@@ -188,7 +188,7 @@ def trust_help_entries(
         )
     else:
         os_steps = _static_os_steps(stores, platform, variables)
-    out: list[dict[str, Any]] = []
+    out: list[TrustHelpStoreFacts] = []
     for store in stores:
         if platform and platform not in store.platforms:
             continue
@@ -196,7 +196,7 @@ def trust_help_entries(
         defaults = {"STORE_PATH": "${JAVA_HOME}/lib/security/cacerts"}
         if store.instances != "java-home":
             defaults = {}
-        made: list[tuple[str, dict[str, object]]] = []
+        made: list[tuple[str, TrustHelpFix]] = []
         for reading in by_id.get(store.id, []):
             if reading.fix is None:
                 continue
@@ -226,7 +226,9 @@ def trust_help_entries(
                     "kind": store.kind,
                     "instance": instance,
                     "platforms": list(store.platforms),
-                    **fix,
+                    "steps": fix["steps"],
+                    "scope": fix["scope"],
+                    "note": fix["note"],
                     "consumers": list(store.consumers),
                 }
             )

@@ -4,15 +4,15 @@ argument."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from tlsdiag.core.certs import utc
 from tlsdiag.core.trust.fixes import DEFAULT_BUNDLE, fix_variables, render_steps
 from tlsdiag.core.trust.records import SourceReading, StoreCert, StoreReading
 from tlsdiag.core.trust.roots import PublicRoots, RootInfo
+from tlsdiag.facts.trust import FixFacts, StoreRowFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +28,14 @@ class MatrixRow:
     status: str
     location: str
     overridden_by: tuple[str, ...] = ()
-    fix: Mapping[str, Any] | None = None
+    fix: FixFacts | None = None
     detail: str = ""
     consumers: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     provides_os: bool = False
     sources: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> StoreRowFacts:
         """JSON form (``stores[]`` of ``trust --json``)."""
         return {
             "id": self.id,
@@ -47,7 +47,7 @@ class MatrixRow:
             "status": self.status,
             "location": self.location or None,
             "overridden_by": list(self.overridden_by),
-            "fix": dict(self.fix) if self.fix else None,
+            "fix": FixFacts(**self.fix) if self.fix else None,
             "detail": self.detail,
             "consumers": list(self.consumers),
             "notes": list(self.notes),
@@ -265,7 +265,7 @@ def build_matrix(
         verdict = resolver.store(reading)
         status, detail = verdict.status, verdict.detail
         incomplete = _incomplete_override(reading, public) if verdict.trusted else None
-        fix: dict[str, Any] | None = None
+        fix: FixFacts | None = None
         if incomplete is not None:
             status = "override-incomplete"
             name = incomplete.label.split("=", 1)[0]

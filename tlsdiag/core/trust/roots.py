@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from cryptography import x509
 
@@ -20,6 +19,7 @@ from tlsdiag.core.certs import (
     utc,
 )
 from tlsdiag.core.trust.records import StoreCert, StoreReading
+from tlsdiag.facts.trust import RootFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +40,9 @@ class RootInfo:
         match = re.search(r"(?:^|,)CN=((?:[^,\\]|\\.)*)", self.subject)
         return match.group(1).replace("\\", "") if match else self.subject
 
-    def to_dict(self, now: datetime) -> dict[str, Any]:
+    def to_dict(self, now: datetime) -> RootFacts:
         """JSON form: subject, fingerprints, validity, key and signature."""
-        out: dict[str, Any] = {
+        out: RootFacts = {
             "subject": self.subject,
             "common_name": self.common_name,
             "sha256": self.sha256 or None,

@@ -205,7 +205,7 @@ def cert(
         )
     if aki and issuer is not None:
         b = b.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
             critical=False,
         )
     if eku is None and ca is False:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tlsdiag.core.certbuild import Issued
+from tlsdiag.facts.ids import Platform
 from tlsdiag.lab.pki import make_ca
 from tlsdiag.stores.context import StoreContext
 
@@ -117,7 +118,7 @@ class FakeMachine:
         """The Debian bundle: the public roots plus ``extra``."""
         return self.write("/etc/ssl/certs/ca-certificates.crt", pem(*public_roots(), *extra))
 
-    def context(self, platform: str = "linux", **kw: Any) -> StoreContext:
+    def context(self, platform: Platform = Platform.LINUX, **kw: Any) -> StoreContext:
         kw.setdefault("certifi_path", str(self.certifi))
         kw.setdefault("openssl_cafile", str(self.path("/usr/lib/ssl/cert.pem")))
         kw.setdefault("openssl_capath", str(self.path("/usr/lib/ssl/certs")))

@@ -1,16 +1,13 @@
 """Local TLS servers for the issuer tests, serving chains built at test time.
 
-The chain builders live in tests/unit/issuer/issuer_chains.py; this module loads that file by
-path so both test folders share one implementation without a package.
+The chain builders live in ``helpers.issuer_chains``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import socket
 import ssl
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,15 +15,6 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-
-_CHAINS = Path(__file__).resolve().parents[1] / "unit" / "issuer" / "issuer_chains.py"
-if "issuer_chains" not in sys.modules:
-    _spec = importlib.util.spec_from_file_location("issuer_chains", _CHAINS)
-    assert _spec is not None and _spec.loader is not None
-    _module = importlib.util.module_from_spec(_spec)
-    sys.modules["issuer_chains"] = _module
-    _spec.loader.exec_module(_module)
-chains = sys.modules["issuer_chains"]
 
 
 def pem(*certs: x509.Certificate) -> bytes:
