@@ -24,7 +24,6 @@ from tlsdiag.core.diagnose import clock_findings, failure_findings, handshake_fi
 from tlsdiag.core.verdict import dedupe_findings, reclassify_untrusted, store_mismatch_findings
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
-from tlsdiag.net.scan import check_findings
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
 
@@ -160,11 +159,14 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         "dns": PF.dns_facts(p),
         "connect": PF.connect_facts(p),
     }
-    findings.extend(
-        check_findings(
-            p, failure_findings(p), timeout=opts.probe.timeout, connect_to=opts.probe.connect_to
+    failed = failure_findings(p)
+    if p.failure is not None:  # a version or cipher failure gets a short scan
+        from tlsdiag.net.scan import check_findings
+
+        failed = check_findings(
+            p, failed, timeout=opts.probe.timeout, connect_to=opts.probe.connect_to
         )
-    )
+    findings.extend(failed)
     hs = PF.seen_handshake(p)
     facts["handshake"] = PF.handshake_facts(hs or p.failed_handshake)
     presented: tuple[x509.Certificate, ...] = ()
@@ -231,13 +233,20 @@ def run_checks(
     concurrency: int = 8,
     on_done: Callable[[CheckOutcome], None] | None = None,
 ) -> list[CheckOutcome]:
-    """Check several targets concurrently; results in the order of ``targets``."""
+    """Check several targets concurrently; results in the order of ``targets``.
+
+    ``on_done`` is called in this thread as each check finishes (in completion order).
+    """
     if len(targets) == 1:
         out = [run_check(targets[0], opts)]
-    else:
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            out = list(pool.map(lambda t: run_check(t, opts), targets))
-    if on_done:
-        for o in out:
-            on_done(o)
-    return out
+        if on_done:
+            on_done(out[0])
+        return out
+    from concurrent.futures import as_completed
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [pool.submit(run_check, t, opts) for t in targets]
+        for future in as_completed(futures):
+            if on_done:
+                on_done(future.result())
+        return [f.result() for f in futures]
