@@ -1,90 +1,104 @@
 """The ``tlsdiag`` Typer application: global options and command registration.
 
-Each command lives in its own module with a ``register(app)`` function; this module imports
-only typer, the stdlib and light tlsdiag modules so that ``tlsdiag --version`` starts fast.
+Each command lives in its own module with a ``register(app)`` function. Start-up is kept short
+in two ways:
+
+- ``tlsdiag --version`` (or ``-V``) is answered by :func:`main` before typer is imported;
+- a run of one command (``tlsdiag check ...``) registers only that command, so typer neither
+  imports the other command modules nor converts their signatures into click parameters.
+
+``app`` (the full application, every command registered, as ``--help`` and the tests see it) is
+built on first access; importing this module imports only the stdlib and ``tlsdiag``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+import sys
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 from tlsdiag import __version__
-from tlsdiag.cli import (
-    _common,
-    bundle,
-    ca,
-    chain,
-    check,
-    compare,
-    demo,
-    explain,
-    fleet,
-    har,
-    issuer,
-    lab,
-    probe,
-    proxy,
-    trust,
+
+if TYPE_CHECKING:
+    import typer
+
+HELP = (
+    "Troubleshoot TLS inspection: is this connection inspected, does this machine trust the "
+    "inspection root, what is wrong with the chain, and what to do next."
 )
 
-app = typer.Typer(
-    cls=_common.OneLineErrors,
-    name="tlsdiag",
-    help=(
-        "Troubleshoot TLS inspection: is this connection inspected, does this machine trust the "
-        "inspection root, what is wrong with the chain, and what to do next."
-    ),
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    add_completion=False,
-    rich_markup_mode=None,
-)
+# command name -> the tlsdiag.cli module that registers it, in --help order
+COMMANDS: dict[str, str] = {
+    "check": "check",
+    "compare": "compare",
+    "probe": "probe",
+    "chain": "chain",
+    "lab": "lab",
+    "demo": "demo",
+    "issuer": "issuer",
+    "proxy": "proxy",
+    "ca": "ca",
+    "trust": "trust",
+    "explain": "explain",
+    "fleet": "fleet",
+    "har": "har",
+    "bundle": "bundle",
+}
+_VERSION_FLAGS = ("--version", "-V")  # as in tlsdiag.cli._root
+_GLOBAL_FLAGS = frozenset({"--debug"})
 
 
-def _version(value: bool) -> None:
-    if value:
-        import sys
+def build_app(only: str | None = None) -> typer.Typer:
+    """The Typer application with every command, or only the command ``only``."""
+    import typer
 
-        sys.stdout.write(f"tlsdiag {__version__}\n")
-        raise typer.Exit(0)
+    from tlsdiag.cli import _common, _root
+
+    app = typer.Typer(
+        cls=_common.OneLineErrors,
+        name="tlsdiag",
+        help=HELP,
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+        add_completion=False,
+        rich_markup_mode=None,
+    )
+
+    app.callback()(_root.root)
+    names = (only,) if only is not None else tuple(COMMANDS)
+    for name in names:
+        import_module(f"tlsdiag.cli.{COMMANDS[name]}").register(app)
+    return app
 
 
-@app.callback()
-def _root(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
-        ),
-    ] = False,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")
-    ] = False,
-) -> None:
-    _common.set_debug(debug)
+def command_of(argv: list[str]) -> str | None:
+    """The one command an argument list runs (None: no command, a typo, or global help).
+
+    Args:
+        argv: the arguments after the program name.
+
+    Returns:
+        A key of :data:`COMMANDS`, or None when the whole application is needed.
+    """
+    for arg in argv:
+        if arg in _GLOBAL_FLAGS:
+            continue
+        return arg if arg in COMMANDS else None
+    return None
 
 
-for _module in (
-    check,
-    compare,
-    probe,
-    chain,
-    lab,
-    demo,
-    issuer,
-    proxy,
-    ca,
-    trust,
-    explain,
-    fleet,
-    har,
-    bundle,
-):
-    _module.register(app)
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":
+        full = build_app()
+        globals()["app"] = full
+        return full
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    argv = sys.argv[1:]
+    if len(argv) == 1 and argv[0] in _VERSION_FLAGS:
+        sys.stdout.write(f"tlsdiag {__version__}\n")
+        return
+    build_app(command_of(argv))()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +19,7 @@ from tlsdiag.cli._common import (
     emit,
     handle_errors,
     pick_format,
-    spinner,
+    stderr_console,
 )
 from tlsdiag.model import Format
 
@@ -85,8 +88,8 @@ def check(
             noproxy=noproxy,
             revocation=not no_revocation,
         )
-        with spinner(f"checking {len(parsed)} target(s)"):
-            outcomes = run_checks(parsed, opts, concurrency=concurrency)
+        with progress(len(parsed)) as step:
+            outcomes = run_checks(parsed, opts, concurrency=concurrency, on_done=step)
         code = emit(
             check_reports(outcomes),
             pick_format(fmt, as_json),
@@ -95,6 +98,26 @@ def check(
             force=force,
         )
     raise typer.Exit(code)
+
+
+@contextmanager
+def progress(total: int) -> Iterator[Callable[[object], None]]:
+    """A status line on stderr, ``checking 200 targets: 37 done``, updated as checks finish;
+    silent when stderr is not a terminal."""
+    label = f"checking {total} target(s)"
+    if not sys.stderr.isatty():
+        yield lambda _done: None
+        return
+    done = 0
+    with stderr_console().status(label, spinner="dots") as status:
+
+        def step(_outcome: object) -> None:
+            nonlocal done
+            done += 1
+            if total > 1:
+                status.update(f"{label}: {done} done")
+
+        yield step
 
 
 def register(app: typer.Typer) -> None:

@@ -38,7 +38,6 @@ from tlsdiag.facts.check import CheckFacts, InterceptionFacts, RevocationFacts
 from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
-from tlsdiag.net.scan import check_findings
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 
 
@@ -244,7 +243,10 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     findings: list[Finding] = []
     forced = forced_options(opts.probe)
     base = failure_findings(p, forced=forced)
-    if not forced:  # a short scan names what the server speaks; not for options the user forced
+    if not forced and p.failure is not None:
+        # a short scan names what the server speaks; not for options the user forced
+        from tlsdiag.net.scan import check_findings
+
         base = check_findings(p, base, timeout=opts.probe.timeout, connect_to=opts.probe.connect_to)
     findings.extend(base)
     hs = PF.seen_handshake(p)
@@ -323,13 +325,20 @@ def run_checks(
     concurrency: int = 8,
     on_done: Callable[[CheckOutcome], None] | None = None,
 ) -> list[CheckOutcome]:
-    """Check several targets concurrently; results in the order of ``targets``."""
+    """Check several targets concurrently; results in the order of ``targets``.
+
+    ``on_done`` is called in this thread as each check finishes (in completion order).
+    """
     if len(targets) == 1:
         out = [run_check(targets[0], opts)]
-    else:
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            out = list(pool.map(lambda t: run_check(t, opts), targets))
-    if on_done:
-        for o in out:
-            on_done(o)
-    return out
+        if on_done:
+            on_done(out[0])
+        return out
+    from concurrent.futures import as_completed
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [pool.submit(run_check, t, opts) for t in targets]
+        for future in as_completed(futures):
+            if on_done:
+                on_done(future.result())
+        return [f.result() for f in futures]

@@ -59,8 +59,8 @@ def inspection_roots_here(cafile: RootSet | None = None) -> list[tuple[str, str]
 def _os_inspection_roots() -> tuple[tuple[str, str], ...]:
     """Vendor roots in the OS store; public roots (certifi) are skipped: they are never an
     inspection root, and matching every vendor rule against every public root is slow."""
-    public = {c.fingerprint(hashes.SHA256()) for c in public_roots().certs}
-    private = [c for c in os_roots().certs if c.fingerprint(hashes.SHA256()) not in public]
+    public = set(public_roots().certs)  # certificates compare by their DER: no hashing
+    private = [c for c in os_roots().certs if c not in public]
     return tuple(installed_vendors(private))
 
 

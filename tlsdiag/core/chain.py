@@ -94,14 +94,12 @@ def build_path(
     cur = leaf
     for _ in range(MAX_DEPTH):
         if C.is_self_signed(cur):
-            fp = C.fingerprint(cur)
-            held = [rs.name for rs in root_sets if any(C.fingerprint(r) == fp for r in rs.certs)]
+            held = [rs.name for rs in root_sets if cur in rs.certs]  # equal DER, equal cert
             return path, held, ""
         anchored = [(rs.name, r) for rs in root_sets for r in rs.certs if C.signed_by(cur, r)]
         if anchored:
             root = anchored[0][1]
-            fp = C.fingerprint(root)
-            held = [rs.name for rs in root_sets if any(C.fingerprint(r) == fp for r in rs.certs)]
+            held = [rs.name for rs in root_sets if root in rs.certs]
             path.append(root)
             return path, held, ""
         nxt = _find_issuer(cur, [c for c in pool if c not in path])

@@ -1,10 +1,84 @@
-"""The shared reader of the TOML files shipped in ``tlsdiag/data`` (the loaders cache results)."""
+"""The shared reader of the TOML files shipped in ``tlsdiag/data`` (the loaders cache results).
+
+Parsing TOML costs a few milliseconds per file and importing ``tomllib`` several more, on every
+run; a parsed file is therefore also kept as JSON in the user's cache directory (the one the
+explain cache uses: ``$TLSDIAG_CACHE_DIR``, ``$XDG_CACHE_HOME/tlsdiag``, ``~/.cache/tlsdiag``;
+``TLSDIAG_NO_CACHE=1`` turns it off), keyed by the file's length and CRC and the tlsdiag
+version. :func:`load_validated` also records that a loader accepted the file, so that a later
+run may skip checks whose outcome cannot change for the same bytes (compiling every regex only
+to prove it compiles). Any problem with the cache silently falls back to parsing the TOML.
+"""
 
 from __future__ import annotations
 
-import tomllib
+import json
+import os
+import zlib
+from collections.abc import Callable
 from importlib.resources import files
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tlsdiag import __version__
+
+T = TypeVar("T")
+CACHE_FORMAT = 1
+
+
+def _read(name: str) -> tuple[bytes, str]:
+    blob = files("tlsdiag.data").joinpath(name).read_bytes()
+    return blob, f"{__version__}/{CACHE_FORMAT}/{name}:{len(blob)}:{zlib.crc32(blob):08x}"
+
+
+def _cache_path(name: str, key: str) -> Path | None:
+    from tlsdiag.kb._explain_cache import cache_dir
+
+    directory = cache_dir()
+    if directory is None:
+        return None
+    stem = name.removesuffix(".toml")
+    return directory / f"toml-{stem}-{zlib.crc32(key.encode()):08x}.json"
+
+
+def _from_cache(path: Path | None, key: str) -> tuple[dict[str, Any], bool] | None:
+    if path is None:
+        return None
+    try:
+        doc = json.loads(path.read_bytes())
+        if isinstance(doc, dict) and doc.get("key") == key and isinstance(doc.get("doc"), dict):
+            return doc["doc"], doc.get("checked") is True
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _to_cache(path: Path | None, name: str, key: str, doc: dict[str, Any], checked: bool) -> None:
+    if path is None:
+        return
+    import tempfile
+
+    try:
+        text = json.dumps({"key": key, "checked": checked, "doc": doc}, separators=(",", ":"))
+    except (TypeError, ValueError):  # a TOML date or time: not JSON, not cached
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
+        ) as fh:
+            fh.write(text)
+        os.replace(fh.name, path)
+        for old in path.parent.glob(f"toml-{name.removesuffix('.toml')}-*.json"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        return
+
+
+def _parse(blob: bytes) -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(blob.decode("utf-8"))
 
 
 def load_toml(name: str) -> dict[str, Any]:
@@ -16,5 +90,34 @@ def load_toml(name: str) -> dict[str, Any]:
     Returns:
         The parsed TOML document.
     """
-    text = files("tlsdiag.data").joinpath(name).read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    blob, key = _read(name)
+    path = _cache_path(name, key)
+    hit = _from_cache(path, key)
+    if hit is not None:
+        return hit[0]
+    doc = _parse(blob)
+    _to_cache(path, name, key, doc, checked=False)
+    return doc
+
+
+def load_validated(name: str, build: Callable[[dict[str, Any], bool], T]) -> T:
+    """Read one data file and build a loader's result from it, validating only when needed.
+
+    Args:
+        name: file name inside ``tlsdiag/data``.
+        build: ``build(doc, checked)`` validates and converts the parsed document; ``checked``
+            is True when this exact file was accepted by ``build`` in an earlier run, so checks
+            that depend only on the file's bytes may be skipped.
+
+    Returns:
+        What ``build`` returns. Its errors propagate (and the file is then not marked checked).
+    """
+    blob, key = _read(name)
+    path = _cache_path(name, key)
+    hit = _from_cache(path, key)
+    if hit is not None and hit[1]:
+        return build(hit[0], True)
+    doc = hit[0] if hit is not None else _parse(blob)
+    result = build(doc, False)
+    _to_cache(path, name, key, doc, checked=True)
+    return result

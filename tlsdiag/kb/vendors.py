@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from tlsdiag.kb._load import load_toml
+from tlsdiag.kb._load import load_validated
+from tlsdiag.kb._needles import derive_needles
 
 KINDS = frozenset({"sase", "firewall", "proxy", "antivirus", "debugging-proxy", "tlsdiag"})
 PLATFORMS = frozenset({"linux", "macos", "windows", "android", "ios", "unknown"})
@@ -39,13 +40,39 @@ _RULE_KEYS = {"cn", "o", "ou"}
 _ISSUER_KEYS = {"id", "org", "note"}
 
 
+@cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class NamePattern:
+    """An anchored, case-insensitive pattern of the data files, compiled on first real use.
+
+    Compiling the ~140 patterns costs more than a whole check's analysis; the literal needles
+    (lower case) a value must contain for the pattern to match let most values be rejected
+    without compiling anything.
+    """
+
+    pattern: str
+    needles: tuple[str, ...] = ()
+
+    def fullmatch(self, value: str) -> re.Match[str] | None:
+        """``re.fullmatch`` of the whole value, ignoring case."""
+        if self.needles:
+            low = value.lower()
+            if not any(n in low for n in self.needles):
+                return None
+        return _regex(self.pattern).fullmatch(value)
+
+
 @dataclass(frozen=True, slots=True)
 class NameRule:
     """Anchored, case-insensitive patterns on one certificate name; every set field must match."""
 
-    cn: re.Pattern[str] | None = None
-    o: re.Pattern[str] | None = None
-    ou: re.Pattern[str] | None = None
+    cn: NamePattern | None = None
+    o: NamePattern | None = None
+    ou: NamePattern | None = None
 
     def describe(self) -> str:
         """The rule as written in the data file, e.g. ``CN ~ 'Zscaler Root CA', O ~ 'Zscaler'``."""
@@ -82,20 +109,24 @@ class PublicIssuer:
     """An organisation that runs a public issuing CA."""
 
     id: str
-    org: re.Pattern[str]
+    org: NamePattern
     note: str = ""
 
 
-def _compile(pattern: Any, where: str) -> re.Pattern[str]:
+def _compile(pattern: Any, where: str, *, checked: bool = False) -> NamePattern:
+    """A :class:`NamePattern`; the regex is compiled now (to reject a bad one) unless
+    ``checked`` says this data file was accepted before."""
     if not isinstance(pattern, str) or not pattern:
         raise ValueError(f"{where}: pattern must be a non-empty string")
-    try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(f"{where}: bad regex {pattern!r}: {exc}") from exc
+    if not checked:
+        try:
+            _regex(pattern)
+        except re.error as exc:
+            raise ValueError(f"{where}: bad regex {pattern!r}: {exc}") from exc
+    return NamePattern(pattern, derive_needles(pattern))
 
 
-def _rule(entry: Any, where: str) -> NameRule:
+def _rule(entry: Any, where: str, checked: bool = False) -> NameRule:
     if not isinstance(entry, dict):
         raise ValueError(f"{where}: a rule must be a table like {{ cn = '...' }}")
     unknown = set(entry) - _RULE_KEYS
@@ -103,7 +134,9 @@ def _rule(entry: Any, where: str) -> NameRule:
         raise ValueError(f"{where}: unknown rule keys {sorted(unknown)}")
     if not entry:
         raise ValueError(f"{where}: empty rule")
-    compiled = {key: _compile(value, f"{where}.{key}") for key, value in entry.items()}
+    compiled = {
+        key: _compile(value, f"{where}.{key}", checked=checked) for key, value in entry.items()
+    }
     return NameRule(cn=compiled.get("cn"), o=compiled.get("o"), ou=compiled.get("ou"))
 
 
@@ -113,8 +146,11 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_vendor(entry: dict[str, Any]) -> Vendor:
+def parse_vendor(entry: dict[str, Any], *, checked: bool = False) -> Vendor:
     """Validate one ``[[vendor]]`` table and build a :class:`Vendor`.
+
+    ``checked``: the entry comes from a data file accepted before (its regexes compile), so
+    they are compiled only when first needed.
 
     Raises:
         ValueError: unknown or missing keys, bad kinds/platforms, regexes that do not compile.
@@ -142,8 +178,8 @@ def parse_vendor(entry: dict[str, Any]) -> Vendor:
     root_rules = entry["root"]
     if not isinstance(issuer_rules, list) or not isinstance(root_rules, list):
         raise ValueError(f"{where}: issuer and root must be arrays of rules")
-    issuer = tuple(_rule(r, f"{where}.issuer[{i}]") for i, r in enumerate(issuer_rules))
-    root = tuple(_rule(r, f"{where}.root[{i}]") for i, r in enumerate(root_rules))
+    issuer = tuple(_rule(r, f"{where}.issuer[{i}]", checked) for i, r in enumerate(issuer_rules))
+    root = tuple(_rule(r, f"{where}.root[{i}]", checked) for i, r in enumerate(root_rules))
     if not issuer and not root:
         raise ValueError(f"{where}: needs at least one issuer or root rule")
     apps = _strings(entry["default_bypass_apps"], f"{where}.default_bypass_apps")
@@ -168,10 +204,14 @@ def parse_vendor(entry: dict[str, Any]) -> Vendor:
 @cache
 def vendors() -> tuple[Vendor, ...]:
     """Every vendor of ``data/vendors.toml``, in file order (first match wins)."""
+    return load_validated("vendors.toml", _vendors)
+
+
+def _vendors(doc: dict[str, Any], checked: bool) -> tuple[Vendor, ...]:
     out: list[Vendor] = []
     seen: set[str] = set()
-    for entry in load_toml("vendors.toml")["vendor"]:
-        vendor = parse_vendor(entry)
+    for entry in doc["vendor"]:
+        vendor = parse_vendor(entry, checked=checked)
         if vendor.id in seen:
             raise ValueError(f"vendors.toml: duplicate id {vendor.id}")
         seen.add(vendor.id)
@@ -190,9 +230,13 @@ def vendor_by_id(vendor_id: str) -> Vendor:
 @cache
 def public_issuers() -> tuple[PublicIssuer, ...]:
     """Organisations of widely used public issuing CAs (``data/public_issuers.toml``)."""
+    return load_validated("public_issuers.toml", _public_issuers)
+
+
+def _public_issuers(doc: dict[str, Any], checked: bool) -> tuple[PublicIssuer, ...]:
     out: list[PublicIssuer] = []
     seen: set[str] = set()
-    for entry in load_toml("public_issuers.toml")["issuer"]:
+    for entry in doc["issuer"]:
         unknown = set(entry) - _ISSUER_KEYS
         if unknown:
             raise ValueError(
@@ -205,7 +249,7 @@ def public_issuers() -> tuple[PublicIssuer, ...]:
         out.append(
             PublicIssuer(
                 id=pid,
-                org=_compile(entry["org"], f"public_issuers.toml: {pid}.org"),
+                org=_compile(entry["org"], f"public_issuers.toml: {pid}.org", checked=checked),
                 note=str(entry.get("note", "")),
             )
         )

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from tlsdiag.core.certs import name_string
-from tlsdiag.core.issuer.signals import _values
 from tlsdiag.kb.vendors import NameRule, Vendor, vendors
 
 
@@ -30,8 +30,38 @@ _NameValues = tuple[list[str], list[str], list[str]]
 
 
 def _name_values(name: x509.Name) -> _NameValues:
-    cn, o, ou = (_values(name, oid) for oid in _RULE_OIDS)
+    """The CN, O and OU values of a name, read in one pass over its attributes."""
+    cn: list[str] = []
+    o: list[str] = []
+    ou: list[str] = []
+    slots = dict(zip(_RULE_OIDS, (cn, o, ou), strict=True))
+    for attr in name:
+        found = slots.get(attr.oid)
+        if found is not None:
+            value = attr.value
+            found.append(value if isinstance(value, str) else value.decode("utf-8", "replace"))
     return cn, o, ou
+
+
+def _needles(catalogue: Sequence[Vendor]) -> frozenset[str] | None:
+    """Every literal some rule of the catalogue needs, or None when a pattern has none.
+
+    Each set pattern of a rule must match, and a pattern cannot match a value without one of
+    its needles; so a name whose values contain none of these cannot match any rule.
+    """
+    out: set[str] = set()
+    for vendor in catalogue:
+        for rule in vendor.issuer + vendor.root:
+            patterns = [p for p in (rule.cn, rule.o, rule.ou) if p is not None]
+            if not any(p.needles for p in patterns):
+                return None
+            out.update(next(p for p in patterns if p.needles).needles)
+    return frozenset(out)
+
+
+@cache
+def _catalogue_needles() -> frozenset[str] | None:
+    return _needles(vendors())
 
 
 def _rule_matches_values(rule: NameRule, values: _NameValues) -> bool:
@@ -62,6 +92,12 @@ def match_name(
         The match, or None.
     """
     values = _name_values(name)  # read the name once, not once per rule
+    if catalogue is None:
+        needles = _catalogue_needles()
+        if needles is not None:
+            text = "\n".join(v for found in values for v in found).lower()
+            if not any(n in text for n in needles):
+                return None
     for vendor in catalogue if catalogue is not None else vendors():
         if position == "issuer":
             rules: tuple[NameRule, ...] = vendor.issuer
