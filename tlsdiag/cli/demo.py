@@ -15,7 +15,6 @@ from tlsdiag.cli._common import (
     handle_errors,
     pick_format,
 )
-from tlsdiag.cli._output import write_output
 from tlsdiag.model import Format
 
 
@@ -36,16 +35,9 @@ def demo(
         from tlsdiag.commands.demo import demo_report
 
         report = demo_report(case)
-        chosen = pick_format(fmt, as_json)
-        if chosen is Format.CONSOLE:
-            from tlsdiag.render.demo import demo_text, render_demo
+        from tlsdiag.render.demo import render_demo_report
 
-            if output is not None:
-                write_output(demo_text(report), output, force=force)
-            else:
-                render_demo(report)
-        else:
-            emit([report], chosen, output, force=force)
+        emit([report], pick_format(fmt, as_json), output, render_demo_report, force=force)
     from tlsdiag.facts.lab import demo_facts
 
     raise typer.Exit(0 if demo_facts(report)["all_as_expected"] else 1)

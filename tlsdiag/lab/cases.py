@@ -218,7 +218,10 @@ class Lab:
                 not_before=now - timedelta(days=100), not_after=now - timedelta(days=10)
             )
         elif name == "not-yet-valid":
-            leaf_args.update(not_before=now + timedelta(days=7), not_after=now + timedelta(days=97))
+            # half a day past the week: "valid in 7 days" whatever the second the check runs in
+            leaf_args.update(
+                not_before=now + timedelta(days=7, hours=12), not_after=now + timedelta(days=97)
+            )
         elif name == "wrong-host":
             leaf_args["names"] = [f"other.{DOMAIN}"]
         elif name == "wildcard":

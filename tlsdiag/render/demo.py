@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 from rich.console import Console
 from rich.markup import escape
 
@@ -49,26 +47,3 @@ def render_demo_report(report: Report, console: Console) -> None:
         f"\n{good}/{len(cases)} cases diagnosed as expected in {facts['seconds']:.1f} s. "
         "See one in full: tlsdiag lab serve, then run a printed command."
     )
-
-
-def render_demo(report: Report) -> None:
-    """Print to the terminal.
-
-    Args:
-        report: the ``demo`` report.
-    """
-    render_demo_report(report, Console(highlight=False))
-
-
-def demo_text(report: Report) -> str:
-    """Plain text for --output.
-
-    Args:
-        report: the ``demo`` report.
-
-    Returns:
-        The console output without colours, 120 columns wide.
-    """
-    buf = io.StringIO()
-    render_demo_report(report, Console(file=buf, width=120, no_color=True))
-    return buf.getvalue()
