@@ -39,7 +39,7 @@ _HTTP_DATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} \w{3} \d{4} \d{
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b|\b(?:[0-9A-F]{2}:){15,}[0-9A-F]{2}\b")
 _PORT = re.compile(r"(127\.0\.0\.1|localhost|\.test|\]):\d{1,5}\b")
-_PORT_WORD = re.compile(r"\bport \d{1,5}\b")
+_PORT_WORD = re.compile(r"\bport (?:= )?\d{1,5}\b")
 _LAB_DIR = re.compile(r"/[^\s'\"]*tlsdiag-lab-[^/\s'\"]+")
 # keys whose value is volatile whatever it looks like
 _VOLATILE = {
@@ -50,6 +50,7 @@ _VOLATILE = {
     "tool_version": "<version>",
     "spki_sha256": "<spki>",
     "ca_spki_sha256": "<spki>",
+    "spki_sha256_base64": "<spki>",
     "time_zone": "<tz>",
     "utc_offset": "<tz>",
 }
@@ -96,7 +97,7 @@ def normalize(value: Any, tmp: Sequence[str] = ()) -> Any:
         value = _ISO_TIME.sub("<time>", value)
         value = _DATE.sub("<date>", value)
         value = _HEX.sub("<hex>", value)
-        value = _PORT_WORD.sub("port <port>", value)
+        value = _PORT_WORD.sub(lambda m: m[0].rstrip("0123456789") + "<port>", value)
         return _PORT.sub(r"\1:<port>", value)
     return value
 
@@ -257,3 +258,105 @@ def test_a_changed_key_or_value_fails() -> None:
     assert problem is not None and "something else" in problem
     # a volatile value is normalised away, so it does not fail
     assert check_golden("lab-list", json.dumps(dict(doc, tool_version="9.9")), update=False) is None
+
+
+@pytest.mark.parametrize("name", ["good", "expired"])
+def test_compare(lab: Lab, name: str, update: bool) -> None:
+    """``compare`` on a lab case through the embedded proxy (ports and times normalised)."""
+    out = _json(["compare", "--format", "json", "--timeout", "5", *_lab_args(lab, name)])
+    doc = json.loads(out)
+    # the proxy records a connection's event when it ends: racing the report on a good host
+    doc["inspecting_path"]["event"] = "<event>"
+    _assert(f"compare-{name}", json.dumps(doc), update)
+
+
+HAR = GOLDEN.parent / "har"
+
+
+@pytest.mark.parametrize("name", ["chrome-login", "firefox-blocked", "safari-bom"])
+def test_har(name: str, update: bool) -> None:
+    out = _json(["har", "--format", "json", str(HAR / f"{name}.har")])
+    _assert(f"har-{name}", out, update, [str(HAR.parent.parent)])
+
+
+def _events_file(path: Path) -> Path:
+    """Three recorded connections: one inspected, one bypassed, one blocked for its certificate."""
+    from tlsdiag.proxy.events import ProxyEvent
+
+    events = [
+        ProxyEvent(
+            time="2026-01-02T03:04:05Z",
+            client="127.0.0.1:50000",
+            host="a.test",
+            port=443,
+            sni="a.test",
+            rule="default",
+            action="inspect",
+            tls_inspection=1,
+            upstream_version="TLSv1.3",
+            cipher="TLS_AES_128_GCM_SHA256",
+            issuer="CN=Public CA",
+            verification="ok",
+            forged="trusted",
+            client_handshake="ok",
+            bytes_up=120,
+            bytes_down=4000,
+            closed_by="client",
+        ),
+        ProxyEvent(
+            time="2026-01-02T03:04:06Z",
+            client="127.0.0.1:50001",
+            host="bank.test",
+            port=443,
+            sni="bank.test",
+            rule="banks",
+            action="bypass",
+            bytes_up=300,
+            bytes_down=9000,
+            closed_by="server",
+        ),
+        ProxyEvent(
+            time="2026-01-02T03:04:07Z",
+            client="127.0.0.1:50002",
+            host="old.test",
+            port=443,
+            sni="old.test",
+            rule="default",
+            action="block",
+            issuer="CN=Old CA",
+            verification="certificate has expired",
+            tls_certificate_error="certificate has expired",
+            finding="server.cert_expired",
+            detail="the certificate of old.test has expired",
+            http_status=403,
+            closed_by="proxy",
+        ),
+    ]
+    path.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in events), encoding="utf-8")
+    return path
+
+
+def test_proxy_events(tmp_path: Path, update: bool) -> None:
+    events = _events_file(tmp_path / "events.jsonl")
+    _assert(
+        "proxy-events",
+        _json(["proxy", "events", "--format", "json", str(events)]),
+        update,
+        [str(tmp_path)],
+    )
+    out = _json(["proxy", "events", "--format", "json", "--errors", str(events)])
+    _assert("proxy-events-errors", out, update, [str(tmp_path)])
+
+
+def test_ca_init_and_show(tmp_path: Path, update: bool) -> None:
+    ca_dir = str(tmp_path / "ca")
+    out = _json(
+        ["ca", "init", "--format", "json", "--permit", "corp.test", "--dir", ca_dir], codes=(0,)
+    )
+    _assert("ca-init", out, update, [str(tmp_path)])
+    _assert(
+        "ca-show",
+        _json(["ca", "show", "--format", "json", "--dir", ca_dir], codes=(0,)),
+        update,
+        [str(tmp_path)],
+    )

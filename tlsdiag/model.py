@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from tlsdiag.facts.ids import Platform
+
 if TYPE_CHECKING:
     from tlsdiag.facts.check import CertFacts
     from tlsdiag.facts.machine import MachineFacts
@@ -269,7 +271,7 @@ class Report:
         return out
 
 
-OS_PLATFORMS = ("linux", "macos", "windows")
+OS_PLATFORMS = (Platform.LINUX, Platform.MACOS, Platform.WINDOWS)
 
 
 def platform_name(value: str | None = None, *, other: str | None = None) -> str:
@@ -285,9 +287,9 @@ def platform_name(value: str | None = None, *, other: str | None = None) -> str:
     """
     v = (sys.platform if value is None else value).lower()
     if v.startswith("linux"):
-        return "linux"
+        return Platform.LINUX
     if v in ("darwin", "macos"):
-        return "macos"
+        return Platform.MACOS
     if v.startswith("win"):
-        return "windows"
+        return Platform.WINDOWS
     return v if other is None else other

@@ -29,6 +29,7 @@ import pytest
 import trustme
 
 from tlsdiag import codes
+from tlsdiag.facts.proxy import EventFacts
 from tlsdiag.lab.cases import Lab
 from tlsdiag.proxy.ca import CaMaterial, init_ca
 from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
@@ -171,7 +172,7 @@ def start_proxy(
         p.stop()
 
 
-def _events(p: RunningProxy, n: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
+def _events(p: RunningProxy, n: int = 1, timeout: float = 5.0) -> list[EventFacts]:
     """Wait until at least n events were written, then return them all."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -181,7 +182,7 @@ def _events(p: RunningProxy, n: int = 1, timeout: float = 5.0) -> list[dict[str,
     return [e.to_dict() for e in p.events.recent]
 
 
-def _event_for(p: RunningProxy, host: str) -> dict[str, Any]:
+def _event_for(p: RunningProxy, host: str) -> EventFacts:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         for e in p.events.recent:

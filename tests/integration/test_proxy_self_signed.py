@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tlsdiag import codes
+from tlsdiag.facts.proxy import EventFacts
 from tlsdiag.proxy.ca import CaMaterial, init_ca
 from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import default_policy
@@ -110,7 +111,7 @@ def _through_proxy(proxy: RunningProxy, ca: CaMaterial, host: str, port: int) ->
         return data
 
 
-def _finding(proxy: RunningProxy, host: str) -> dict[str, object]:
+def _finding(proxy: RunningProxy, host: str) -> EventFacts:
     for _ in range(250):
         for ev in proxy.events.recent:
             if ev.host == host:

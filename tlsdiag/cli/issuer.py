@@ -18,9 +18,10 @@ from tlsdiag.cli._common import (
     spinner,
 )
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.ids import Platform
 from tlsdiag.model import Format
 
-PLATFORMS = ("linux", "macos", "windows", "android", "ios", "unknown")
+PLATFORMS = tuple(Platform)
 
 
 def issuer(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +20,7 @@ from tlsdiag.cli._common import (
 from tlsdiag.model import Format, Report
 
 if TYPE_CHECKING:
+    from tlsdiag.facts.proxy import EventFacts
     from tlsdiag.proxy.listener import ProxyConfig
 
 proxy_app = typer.Typer(
@@ -117,7 +117,7 @@ def _run(config: ProxyConfig, *, quiet: bool) -> Report:
 
     console = stderr_console()
 
-    def on_event(ev: Mapping[str, Any]) -> None:
+    def on_event(ev: EventFacts) -> None:
         if not quiet:
             console.print(event_line(ev), highlight=False, soft_wrap=True)
 

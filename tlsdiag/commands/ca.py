@@ -52,7 +52,7 @@ def init_report(
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    return ca_report("ca init", ca.cert, ca.paths, now=datetime.now(UTC), extra={"created": True})
+    return ca_report("ca init", ca.cert, ca.paths, now=datetime.now(UTC), created=True)
 
 
 def _existing(directory: Path | None) -> CaPaths:

@@ -8,12 +8,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from tlsdiag import __version__
 from tlsdiag.commands.check import CheckOptions, CheckOutcome, run_checks
 from tlsdiag.core.har import HarSummary, dependent_domain_findings
 from tlsdiag.core.redact import redact_entry, redact_page
+from tlsdiag.facts.har import HarCheckRow, HarFacts, HarPolicyFacts, HarPolicyHost
 from tlsdiag.model import Finding, Report, Severity, Target
 from tlsdiag.stores.harfile import RedactedHarWriter, har_items
 
@@ -77,7 +78,7 @@ def handling_from_check(outcome: CheckOutcome) -> str:
 
 def _check_hosts(
     summary: HarSummary, opts: HarOptions, on_progress: Callable[[str], None] | None
-) -> tuple[dict[str, str], list[dict[str, Any]]]:
+) -> tuple[dict[str, str], list[HarCheckRow]]:
     from tlsdiag.core.target import parse_target
 
     targets: list[Target] = []
@@ -95,7 +96,7 @@ def _check_hosts(
 
     outcomes = run_checks(targets, replace(base, revocation=False), concurrency=opts.concurrency)
     handling: dict[str, str] = {}
-    rows = []
+    rows: list[HarCheckRow] = []
     for target, outcome in zip(targets, outcomes, strict=True):
         state = handling_from_check(outcome)
         handling[target.host] = state
@@ -114,12 +115,12 @@ def _check_hosts(
     return handling, rows
 
 
-def _policy_hosts(summary: HarSummary, path: Path) -> tuple[dict[str, str], dict[str, Any]]:
+def _policy_hosts(summary: HarSummary, path: Path) -> tuple[dict[str, str], HarPolicyFacts]:
     from tlsdiag.proxy.policy import load_policy
 
     policy = load_policy(str(path))
     actions: dict[str, str] = {}
-    rows = []
+    rows: list[HarPolicyHost] = []
     for host, count in sorted(summary.hosts.items()):
         port = min(count.ports) if count.ports else 443
         decision = policy.decide(host, port)
@@ -142,18 +143,18 @@ def run_har(
     summary = scan_har(path, opts.keep)
     findings: list[Finding] = []
     handling: dict[str, str] | None = None
-    facts: dict[str, Any] = {"file": str(path)}
+    head: dict[str, object] = {"file": str(path)}  # file, checks, policy: first in the JSON
     if opts.check:
-        handling, rows = _check_hosts(summary, opts, on_progress)
-        facts["checks"] = rows
+        handling, head["checks"] = _check_hosts(summary, opts, on_progress)
         findings += dependent_domain_findings(handling, source="--check")
     policy_actions: dict[str, str] | None = None
     if opts.policy is not None:
-        policy_actions, facts["policy"] = _policy_hosts(summary, opts.policy)
+        policy_actions, head["policy"] = _policy_hosts(summary, opts.policy)
         findings += dependent_domain_findings(policy_actions, source=f"--policy {opts.policy}")
     if handling is None and policy_actions is None:
         findings += dependent_domain_findings(summary.host_states(), source="the HAR")
-    facts.update(summary.to_facts(handling if handling is not None else policy_actions))
+    counts = summary.to_facts(handling if handling is not None else policy_actions)
+    facts = cast("HarFacts", {**head, **counts})
     return Report(
         command="har",
         target=path.name,

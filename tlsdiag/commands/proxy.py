@@ -5,7 +5,7 @@ back (``proxy events``). The proxy itself lives in ``tlsdiag.proxy``."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,7 @@ from tlsdiag.errors import UsageError
 from tlsdiag.model import Report
 
 if TYPE_CHECKING:
+    from tlsdiag.facts.proxy import EventFacts
     from tlsdiag.proxy.listener import ProxyConfig
 
 
@@ -135,7 +136,7 @@ def startup_facts(config: ProxyConfig, port: int) -> dict[str, Any]:
 def run_proxy(
     config: ProxyConfig,
     *,
-    on_event: Callable[[Mapping[str, Any]], None] | None = None,
+    on_event: Callable[[EventFacts], None] | None = None,
     on_ready: Callable[[int], None] | None = None,
 ) -> Report:
     """Run the proxy until Ctrl-C (or SIGTERM) and report a summary of its connections.

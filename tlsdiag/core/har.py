@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from tlsdiag import codes
 from tlsdiag.core.findings import make_finding
+from tlsdiag.facts.har import HarDomainFacts, HarHostFacts, HarSummaryFacts
 from tlsdiag.model import Finding
 
 MAX_FAILED = 200
@@ -174,7 +175,7 @@ class HarSummary:
             out[host] = "ok" if not c.failed else "failed" if c.failed == c.requests else "partly"
         return out
 
-    def to_facts(self, statuses: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def to_facts(self, statuses: Mapping[str, str] | None = None) -> HarSummaryFacts:
         """JSON-ready facts, grouped by registrable domain (most requests first).
 
         Args:
@@ -184,12 +185,12 @@ class HarSummary:
         groups: dict[str, list[str]] = {}
         for host in self.hosts:
             groups.setdefault(registrable_domain(host), []).append(host)
-        domains = []
+        domains: list[HarDomainFacts] = []
         for domain, hosts in groups.items():
-            rows = []
+            rows: list[HarHostFacts] = []
             for host in sorted(hosts, key=lambda h: (-self.hosts[h].requests, h)):
                 c = self.hosts[host]
-                row: dict[str, Any] = {
+                row: HarHostFacts = {
                     "host": host,
                     "requests": c.requests,
                     "failed": c.failed,

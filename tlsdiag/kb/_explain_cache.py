@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tlsdiag import __version__
+from tlsdiag.facts.ids import Platform
 from tlsdiag.kb._needles import _needles
 from tlsdiag.model import platform_name
 
@@ -40,7 +41,7 @@ def cache_dir(env: dict[str, str] | None = None) -> Path | None:
         return Path(env["TLSDIAG_CACHE_DIR"])
     if env.get("XDG_CACHE_HOME"):
         return Path(env["XDG_CACHE_HOME"]) / "tlsdiag"
-    if platform_name() == "windows" and env.get("LOCALAPPDATA"):
+    if platform_name() == Platform.WINDOWS and env.get("LOCALAPPDATA"):
         return Path(env["LOCALAPPDATA"]) / "tlsdiag" / "cache"
     home = env.get("HOME") or env.get("USERPROFILE")
     return Path(home) / ".cache" / "tlsdiag" if home else None

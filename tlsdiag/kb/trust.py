@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from tlsdiag.facts.ids import DESKTOP_PLATFORMS
 from tlsdiag.kb._load import load_toml
 
-PLATFORMS = frozenset({"linux", "macos", "windows"})
+PLATFORMS = DESKTOP_PLATFORMS
 STORE_KINDS = frozenset({"os", "runtime", "library", "tool", "browser", "container"})
 DEFAULT_SOURCES = frozenset({"os", "certifi", "public", "own"})
 LOCATOR_KINDS = frozenset(

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from tlsdiag.facts.ids import Platform
 from tlsdiag.kb._load import load_validated
 from tlsdiag.kb._needles import derive_needles
 
 KINDS = frozenset({"sase", "firewall", "proxy", "antivirus", "debugging-proxy", "tlsdiag"})
-PLATFORMS = frozenset({"linux", "macos", "windows", "android", "ios", "unknown"})
+PLATFORMS = frozenset(Platform)
 EVIDENCE = frozenset({"documented", "observed", "chromium", "heuristic"})
 
 _VENDOR_KEYS = {

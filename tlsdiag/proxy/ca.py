@@ -30,6 +30,7 @@ from tlsdiag.core.certbuild import (
     new_key,
 )
 from tlsdiag.errors import InputError, ProxyError, UsageError
+from tlsdiag.facts.ids import Platform
 from tlsdiag.model import platform_name
 
 CERT_NAME = "ca.pem"
@@ -48,10 +49,10 @@ def config_dir(env: Mapping[str, str] | None = None, platform: str | None = None
     if env.get(HOME_ENV):
         return Path(env[HOME_ENV])
     home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
-    if plat == "windows":
+    if plat == Platform.WINDOWS:
         base = env.get("APPDATA")
         return Path(base) / "tlsdiag" if base else home / "AppData" / "Roaming" / "tlsdiag"
-    if plat == "macos":
+    if plat == Platform.MACOS:
         return home / "Library" / "Application Support" / "tlsdiag"
     xdg = env.get("XDG_CONFIG_HOME")
     return (Path(xdg) if xdg else home / ".config") / "tlsdiag"

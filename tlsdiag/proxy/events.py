@@ -12,12 +12,13 @@ import json
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from tlsdiag.errors import InputError
+from tlsdiag.facts.proxy import EventFacts
 
 
 @dataclass(slots=True)
@@ -60,12 +61,12 @@ class ProxyEvent:
     duration_ms: float = 0.0
     closed_by: str = ""  # client | server | proxy | timeout
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> EventFacts:
         """JSON-ready dict with stable keys."""
-        out = {name: getattr(self, name) for name in FIELD_NAMES}
+        out: dict[str, Any] = {name: getattr(self, name) for name in FIELD_NAMES}
         for key in ("connect_ms", "upstream_tls_ms", "client_tls_ms", "duration_ms"):
             out[key] = round(out[key], 2)
-        return out
+        return cast("EventFacts", out)
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(ProxyEvent))
@@ -123,7 +124,7 @@ class EventLog:
                 self._fh = None
 
 
-def read_events(path: Path) -> list[dict[str, Any]]:
+def read_events(path: Path) -> list[EventFacts]:
     """Read an events file; lines that are not JSON objects are skipped.
 
     Raises:
@@ -139,7 +140,7 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _parse_lines(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+def _parse_lines(lines: Iterable[str]) -> Iterator[EventFacts]:
     for line in lines:
         line = line.strip()
         if not line:
@@ -153,16 +154,16 @@ def _parse_lines(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
             and isinstance(value.get("action"), str)
             and isinstance(value.get("host"), str)
         ):
-            yield value
+            yield cast("EventFacts", value)  # other keys are kept as they are
 
 
 def filter_events(
-    events: Iterable[Mapping[str, Any]],
+    events: Iterable[EventFacts],
     *,
     host: str | None = None,
     action: str | None = None,
     errors_only: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[EventFacts]:
     """Events matching the filters (host: exact or substring, case-insensitive)."""
     out = []
     needle = host.lower() if host else None
@@ -177,5 +178,5 @@ def filter_events(
             continue
         if errors_only and not (ev.get("finding") or ev.get("tls_error_description")):
             continue
-        out.append(dict(ev))
+        out.append(EventFacts(**ev))
     return out

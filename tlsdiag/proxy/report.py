@@ -5,15 +5,23 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tlsdiag import __version__, codes
 from tlsdiag.core.findings import make_finding
+from tlsdiag.facts.ca import CaCertFacts, CaFacts
+from tlsdiag.facts.proxy import (
+    EventFacts,
+    EventFilters,
+    EventsSummaryFacts,
+    ProxyEventsFacts,
+    ProxyRunFacts,
+)
 from tlsdiag.kb.findings import findings as finding_table
 from tlsdiag.model import OS_PLATFORMS, Finding, Report, Severity, platform_name
 from tlsdiag.proxy.ca import CaPaths, permitted_domains
@@ -44,7 +52,7 @@ def _key_name(cert: x509.Certificate) -> str:
     return type(key).__name__
 
 
-def ca_facts(cert: x509.Certificate, paths: CaPaths | None) -> dict[str, Any]:
+def ca_facts(cert: x509.Certificate, paths: CaPaths | None) -> CaCertFacts:
     """What a person needs to know about the inspection CA."""
     der = cert.public_bytes(serialization.Encoding.DER)
     return {
@@ -66,14 +74,14 @@ def ca_report(
     paths: CaPaths | None,
     *,
     now: datetime,
-    extra: Mapping[str, Any] | None = None,
+    created: bool = False,
 ) -> Report:
-    """``ca init`` / ``ca show``: the CA's facts; a warning when it expires within 30 days."""
-    facts = ca_facts(cert, paths)
-    facts.update(extra or {})
-    left = cert.not_valid_after_utc - now
-    facts["days_left"] = max(0, left.days)
-    facts["expired"] = left.total_seconds() <= 0
+    """``ca init`` / ``ca show``: the CA's facts (``created`` by ``ca init``)."""
+    base, left = ca_facts(cert, paths), cert.not_valid_after_utc - now
+    days_left, expired = max(0, left.days), left.total_seconds() <= 0
+    # "created" (ca init only) goes before days_left, where the JSON output has always had it
+    created_key: dict[str, bool] = {"created": True} if created else {}
+    facts = cast("CaFacts", {**base, **created_key, "days_left": days_left, "expired": expired})
     return Report(
         command=command,
         target=str(paths.cert) if paths else facts["subject"],
@@ -101,28 +109,28 @@ def _severity(code: str) -> Severity | None:
     return info.severity if info else None
 
 
-def is_error_event(ev: Mapping[str, Any]) -> bool:
+def is_error_event(ev: EventFacts) -> bool:
     """True when an event carries an error-level finding or a TLS alert."""
     code = str(ev.get("finding") or "")
     sev = _severity(code) if code else None
     return sev is Severity.ERROR or bool(ev.get("tls_error_description"))
 
 
-def events_summary(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def events_summary(events: Sequence[EventFacts]) -> EventsSummaryFacts:
     """Counts by action, inspection and finding code."""
     return {
         "events": len(events),
         "by_action": dict(Counter(str(e.get("action", "")) for e in events)),
         "inspected": sum(1 for e in events if e.get("tls_inspection") == 1),
-        "by_finding": dict(Counter(str(e["finding"]) for e in events if e.get("finding"))),
+        "by_finding": dict(Counter(str(e.get("finding")) for e in events if e.get("finding"))),
         "bytes_up": sum(int(e.get("bytes_up") or 0) for e in events),
         "bytes_down": sum(int(e.get("bytes_down") or 0) for e in events),
     }
 
 
-def event_findings(events: Sequence[Mapping[str, Any]]) -> list[Finding]:
+def event_findings(events: Sequence[EventFacts]) -> list[Finding]:
     """One finding per (code, host), with the count and the first event's words as evidence."""
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[EventFacts]] = {}
     for ev in events:
         code = str(ev.get("finding") or "")
         if not code or code not in codes.ALL_CODES:
@@ -138,15 +146,15 @@ def event_findings(events: Sequence[Mapping[str, Any]]) -> list[Finding]:
             "action": str(first.get("action", "")),
             "rule": str(first.get("rule", "")),
         }
-        for key in (
-            "tls_error_description",
-            "tls_certificate_error",
-            "tls_error_type",
-            "issuer",
-            "upstream_version",
+        for key, value in (
+            ("tls_error_description", first.get("tls_error_description")),
+            ("tls_certificate_error", first.get("tls_certificate_error")),
+            ("tls_error_type", first.get("tls_error_type")),
+            ("issuer", first.get("issuer")),
+            ("upstream_version", first.get("upstream_version")),
         ):
-            if first.get(key):
-                evidence[key] = str(first[key])
+            if value:
+                evidence[key] = str(value)
         detail = str(first.get("detail") or "") or f"seen on {host}"
         out.append(make_finding(code, detail=f"{host}: {detail}", evidence=evidence))
     return out
@@ -163,9 +171,9 @@ class EventSummary:
         self.bytes_up = 0
         self.bytes_down = 0
         self.max_groups = max_groups
-        self.groups: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
+        self.groups: dict[tuple[str, str], tuple[EventFacts, int]] = {}
 
-    def add(self, ev: Mapping[str, Any]) -> None:
+    def add(self, ev: EventFacts) -> None:
         """Count one event; keep the first event of each (finding, host) pair."""
         self.count += 1
         self.by_action[str(ev.get("action", ""))] += 1
@@ -176,58 +184,60 @@ class EventSummary:
         if code:
             self.by_finding[code] += 1
             key = (code, str(ev.get("sni") or ev.get("host") or ""))
-            first, n = self.groups.get(key, (dict(ev), 0))
+            first, n = self.groups.get(key, (EventFacts(**ev), 0))
             if key in self.groups or len(self.groups) < self.max_groups:
                 self.groups[key] = (first, n + 1)
 
     def report(self, *, source: str, now: datetime, since: str) -> Report:
         """The summary report printed when the proxy stops."""
-        samples: list[Mapping[str, Any]] = []
+        samples: list[EventFacts] = []
         for first, n in self.groups.values():
             samples.extend([first] * n)
+        facts: ProxyRunFacts = {
+            "file": source,
+            "since": since,
+            "total_events": self.count,
+            "summary": {
+                "events": self.count,
+                "by_action": dict(self.by_action),
+                "inspected": self.inspected,
+                "by_finding": dict(self.by_finding),
+                "bytes_up": self.bytes_up,
+                "bytes_down": self.bytes_down,
+            },
+        }
         return Report(
             command="proxy",
             target=source,
             generated_at=_iso(now),
-            facts={
-                "file": source,
-                "since": since,
-                "total_events": self.count,
-                "summary": {
-                    "events": self.count,
-                    "by_action": dict(self.by_action),
-                    "inspected": self.inspected,
-                    "by_finding": dict(self.by_finding),
-                    "bytes_up": self.bytes_up,
-                    "bytes_down": self.bytes_down,
-                },
-            },
+            facts=facts,
             findings=tuple(event_findings(samples)),
             tool_version=__version__,
         )
 
 
 def events_report(
-    events: Sequence[Mapping[str, Any]],
+    events: Sequence[EventFacts],
     *,
     source: str,
     now: datetime,
-    filters: Mapping[str, Any],
+    filters: EventFilters,
     total: int,
     command: str = "proxy events",
 ) -> Report:
     """``proxy events FILE``: the (filtered) events, a summary and findings per host."""
+    facts: ProxyEventsFacts = {
+        "file": source,
+        "total_events": total,
+        "filters": EventFilters(**filters),
+        "summary": events_summary(events),
+        "events": [EventFacts(**e) for e in events],
+    }
     return Report(
         command=command,
         target=source,
         generated_at=_iso(now),
-        facts={
-            "file": source,
-            "total_events": total,
-            "filters": dict(filters),
-            "summary": events_summary(events),
-            "events": [dict(e) for e in events],
-        },
+        facts=facts,
         findings=tuple(event_findings(events)),
         tool_version=__version__,
     )

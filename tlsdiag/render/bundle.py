@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from tlsdiag.facts.har import har_facts
 from tlsdiag.model import Report
 from tlsdiag.render.console import render_findings
 
@@ -50,27 +51,26 @@ def render_bundle_show(report: Report, console: Console) -> None:
 
 def render_har(report: Report, console: Console) -> None:
     """Domains (registrable) with hosts, request counts and handling; failed requests."""
-    f = report.facts
+    f = har_facts(report)
     console.print(
-        f"[bold]{escape(report.target)}[/bold]: {f.get('entries')} requests to "
-        f"{f.get('hosts')} host names, {f.get('failed_total')} failed or blocked"
+        f"[bold]{escape(report.target)}[/bold]: {f['entries']} requests to "
+        f"{f['hosts']} host names, {f['failed_total']} failed or blocked"
     )
-    for d in f.get("domains") or []:
+    for d in f["domains"]:
         console.print(f"[bold]{escape(d['domain'])}[/bold]  {d['requests']} requests")
-        for h in d.get("hosts") or []:
+        for h in d["hosts"]:
             handling = f"  [{escape(h['handling'])}]" if h.get("handling") else ""
-            failed = f", [red]{h['failed']} failed[/red]" if h.get("failed") else ""
+            failed = f", [red]{h['failed']} failed[/red]" if h["failed"] else ""
             console.print(f"  {escape(h['host'])}  {h['requests']}{failed}{handling}")
-    if f.get("failed_requests"):
+    if f["failed_requests"]:
         console.print("[bold]Failed or blocked requests[/bold]")
         for r in f["failed_requests"][:20]:
             console.print(f"  {escape(r['problem'])}: {escape(r['method'])} {escape(r['url'])}")
-        if f.get("failed_total", 0) > 20:
+        if f["failed_total"] > 20:
             console.print(f"  ... {f['failed_total'] - 20} more (see --json)")
-    policy = f.get("policy")
-    if isinstance(policy, dict):
+    if policy := f.get("policy"):
         console.print(
             f"[bold]Policy {escape(policy['file'])}[/bold]: not covered by a bypass rule: "
-            + escape(", ".join(policy.get("not_covered") or []) or "(none)")
+            + escape(", ".join(policy["not_covered"]) or "(none)")
         )
     render_findings(report, console)

@@ -4,8 +4,8 @@ bypassed-vs-inspected table, the compare results, and the bundle's steps and env
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
+from tlsdiag.facts.har import HarFacts, har_facts
 from tlsdiag.model import Report
 from tlsdiag.render.html_parts import Raw, esc, findings_block, kv_table, table
 
@@ -48,62 +48,52 @@ def trust_section(report: Report) -> str:
     )
 
 
-def _handling_table(facts: Mapping[str, Any]) -> str:
-    checks = facts.get("checks")
-    if checks:
+def _handling_table(facts: HarFacts) -> str:
+    if checks := facts.get("checks"):
         rows = [
-            [
-                c.get("host"),
-                c.get("port"),
-                c.get("handling"),
-                c.get("issuer"),
-                ", ".join(c.get("errors") or []),
-            ]
+            [c["host"], c["port"], c["handling"], c["issuer"], ", ".join(c["errors"])]
             for c in checks
         ]
         return "<h3>Bypassed vs inspected</h3>" + table(
             ["Host", "Port", "Handling", "Issuer seen", "Errors"], rows, "handling"
         )
-    policy = facts.get("policy")
-    if isinstance(policy, Mapping):
-        rows = [[h.get("host"), h.get("action"), h.get("rule")] for h in policy.get("hosts") or []]
+    if policy := facts.get("policy"):
+        rows = [[h["host"], h["action"], h["rule"]] for h in policy["hosts"]]
         return (
-            f"<h3>Policy {esc(policy.get('file'))}: bypassed vs inspected</h3>"
+            f"<h3>Policy {esc(policy['file'])}: bypassed vs inspected</h3>"
             + table(["Host", "Action", "Rule"], rows, "handling")
-            + kv_table(
-                [("Not covered by a bypass rule", ", ".join(policy.get("not_covered") or []))]
-            )
+            + kv_table([("Not covered by a bypass rule", ", ".join(policy["not_covered"]))])
         )
     return ""
 
 
 def har_section(report: Report) -> str:
     """The HAR: domains (registrable) with their hosts and counts, failed requests."""
-    facts = report.facts
+    facts = har_facts(report)
     rows = [
         [
-            d.get("domain"),
-            h.get("host"),
-            h.get("requests"),
-            h.get("failed"),
-            ", ".join(f"{k}: {v}" for k, v in (h.get("statuses") or {}).items()),
+            d["domain"],
+            h["host"],
+            h["requests"],
+            h["failed"],
+            ", ".join(f"{k}: {v}" for k, v in h["statuses"].items()),
             h.get("handling", ""),
         ]
-        for d in facts.get("domains") or []
-        for h in d.get("hosts") or []
+        for d in facts["domains"]
+        for h in d["hosts"]
     ]
     failed = [
-        [f.get("host"), f.get("method"), f.get("status"), f.get("problem"), f.get("url")]
-        for f in facts.get("failed_requests") or []
+        [f["host"], f["method"], f["status"], f["problem"], f["url"]]
+        for f in facts["failed_requests"]
     ]
     return (
         f'<section class="har"><h2>HAR: {esc(report.target)}</h2>'
         + kv_table(
             [
-                ("Entries", facts.get("entries")),
-                ("Host names", facts.get("hosts")),
-                ("Failed or blocked requests", facts.get("failed_total")),
-                ("Recorded by", facts.get("creator")),
+                ("Entries", facts["entries"]),
+                ("Host names", facts["hosts"]),
+                ("Failed or blocked requests", facts["failed_total"]),
+                ("Recorded by", facts["creator"]),
             ]
         )
         + _handling_table(facts)

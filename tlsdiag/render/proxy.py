@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import cast
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tlsdiag.facts.ca import trust_help_facts
+from tlsdiag.facts.ca import ca_facts_of, trust_help_facts
+from tlsdiag.facts.proxy import EventFacts, proxy_events_facts
 from tlsdiag.model import Report
 from tlsdiag.render.console import render_facts, render_findings
 
 _ACTION_STYLE = {"inspect": "cyan", "bypass": "green", "block": "bold red"}
 
 
-def event_line(ev: Mapping[str, Any]) -> str:
+def event_line(ev: EventFacts) -> str:
     """One event as one rich-markup line (the live log of ``tlsdiag proxy``); names from the
     network are escaped (a newline in an SNI cannot forge a log line)."""
     from tlsdiag.render.safe import printable
 
-    ev = {k: printable(v) if isinstance(v, str) else v for k, v in ev.items()}
+    ev = cast("EventFacts", {k: printable(v) if isinstance(v, str) else v for k, v in ev.items()})
     action = str(ev.get("action", ""))
     style = _ACTION_STYLE.get(action, "white")
     host = str(ev.get("sni") or ev.get("host") or "")
@@ -30,22 +30,22 @@ def event_line(ev: Mapping[str, Any]) -> str:
         f"[{style}]{escape(action):7}[/]",
         f"{escape(host)}:{ev.get('port', '')}",
     ]
-    if ev.get("upstream_version"):
-        parts.append(escape(str(ev["upstream_version"])))
-    if ev.get("finding"):
-        parts.append(f"[yellow]{escape(str(ev['finding']))}[/]")
-    if ev.get("tls_error_description"):
-        parts.append(f"alert: {escape(str(ev['tls_error_description']))}")
-    if ev.get("tls_certificate_error"):
-        parts.append(f"cert: {escape(str(ev['tls_certificate_error']))}")
+    if version := ev.get("upstream_version"):
+        parts.append(escape(str(version)))
+    if finding := ev.get("finding"):
+        parts.append(f"[yellow]{escape(str(finding))}[/]")
+    if alert := ev.get("tls_error_description"):
+        parts.append(f"alert: {escape(str(alert))}")
+    if cert_error := ev.get("tls_certificate_error"):
+        parts.append(f"cert: {escape(str(cert_error))}")
     parts.append(f"[dim]{ev.get('bytes_up', 0)}B up {ev.get('bytes_down', 0)}B down[/]")
     return " ".join(parts)
 
 
 def render_events(report: Report, console: Console) -> None:
     """The events table, a summary line and the findings per host."""
-    facts = report.facts
-    events = facts.get("events", [])
+    facts = proxy_events_facts(report)
+    events = facts["events"]
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("time", no_wrap=True)
     table.add_column("host", no_wrap=True)
@@ -59,9 +59,8 @@ def render_events(report: Report, console: Console) -> None:
         action = str(ev.get("action", ""))
         style = _ACTION_STYLE.get(action, "white")
         host = str(ev.get("sni") or ev.get("host") or "")
-        err = " / ".join(
-            str(ev[k]) for k in ("tls_error_description", "tls_certificate_error") if ev.get(k)
-        )
+        errors = (ev.get("tls_error_description"), ev.get("tls_certificate_error"))
+        err = " / ".join(str(e) for e in errors if e)
         table.add_row(
             escape(str(ev.get("time", ""))[11:19]),
             escape(f"{host}:{ev.get('port', '')}"),
@@ -78,11 +77,11 @@ def render_events(report: Report, console: Console) -> None:
     else:  # narrow terminals: one line per event, wrapped, nothing cut off
         for ev in events:
             console.print(event_line(ev), highlight=False)
-    summary = facts.get("summary", {})
-    by_action = ", ".join(f"{k} {v}" for k, v in summary.get("by_action", {}).items())
+    summary = facts["summary"]
+    by_action = ", ".join(f"{k} {v}" for k, v in summary["by_action"].items())
     console.print(
-        f"{summary.get('events', 0)} shown of {facts.get('total_events', 0)} "
-        f"({by_action or 'none'}; inspected {summary.get('inspected', 0)})"
+        f"{summary['events']} shown of {facts['total_events']} "
+        f"({by_action or 'none'}; inspected {summary['inspected']})"
     )
     render_findings(report, console)
 
@@ -90,12 +89,13 @@ def render_events(report: Report, console: Console) -> None:
 def render_ca(report: Report, console: Console) -> None:
     """The CA's facts."""
     console.print(f"[bold]{escape(report.command)}[/] {escape(report.target)}")
+    facts = ca_facts_of(report)
     render_facts(report.facts, console)
-    if report.facts.get("created"):
+    if facts.get("created"):
         console.print(
             "[green]Created.[/] Trust it where you test: `tlsdiag ca trust-help` shows how."
         )
-    if report.facts.get("expired"):
+    if facts["expired"]:
         console.print("[bold red]This CA has expired:[/] run `tlsdiag ca init --force`.")
     if report.findings:
         render_findings(report, console)

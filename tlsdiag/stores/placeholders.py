@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from tlsdiag.facts.ids import Platform
 from tlsdiag.stores.context import StoreContext
 
 # Placeholders the core fills in (the root and the store path): kept as they are here.
@@ -120,9 +121,9 @@ def data_path(
     """
     drive = bool(_DRIVE.match(template))
     posix_abs = template.startswith("/")
-    if drive and ctx.platform != "windows":
+    if drive and ctx.platform != Platform.WINDOWS:
         return None
-    if posix_abs and ctx.platform == "windows" and ctx.fs_root == Path("/"):
+    if posix_abs and ctx.platform == Platform.WINDOWS and ctx.fs_root == Path("/"):
         return None
     value = expand(template, ctx, variables)
     if not value:

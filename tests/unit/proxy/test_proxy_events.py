@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from tlsdiag.errors import InputError
+from tlsdiag.facts.proxy import EventFilters
 from tlsdiag.proxy.events import FIELD_NAMES, EventLog, ProxyEvent, filter_events, read_events
 from tlsdiag.proxy.report import events_report, is_error_event
+
+NO_FILTERS: EventFilters = {"host": None, "action": None, "errors": False, "last": None}
 
 
 def _ev(host: str, action: str, finding: str = "", alert: str = "") -> ProxyEvent:
@@ -69,7 +72,7 @@ def test_report_has_one_finding_per_code_and_host() -> None:
         _ev("b.test", "block", "server.cert_expired", "certificate expired").to_dict()
         for _ in range(3)
     ]
-    report = events_report(events, source="x", now=datetime.now(UTC), filters={}, total=3)
+    report = events_report(events, source="x", now=datetime.now(UTC), filters=NO_FILTERS, total=3)
     assert len(report.findings) == 1
     assert report.findings[0].evidence["connections"] == "3"
     assert report.exit_code == 1

@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
+from tlsdiag.facts.proxy import EventFilters
 from tlsdiag.model import Report
 from tlsdiag.proxy.events import ProxyEvent
 from tlsdiag.proxy.report import events_report
 from tlsdiag.render.proxy import render_events, render_trust_help
+
+NO_FILTERS: EventFilters = {"host": None, "action": None, "errors": False, "last": None}
 
 
 def _report() -> Report:
@@ -39,7 +42,9 @@ def _report() -> Report:
             detail="no TLS version in common",
         ).to_dict(),
     ]
-    return events_report(events, source="ev.jsonl", now=datetime.now(UTC), filters={}, total=2)
+    return events_report(
+        events, source="ev.jsonl", now=datetime.now(UTC), filters=NO_FILTERS, total=2
+    )
 
 
 def _render(width: int) -> str:
