@@ -166,18 +166,18 @@ def read_bundle(path: Path) -> BundleContents:
     """
     from tlsdiag.stores.userfile import Kind, open_file
 
-    fh = open_file(path, Kind.BUNDLE, what=str(path))
+    source = open_file(path, Kind.BUNDLE, what=str(path))
     try:
-        zf = zipfile.ZipFile(fh)
+        zf = zipfile.ZipFile(source)
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        fh.close()
+        source.close()
         raise InputError(f"{path}: not a readable zip file ({exc})") from exc
     digests: dict[str, str] = {}
     manifest: Any = None
     reports: Any = []
     readme = ""
     error = ""
-    with fh, zf:
+    with source, zf:
         for info in zf.infolist():
             if info.is_dir():
                 continue
