@@ -118,7 +118,8 @@ def _environment(opts: BundleOptions, now: datetime, checks: Sequence[Report]) -
 
 
 def _check_inputs(opts: BundleOptions) -> None:
-    """Refuse a missing, special (device, FIFO, directory) or oversized input file up front."""
+    """Refuse a special (device, FIFO, directory) or oversized input file up front, before a
+    step could block on it; a missing file is left to its step (recorded as failed)."""
     from tlsdiag.stores.userfile import Kind, check_file
 
     for option, path, kind in (
@@ -126,7 +127,7 @@ def _check_inputs(opts: BundleOptions) -> None:
         ("--events", opts.events, Kind.EVENTS),
         ("--policy", opts.policy, Kind.POLICY),
     ):
-        if path is not None:
+        if path is not None and path.exists():
             check_file(path, kind, what=f"{option} {path}")
 
 
@@ -205,8 +206,8 @@ def run_bundle(
     """Run every step for ``targets`` and write the bundle zip.
 
     Raises:
-        InputError: an input file is missing, not a regular file or too big (checked before any
-            step runs; its content is read by its step), or the output exists (without
+        InputError: an input file is not a regular file or too big (checked before any step
+            runs; its content is read by its step), or the output exists (without
             ``force``), is one of the inputs, or cannot be written.
     """
     now = opts.now or datetime.now(UTC)
