@@ -191,3 +191,96 @@ def test_repeated_campaigns_leave_nothing_behind(
             assert conns == 0
             assert fds <= first_fds + FD_MARGIN, after
             assert threads <= first_threads + 2, after
+
+
+@pytest.fixture
+def proxy(setup: tuple[CaMaterial, _Origin, Path], tmp_path: Path) -> Iterator[RunningProxy]:
+    ca, origin, origin_ca = setup
+    config = ProxyConfig(
+        ca=ca,
+        policy=default_policy(),
+        port=0,
+        upstream_cafiles=(origin_ca,),
+        resolve=(ResolveTo("origin.test", origin.port, ("127.0.0.1",)),),
+        events_path=tmp_path / "events.jsonl",
+        header_timeout=1.0,
+        handshake_timeout=1.0,
+    )
+    with RunningProxy(config) as running:
+        yield running
+
+
+def _until_closed(s: socket.socket) -> bytes:
+    """Everything the proxy sends before it closes the connection (10 s socket timeout)."""
+    data = b""
+    with s:
+        while chunk := s.recv(4096):
+            data += chunk
+    return data
+
+
+def test_500_idle_connections_and_half_hellos_are_closed(
+    proxy: RunningProxy, setup: tuple[CaMaterial, _Origin, Path]
+) -> None:
+    ca, origin, _ = setup
+    hello = _good_hello()
+    idle = [socket.create_connection(("127.0.0.1", proxy.port), timeout=10) for _ in range(500)]
+    half = []
+    for n in range(50):
+        s = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+        s.sendall(f"CONNECT origin.test:{origin.port} HTTP/1.1\r\n\r\n".encode())
+        s.sendall(hello[: 5 + n * 3])
+        half.append(s)
+    assert _good_request(proxy.port, origin, ca).endswith(b"ok")  # served meanwhile
+    for s in idle:
+        assert not _until_closed(s).startswith(b"HTTP/1.1 200")
+    for s in half:
+        assert _until_closed(s).startswith(b"HTTP/1.1 200 Connection established")
+    _settle(proxy, 551)
+    assert proxy.server is not None and not proxy.server.connections
+    assert proxy.events.count >= 551
+
+
+def test_slowloris_is_cut(proxy: RunningProxy) -> None:
+    s = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    sent = 0
+    with contextlib.suppress(OSError):
+        for byte in b"CONNECT origin.test:443 HTTP/1.1\r\nX-Slow: " + b"a" * 200:
+            s.sendall(bytes([byte]))
+            sent += 1
+            time.sleep(0.05)
+    s.close()
+    assert sent < 200  # the proxy closed it long before the head could end
+
+
+def test_connect_to_itself_ends_without_a_loop(
+    proxy: RunningProxy, setup: tuple[CaMaterial, _Origin, Path]
+) -> None:
+    ca, _, _ = setup
+    s = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    s.sendall(f"CONNECT 127.0.0.1:{proxy.port} HTTP/1.1\r\n\r\n".encode())
+    first = s.recv(100)
+    if first.startswith(b"HTTP/1.1 200"):
+        ctx = ssl.create_default_context(cafile=str(ca.paths.cert))
+        with contextlib.suppress(OSError), ctx.wrap_socket(s, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            first = tls.recv(100)
+    s.close()
+    assert not first.startswith(b"HTTP/1.1 2"), first  # refused (block page) or closed
+    _settle(proxy, 2)
+    assert proxy.server is not None and not proxy.server.connections
+    assert proxy.events.count <= 3  # the outer connection and the one it made: no recursion
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST http://x.test/ HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST http://x.test/ HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+    ],
+    ids=["cl-and-te", "conflicting-cl"],
+)
+def test_ambiguous_request_bodies_get_400(proxy: RunningProxy, head: bytes) -> None:
+    s = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    s.sendall(head + b"abc")
+    assert _until_closed(s).startswith(b"HTTP/1.1 400")
