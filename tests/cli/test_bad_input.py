@@ -25,6 +25,7 @@ runner = CliRunner()
 NOW = datetime.now(UTC)
 
 TARGET_COMMANDS = (["check"], ["probe"], ["issuer"])
+NEW_TARGET_COMMANDS = (["compare"], ["bundle", "--no-compare"], ["probe", "--scan"])
 
 
 def _one_line_error(r: object, code: int = 2) -> None:
@@ -39,6 +40,9 @@ def _one_line_error(r: object, code: int = 2) -> None:
 def pem(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("pem") / "root.pem"
     path.write_bytes(make_ca("Bad Input Root", now=NOW).cert_pem)
+    path.with_name("page.har").write_text('{"log": {"version": "1.2", "entries": []}}')
+    saved = {"command": "check", "endpoint": {"host": "a.test", "port": 443}, "findings": []}
+    path.with_name("saved.json").write_text(json.dumps(saved))
     return path
 
 
@@ -80,7 +84,7 @@ BAD_TARGETS = [
 ]
 
 
-@pytest.mark.parametrize("command", TARGET_COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("command", [*TARGET_COMMANDS, *NEW_TARGET_COMMANDS], ids=" ".join)
 @pytest.mark.parametrize("target", BAD_TARGETS, ids=repr)
 def test_bad_target_spellings_exit_2(command: list[str], target: str) -> None:
     r = runner.invoke(app, [*command, "--timeout", "1", "--", target])
@@ -108,7 +112,9 @@ def test_bad_from_host_exits_2(target: str) -> None:
     ],
     ids=repr,
 )
-@pytest.mark.parametrize("command", [*TARGET_COMMANDS, ["trust", "--from-host"]], ids=str)
+@pytest.mark.parametrize(
+    "command", [*TARGET_COMMANDS, *NEW_TARGET_COMMANDS, ["trust", "--from-host"]], ids=str
+)
 def test_malformed_target_options_exit_2(command: list[str], option: list[str]) -> None:
     r = runner.invoke(app, [*command, "a.test", *option, "--timeout", "1"])
     _one_line_error(r)
@@ -139,13 +145,34 @@ BAD_SECONDS = ["nan", "inf", "-inf", "1e309", "-1", "0", "301", "abc"]
         ["issuer", "a.test"],
         ["trust", "--from-host", "a.test"],
         ["chain", "-"],
+        ["compare", "a.test"],
+        ["bundle", "a.test"],
+        ["har", "page.har", "--check"],
+        ["probe", "--scan", "a.test"],
     ],
-    ids=lambda c: c[0],
+    ids=" ".join,
 )
 def test_timeouts_must_be_finite_positive_and_bounded(command: list[str], value: str) -> None:
     r = runner.invoke(app, [*command, "--timeout", value])
     _one_line_error(r)
     assert "--timeout" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compare", "--run", "true", "--run-timeout", "nan"],
+        ["compare", "--run", "true", "--run-timeout", "inf"],
+        ["compare", "--run", "true", "--run-timeout", "0"],
+        ["har", "page.har", "--check", "--concurrency", "0"],
+        ["har", "page.har", "--check", "--concurrency", "65"],
+        ["har", "page.har", "--check", "--concurrency", "nan"],
+    ],
+    ids=" ".join,
+)
+def test_numeric_options_of_the_new_commands(args: list[str]) -> None:
+    r = runner.invoke(app, args)
+    _one_line_error(r)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "0", "-5"])
@@ -180,7 +207,7 @@ def test_bad_choice_is_one_line_not_a_usage_block() -> None:
         ("h2 x", "printable ASCII"),
     ],
 )
-@pytest.mark.parametrize("command", TARGET_COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("command", [*TARGET_COMMANDS, *NEW_TARGET_COMMANDS[:2]], ids=" ".join)
 def test_alpn_is_validated_locally(command: list[str], alpn: str, says: str) -> None:
     r = runner.invoke(app, [*command, "a.test", "--alpn", alpn])
     _one_line_error(r)
@@ -226,6 +253,22 @@ def _file_commands(path: str, pem: Path) -> list[list[str]]:
         ["chain", path],
         ["explain", "--file", path],
         ["proxy", "events", path],
+        ["har", path],
+        ["har", str(pem.with_name("page.har")), "--policy", path],
+        ["compare", path, str(pem.with_name("saved.json"))],
+        ["compare", str(pem.with_name("saved.json")), path],
+        ["compare", "a.test", "--proxy-ca", path],
+        ["compare", "a.test", "--policy", path],
+        ["probe", "--scan", "a.test", "--policy", path],
+        ["bundle", "show", path],
+    ]
+
+
+def _bundle_commands(path: str, out: Path) -> list[list[str]]:
+    """bundle refuses special input files before any step (a missing one is a failed step)."""
+    return [
+        ["bundle", "a.test", "--no-compare", "-o", str(out), option, path]
+        for option in ("--har", "--events", "--policy")
     ]
 
 
@@ -237,10 +280,75 @@ def test_special_files_are_refused_up_front(kind: str, pem: Path, fifo: Path) ->
         "directory": str(fifo.parent),
         "missing": str(fifo.parent / "missing.pem"),
     }[kind]
-    for args in _file_commands(path, pem):
+    commands = _file_commands(path, pem)
+    if kind == "missing":  # a missing non-.json second input: compare says what it expects
+        commands = [c for c in commands if c[0] != "compare" or "saved.json" not in " ".join(c)]
+        commands.append(["compare", str(pem.with_name("saved.json")), path + ".json"])
+    else:
+        commands += _bundle_commands(path, fifo.parent / "bundle.zip")
+    for args in commands:
         r = runner.invoke(app, args)
         _one_line_error(r)
         assert path in r.stderr, args
+    assert not (fifo.parent / "bundle.zip").exists()
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo", "directory"])
+@pytest.mark.parametrize(
+    "args",
+    [["har", "{}"], ["bundle", "show", "{}"], ["bundle", "a.test", "--har", "{}", "-o", "b.zip"]],
+    ids=" ".join,
+)
+def test_special_files_never_block_a_subprocess(args: list[str], special: str, fifo: Path) -> None:
+    """As a user runs it (no test runner in between): one line, exit 2, no hang."""
+    path = {"/dev/zero": "/dev/zero", "fifo": str(fifo), "directory": str(fifo.parent)}[special]
+    p = _run([a.replace("{}", path) for a in args], cwd=fifo.parent, timeout=30)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.startswith("error: ") and len(p.stderr.strip().splitlines()) <= 2, p.stderr
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"log": {"version": "1.2", "entries": [{"request": {"url": "https://a.test/"',
+        b"",
+        b"\xff\xfe not utf-8",
+        b"[1, 2]",
+        b'{"log": ' * 2000,
+    ],
+    ids=["truncated", "empty", "not-utf8", "not-a-har", "deep"],
+)
+def test_broken_har_files_exit_2(content: bytes, tmp_path: Path) -> None:
+    har = tmp_path / "page.har"
+    har.write_bytes(content)
+    r = runner.invoke(app, ["har", str(har)])
+    _one_line_error(r)
+    assert str(har) in r.stderr
+
+
+@pytest.mark.parametrize(
+    "content", [b"not a zip", b"PK\x03\x04truncated", b""], ids=["text", "truncated", "empty"]
+)
+def test_broken_bundle_zips_exit_2(content: bytes, tmp_path: Path) -> None:
+    zipped = tmp_path / "b.zip"
+    zipped.write_bytes(content)
+    r = runner.invoke(app, ["bundle", "show", str(zipped)])
+    _one_line_error(r)
+    assert "not a readable zip" in r.stderr
+
+
+def test_a_truncated_bundle_zip_is_a_manifest_problem(tmp_path: Path) -> None:
+    import zipfile
+
+    full = tmp_path / "full.zip"
+    with zipfile.ZipFile(full, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps({"files": {}}))
+        zf.writestr("report.json", json.dumps([{"command": "bundle"}]) + " " * 5000)
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size - 30])
+    r = runner.invoke(app, ["bundle", "show", str(cut)])
+    assert r.exit_code in (1, 2), r.output
+    assert "Traceback" not in r.output and "failed unexpectedly" not in r.output
 
 
 def test_oversized_files_are_refused(tmp_path: Path, pem: Path) -> None:
@@ -275,11 +383,12 @@ def test_events_of_the_wrong_shape_are_skipped(tmp_path: Path) -> None:
 
 def _run(args: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
     capture: bool = kw.pop("capture", True)
+    timeout: float = kw.pop("timeout", 60)
     return subprocess.run(
         [sys.executable, "-m", "tlsdiag", *args],
         capture_output=capture,
         text=True,
-        timeout=60,
+        timeout=timeout,
         **kw,
     )
 
@@ -290,12 +399,33 @@ def _closed_stdin() -> None:
 
 @pytest.mark.parametrize(
     ("args", "code"),
-    [(["chain", "-"], 2), (["explain", "-"], 2), (["explain"], 2), (["explain", "--file", "-"], 2)],
+    [
+        (["chain", "-"], 2),
+        (["explain", "-"], 2),
+        (["explain"], 2),
+        (["explain", "--file", "-"], 2),
+        (["fleet", "report", "-"], 2),
+        (["fleet", "report", "--json", "-"], 2),
+    ],
 )
 def test_closed_stdin_is_an_input_error(args: list[str], code: int) -> None:
     p = _run(args, preexec_fn=_closed_stdin)
     assert p.returncode == code, p.stderr
     assert p.stderr.startswith("error: ") and "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("args", [["chain", "-"], ["explain", "-"], ["fleet", "report", "-"]])
+def test_a_closed_stdin_object_is_an_input_error(args: list[str]) -> None:
+    """``sys.stdin`` present but closed (not just file descriptor 0 missing)."""
+    code = (
+        "import sys; sys.stdin.close(); sys.argv = ['tlsdiag', *sys.argv[1:]]; "
+        "from tlsdiag.cli.app import main; main()"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60
+    )
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.startswith("error: stdin") and "Traceback" not in p.stderr
 
 
 def test_empty_stdin_is_an_input_error() -> None:
@@ -445,3 +575,72 @@ def test_an_existing_output_is_refused_before_any_network_step(
     r = runner.invoke(app, [*command, "a.test", "-o", str(out)])  # a.test: the guard would fail
     _one_line_error(r)
     assert "already exists" in r.stderr and out.read_text() == "precious"
+
+
+def _new_command_outputs(pem: Path, out: Path) -> list[list[str]]:
+    har = str(pem.with_name("page.har"))
+    saved = str(pem.with_name("saved.json"))
+    return [
+        ["har", har, "-o", str(out)],
+        ["compare", saved, saved, "-o", str(out)],
+        ["fleet", "report", saved, "-o", str(out)],
+        ["bundle", "a.test", "--no-compare", "-o", str(out)],
+        ["probe", "--scan", "a.test", "-o", str(out)],
+    ]
+
+
+@pytest.mark.parametrize("at_output", ["file", "symlink", "dangling-symlink", "directory"])
+def test_new_commands_never_replace_an_output_without_force(
+    at_output: str, pem: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.txt"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    match at_output:
+        case "file":
+            out.write_text("precious")
+        case "symlink":
+            out.symlink_to(victim)
+        case "dangling-symlink":
+            out.symlink_to(tmp_path / "nowhere.txt")
+        case "directory":
+            out.mkdir()
+    for args in _new_command_outputs(pem, out):
+        r = runner.invoke(app, args)
+        _one_line_error(r)
+        assert victim.read_text() == "precious", args
+        assert not (tmp_path / "nowhere.txt").exists(), args
+    assert out.is_dir() or out.is_symlink() or out.read_text() == "precious"
+
+
+@pytest.mark.parametrize("command", ["har", "compare", "fleet", "bundle"])
+def test_new_commands_never_write_over_their_input(command: str, tmp_path: Path) -> None:
+    har = tmp_path / "page.har"
+    har.write_text('{"log": {"version": "1.2", "entries": []}}')
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps({"command": "check", "endpoint": {"host": "a.test"}}))
+    args = {
+        "har": ["har", str(har), "-o", str(har)],
+        "compare": ["compare", str(saved), str(saved), "-o", str(saved)],
+        "fleet": ["fleet", "report", str(saved), "-o", str(saved)],
+        "bundle": ["bundle", "a.test", "--no-compare", "--har", str(har), "-o", str(har)],
+    }[command]
+    before = {p: p.read_bytes() for p in (har, saved)}
+    r = runner.invoke(app, [*args, "--force"])
+    _one_line_error(r)
+    assert "also an input" in r.stderr
+    assert {p: p.read_bytes() for p in (har, saved)} == before
+
+
+def test_new_commands_replace_a_symlink_with_force_never_its_target(
+    pem: Path, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    for args in _new_command_outputs(pem, tmp_path / "out.txt")[:3]:
+        out = tmp_path / "out.txt"
+        out.unlink(missing_ok=True)
+        out.symlink_to(victim)
+        r = runner.invoke(app, [*args, "--force"])
+        assert r.exit_code in (0, 1), r.output
+        assert victim.read_text() == "precious" and not out.is_symlink(), args

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from tlsdiag.cli._common import (
     emit,
     handle_errors,
     pick_format,
+    seconds,
     spinner,
 )
 from tlsdiag.errors import UsageError
@@ -58,7 +60,14 @@ def compare(
         ),
     ] = None,
     run_timeout: Annotated[
-        float, typer.Option("--run-timeout", min=1, max=3600, help="Seconds per --run.")
+        float,
+        typer.Option(
+            "--run-timeout",
+            min=1,
+            max=3600,
+            callback=seconds(0.0, 3600.0, "--run-timeout"),  # also refuses nan
+            help="Seconds per --run.",
+        ),
     ] = 60.0,
     resolve: T.ResolveOpt = None,
     connect_to: T.ConnectToOpt = None,
@@ -133,7 +142,9 @@ def compare(
                     policy=policy_obj,
                     timeout=run_timeout,
                 )
-        elif len(items) == 2 and all(i.lower().endswith(".json") for i in items):
+        elif len(items) == 2 and all(
+            i.lower().endswith(".json") or os.path.lexists(i) for i in items
+        ):
             from tlsdiag.commands.compare import compare_saved
 
             report = compare_saved(Path(items[0]), Path(items[1]))

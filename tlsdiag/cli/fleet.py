@@ -10,6 +10,7 @@ import typer
 
 from tlsdiag.cli._common import ForceOpt, OutputOpt, handle_errors
 from tlsdiag.cli._output import write_output
+from tlsdiag.errors import InputError
 from tlsdiag.model import Format
 
 
@@ -55,13 +56,20 @@ def report(
     other-command files are listed in the report, never fatal.
 
     Exit status: 0 every machine trusts the root everywhere, 1 some machine lacks it (or another
-    error finding), 2 bad usage, 3 tlsdiag failed.
+    error finding), 2 bad usage or input (- with a closed standard input), 3 tlsdiag failed.
     """
     with handle_errors():
         from tlsdiag.commands.fleet import run_fleet
 
         chosen = FleetFormat.JSON if as_json else fmt
-        result = run_fleet(paths, stdin=sys.stdin if "-" in paths else None)
+        stdin = None
+        if "-" in paths:
+            from tlsdiag.stores.userfile import stdin_is_terminal
+
+            if stdin_is_terminal() is None:
+                raise InputError("stdin: standard input is closed, nothing to read")
+            stdin = sys.stdin
+        result = run_fleet(paths, stdin=stdin)
         match chosen:
             case FleetFormat.CONSOLE:
                 from tlsdiag.render import render_reports

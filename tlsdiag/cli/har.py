@@ -9,6 +9,7 @@ import typer
 
 from tlsdiag.cli import _target as T
 from tlsdiag.cli._common import (
+    ForceOpt,
     FormatOpt,
     JsonOpt,
     OutputOpt,
@@ -39,6 +40,7 @@ def har(
     fmt: FormatOpt = Format.CONSOLE,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """What a page used, from its HAR: domains (grouped by registrable domain) with request
     counts, failed or blocked requests; --check marks each host inspected, bypassed or failing;
@@ -74,7 +76,9 @@ def har(
         )
         with spinner(f"reading {file}"):
             report = run_har(file, opts)
-        code = emit([report], pick_format(fmt, as_json), output, console_renderer=render_har)
+        code = emit(
+            [report], pick_format(fmt, as_json), output, console_renderer=render_har, force=force
+        )
     raise typer.Exit(code)
 
 

@@ -117,6 +117,20 @@ def _environment(opts: BundleOptions, now: datetime, checks: Sequence[Report]) -
     return env
 
 
+def _check_inputs(opts: BundleOptions) -> None:
+    """Refuse a special (device, FIFO, directory) or oversized input file up front, before a
+    step could block on it; a missing file is left to its step (recorded as failed)."""
+    from tlsdiag.stores.userfile import Kind, check_file
+
+    for option, path, kind in (
+        ("--har", opts.har, Kind.HAR),
+        ("--events", opts.events, Kind.EVENTS),
+        ("--policy", opts.policy, Kind.POLICY),
+    ):
+        if path is not None and path.exists():
+            check_file(path, kind, what=f"{option} {path}")
+
+
 def _events(path: Path) -> dict[str, Any]:
     from tlsdiag.proxy.events import read_events
 
@@ -192,11 +206,14 @@ def run_bundle(
     """Run every step for ``targets`` and write the bundle zip.
 
     Raises:
-        InputError: the output exists (without ``force``) or cannot be written.
+        InputError: an input file is not a regular file or too big (checked before any step
+            runs; its content is read by its step), or the output exists (without
+            ``force``), is one of the inputs, or cannot be written.
     """
     now = opts.now or datetime.now(UTC)
     created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     output = opts.output or Path(default_name([t.display for t in targets], now))
+    _check_inputs(opts)
     refuse_existing(output, opts.force)
     extras = [opts.har, opts.events, opts.policy]
     per_host = 3 if opts.compare else 2  # check, issuer (and compare) per host

@@ -57,15 +57,15 @@ def run_compare(target: Target, opts: CompareOptions) -> Report:
     """Check ``target`` bypassed and through the inspecting path, and judge the difference."""
     now = opts.check.now or datetime.now(UTC)
     direct = replace(opts.check, probe=replace(opts.check.probe, proxy=None))
-    if opts.via is not None:
-        extra: tuple[Any, ...] = ()
-        if opts.proxy_ca is not None:
-            from tlsdiag.stores.userfile import Kind, read_file
+    extra: tuple[Any, ...] = ()
+    if opts.proxy_ca is not None:  # read even when the embedded proxy makes it unused: never
+        from tlsdiag.stores.userfile import Kind, read_file  # ignore a bad file silently
 
-            data, _ = read_file(opts.proxy_ca, Kind.PEM, what=f"--proxy-ca {opts.proxy_ca}")
-            extra = tuple(parse_certificates(data, what=f"--proxy-ca {opts.proxy_ca}"))
-            if not extra:
-                raise InputError(f"--proxy-ca {opts.proxy_ca}: no certificate found")
+        data, _ = read_file(opts.proxy_ca, Kind.PEM, what=f"--proxy-ca {opts.proxy_ca}")
+        extra = tuple(parse_certificates(data, what=f"--proxy-ca {opts.proxy_ca}"))
+        if not extra:
+            raise InputError(f"--proxy-ca {opts.proxy_ca}: no certificate found")
+    if opts.via is not None:
         inspected = replace(opts.check, probe=replace(opts.check.probe, proxy=opts.via))
         if extra:
             inspected = _with_roots(inspected, extra, str(opts.proxy_ca))

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from tlsdiag import __version__
 from tlsdiag.commands.check import CheckOptions, CheckOutcome, run_checks
@@ -17,6 +17,9 @@ from tlsdiag.core.redact import redact_entry, redact_page
 from tlsdiag.facts.har import HarCheckRow, HarFacts, HarPolicyFacts, HarPolicyHost
 from tlsdiag.model import Finding, Report, Severity, Target
 from tlsdiag.stores.harfile import RedactedHarWriter, har_items
+
+if TYPE_CHECKING:
+    from tlsdiag.proxy.policy import Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +118,9 @@ def _check_hosts(
     return handling, rows
 
 
-def _policy_hosts(summary: HarSummary, path: Path) -> tuple[dict[str, str], HarPolicyFacts]:
-    from tlsdiag.proxy.policy import load_policy
-
-    policy = load_policy(str(path))
+def _policy_hosts(
+    summary: HarSummary, path: Path, policy: Policy
+) -> tuple[dict[str, str], HarPolicyFacts]:
     actions: dict[str, str] = {}
     rows: list[HarPolicyHost] = []
     for host, count in sorted(summary.hosts.items()):
@@ -140,6 +142,11 @@ def run_har(
 ) -> Report:
     """Read the HAR at ``path`` and report what the page used and how it was handled."""
     now = opts.now or datetime.now(UTC)
+    policy = None
+    if opts.policy is not None:  # a bad policy file is refused before the HAR is streamed
+        from tlsdiag.proxy.policy import load_policy
+
+        policy = load_policy(str(opts.policy))
     summary = scan_har(path, opts.keep)
     findings: list[Finding] = []
     handling: dict[str, str] | None = None
@@ -148,8 +155,8 @@ def run_har(
         handling, head["checks"] = _check_hosts(summary, opts, on_progress)
         findings += dependent_domain_findings(handling, source="--check")
     policy_actions: dict[str, str] | None = None
-    if opts.policy is not None:
-        policy_actions, head["policy"] = _policy_hosts(summary, opts.policy)
+    if opts.policy is not None and policy is not None:
+        policy_actions, head["policy"] = _policy_hosts(summary, opts.policy, policy)
         findings += dependent_domain_findings(policy_actions, source=f"--policy {opts.policy}")
     if handling is None and policy_actions is None:
         findings += dependent_domain_findings(summary.host_states(), source="the HAR")

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from tlsdiag import __version__, codes
 from tlsdiag.core.proxy_block import page_title
+from tlsdiag.core.target import normalize_host, split_userinfo
 from tlsdiag.errors import ProxyError
 from tlsdiag.model import ConnectAttempt, ProbeFailure
 
@@ -80,30 +81,59 @@ def bypasses_proxy(host: str, noproxy: tuple[str, ...]) -> bool:
     return False
 
 
+_CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F))
+
+
+def _proxy_port(text: str, shown: str, source: str) -> int:
+    if not text:
+        return DEFAULT_PROXY_PORT
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
+        raise ValueError(f"{source} {shown}: bad port {text!r} (expected 1-65535)")
+    return int(text)
+
+
 def parse_proxy_url(url: str, *, source: str) -> ProxyRoute:
-    """``[http://][user:password@]host[:port]`` as curl reads it.
+    """``[http://][user:password@]host[:port][/]`` as curl reads it.
+
+    Messages never show the password: the URL is quoted without its ``user:password@`` part.
 
     Raises:
         ValueError: not an HTTP proxy URL (the message names ``source``).
     """
     text = url.strip()
+    shown = repr(split_userinfo(url)[0])
+    if any(c in _CONTROL for c in url):
+        raise ValueError(f"{source} {shown}: control characters in the proxy URL")
     if "://" not in text:
         text = "http://" + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise ValueError(f"{source} {shown}: not a proxy URL ({exc})") from None
     if parts.scheme.lower() != "http":
         raise ValueError(
-            f"{source} {url!r}: only http:// proxies are supported (CONNECT over plain HTTP)"
+            f"{source} {shown}: only http:// proxies are supported (CONNECT over plain HTTP)"
         )
-    try:
-        port = parts.port or DEFAULT_PROXY_PORT
-    except ValueError:
-        raise ValueError(f"{source} {url!r}: bad port") from None
-    host = parts.hostname or ""
+    if parts.query or parts.fragment or parts.path not in ("", "/"):
+        raise ValueError(f"{source} {shown}: a proxy URL has no path: http://HOST:PORT")
+    hostport = parts.netloc.rpartition("@")[2]
+    if hostport.startswith("["):
+        host, _, after = hostport.partition("]")
+        host += "]"
+        if after and not after.startswith(":"):
+            raise ValueError(f"{source} {shown}: expected [IPv6]:PORT")
+        port_text = after[1:]
+    else:
+        host, _, port_text = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
     if not host:
-        raise ValueError(f"{source} {url!r}: no proxy host")
+        raise ValueError(f"{source} {shown}: no proxy host")
+    try:
+        host = normalize_host(host, split_userinfo(text)[0])[0]
+    except ValueError as exc:
+        raise ValueError(f"{source} {exc}") from None
     return ProxyRoute(
         host=host,
-        port=port,
+        port=_proxy_port(port_text, shown, source),
         user=unquote(parts.username or ""),
         password=unquote(parts.password or ""),
         source=source,
@@ -141,6 +171,12 @@ def select_proxy(
         user, sep, password = proxy_user.partition(":")
         if not user or not sep:
             raise ValueError("--proxy-user: expected USER:PASSWORD")
+        if any(c in _CONTROL for c in proxy_user):  # never echoed: it holds a password
+            raise ValueError(
+                "--proxy-user: control characters (NUL, newline, tab) in USER:PASSWORD"
+            )
+    if any(c in _CONTROL for c in user + password):
+        raise ValueError(f"{route.source}: control characters in the proxy user name or password")
     raw = noproxy if noproxy is not None else env.get("no_proxy", env.get("NO_PROXY", ""))
     entries = tuple(e.strip() for e in raw.split(",") if e.strip())
     return ProxyRoute(route.host, route.port, user, password, route.source, entries)

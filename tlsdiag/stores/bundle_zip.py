@@ -42,8 +42,13 @@ def refuse_existing(path: Path, force: bool, what: str = "--output") -> None:
     """Raise unless ``path`` may be written (absent, or ``force`` and not a directory).
 
     Raises:
-        InputError: the file exists (and no ``force``), is a directory, or its folder is missing.
+        InputError: the file exists (and no ``force``), is a directory, is one of the command's
+            inputs (even with ``force``), or its folder is missing.
     """
+    from tlsdiag.stores.userfile import was_read
+
+    if was_read(path):
+        raise InputError(f"{what} {path}: is also an input of this command; write somewhere else")
     if path.is_dir() and not path.is_symlink():
         raise InputError(f"{what} {path}: is a directory")
     if os.path.lexists(path) and not force:
@@ -156,20 +161,23 @@ def read_bundle(path: Path) -> BundleContents:
     """Read a bundle zip: hash every member, parse ``manifest.json`` and ``report.json``.
 
     Raises:
-        InputError: not a readable zip file.
+        InputError: not a regular file (refused before any read, by the one bounded reader),
+            larger than ``Kind.BUNDLE`` allows, or not a readable zip file.
     """
+    from tlsdiag.stores.userfile import Kind, open_file
+
+    source = open_file(path, Kind.BUNDLE, what=str(path))
     try:
-        zf = zipfile.ZipFile(path)
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
-    except (OSError, zipfile.BadZipFile) as exc:
+        zf = zipfile.ZipFile(source)
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        source.close()
         raise InputError(f"{path}: not a readable zip file ({exc})") from exc
     digests: dict[str, str] = {}
     manifest: Any = None
     reports: Any = []
     readme = ""
     error = ""
-    with zf:
+    with source, zf:
         for info in zf.infolist():
             if info.is_dir():
                 continue

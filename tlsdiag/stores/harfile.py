@@ -2,7 +2,9 @@
 
 Reading never loads the whole file: ``har_items`` feeds 1 MiB pieces to the streaming parser
 of ``tlsdiag.core.har_stream``; its errors, and those of the file system and the UTF-8 decoder,
-become one ``InputError`` naming the file.
+become one ``InputError`` naming the file. The file is opened by the one bounded reader
+(``tlsdiag.stores.userfile``, ``Kind.HAR``): devices, FIFOs and directories are refused before
+any read, and a HAR larger than ``Kind.HAR.max_bytes`` (1 GiB) is refused.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import IO, Any
 
 from tlsdiag.core.har_stream import MAX_VALUE_CHARS, HarFormatError, HarItem, har_events
 from tlsdiag.errors import InputError
+from tlsdiag.stores.userfile import Kind, open_file
 
 CHUNK_BYTES = 1 << 20
 _HINT = "export the HAR again from the browser's developer tools (Network tab, 'Save all as HAR')"
@@ -23,9 +26,15 @@ _HINT = "export the HAR again from the browser's developer tools (Network tab, '
 
 def _chunks(fh: IO[bytes], path: Path) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+    total = 0
     while True:
         try:
             data = fh.read(CHUNK_BYTES)
+            total += len(data)
+            if total > Kind.HAR.max_bytes:  # the file grew after it was opened
+                raise InputError(
+                    f"{path}: larger than {Kind.HAR.max_bytes >> 30} GiB, too big for a HAR file"
+                )
             text = decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}: not UTF-8 text ({exc.reason})", hint=_HINT) from exc
@@ -43,12 +52,7 @@ def har_items(path: Path, *, max_value: int = MAX_VALUE_CHARS) -> Iterator[HarIt
     Raises:
         InputError: unreadable, not UTF-8, not a HAR, malformed or truncated.
     """
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, expected a HAR file")
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    fh = open_file(path, Kind.HAR, what=str(path))
     with fh:
         try:
             yield from har_events(_chunks(fh, path), max_value=max_value)

@@ -1,9 +1,12 @@
 """The one reader of files the user names (``--cafile``, ``--from``, ``chain FILE``, ``explain
---file``, policy files, ``--upstream-cafile``, event files) and of standard input.
+--file``, policy files, ``--upstream-cafile``, event files, HAR files, bundle zips) and of
+standard input.
 
 Each kind of file has a size limit that fits it; devices, FIFOs, sockets and directories are
 refused up front (the file is opened non-blocking and checked with ``fstat`` before any read, so
 a FIFO never blocks); every problem is one ``InputError`` line naming the option and the path.
+Files read whole go through ``read_file``; files read as a stream (a HAR, a bundle zip) are
+opened with ``open_file``, which applies the same checks and the size limit up front.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Kind(Enum):
     EVENTS = _Limit("an events file", 256 * MiB)
     KEY = _Limit("a key or certificate", 1 * MiB)
     RESULTS = _Limit("a result file or zip of results", 256 * MiB)
+    HAR = _Limit("a HAR file", 1024 * MiB)
+    BUNDLE = _Limit("a support bundle zip", 1024 * MiB)
 
     @property
     def max_bytes(self) -> int:
@@ -62,7 +67,15 @@ TAIL_CAP = 256 * MiB
 
 
 def _size_text(n: int) -> str:
+    if n >= 1024 * MiB:
+        return f"{n // (1024 * MiB)} GiB"
     return f"{n // MiB} MiB" if n >= MiB else f"{n // 1024} KiB"
+
+
+def _too_big(what: str, kind: Kind) -> InputError:
+    return InputError(
+        f"{what}: larger than {_size_text(kind.max_bytes)}, too big for {kind.value.label}"
+    )
 
 
 def _kind_of_mode(mode: int) -> str | None:
@@ -127,8 +140,38 @@ def read_file(path: Path, kind: Kind, *, what: str, tail: bool = False) -> tuple
     except OSError as exc:
         raise InputError(f"{what}: cannot read: {exc.strerror}") from exc
     if len(data) > limit:
-        raise InputError(f"{what}: larger than {_size_text(limit)}, too big for {kind.value.label}")
+        raise _too_big(what, kind)
     return data, False
+
+
+def open_file(path: Path, kind: Kind, *, what: str) -> BinaryIO:
+    """A user-named regular file opened for reading as a stream, checked like ``read_file``.
+
+    The size limit is applied to the file's size when it is opened; a reader that streams it
+    stops at ``kind.max_bytes`` too (the file may grow while it is read).
+
+    Raises:
+        InputError: missing, unreadable, not a regular file, or larger than the limit.
+    """
+    fd = _open_regular(path, what)
+    try:
+        size = os.fstat(fd).st_size
+    except OSError as exc:
+        os.close(fd)
+        raise InputError(f"{what}: cannot read: {exc.strerror}") from exc
+    if size > kind.max_bytes:
+        os.close(fd)
+        raise _too_big(what, kind)
+    return os.fdopen(fd, "rb")
+
+
+def check_file(path: Path, kind: Kind, *, what: str) -> None:
+    """Refuse up front, without reading it, a file ``open_file`` or ``read_file`` would refuse.
+
+    Raises:
+        InputError: missing, unreadable, not a regular file, or larger than the limit.
+    """
+    open_file(path, kind, what=what).close()
 
 
 def stdin_stream() -> BinaryIO:
@@ -170,9 +213,7 @@ def read_stream(
         if not tail:
             data = stream.read(limit + 1)
             if len(data) > limit:
-                raise InputError(
-                    f"{what}: larger than {_size_text(limit)}, too big for {kind.value.label}"
-                )
+                raise _too_big(what, kind)
             return data, False
         kept = b""
         total = 0
