@@ -65,12 +65,7 @@ def _cases() -> dict[str, tuple[K.Made, list[x509.Certificate]]]:
     notca = K.cert("CLI Not CA", now=NOW, issuer=root, ca=False)
     top = K.cert("CLI Top", now=NOW, issuer=root, path_length=0)
     low = K.cert("CLI Low", now=NOW, issuer=top)
-    nc = K.cert(
-        "CLI Constrained",
-        now=NOW,
-        issuer=root,
-        extra=[(x509.NameConstraints([x509.DNSName("good.test")], None), True)],
-    )
+    nc = K.cert("CLI Constrained", now=NOW, issuer=root, permitted_dns=["good.test"])
     v1 = K.resign(inter.cert, root.key, K.make_v1)
 
     def leaf(issuer: K.Made, **kw: object) -> x509.Certificate:

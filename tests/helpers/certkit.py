@@ -1,30 +1,26 @@
-"""Build odd certificates for chain tests: any extension set, raw DER edits, re-signing.
+"""Certificates for chain tests: ordinary ones from ``tlsdiag.core.certbuild``, odd ones by
+editing their DER.
 
-cryptography's builder refuses what real servers still send (duplicate extensions, v1,
-fractional GeneralizedTime, malformed extension values); these helpers build the DER by hand
-and sign it with the issuer's key, so every certificate is generated at test time.
+cryptography's builder refuses what real servers still send (duplicate extensions, v1); these
+helpers edit the DER of a built certificate and sign it again with the issuer's key, so every
+certificate is generated at test time.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-Key = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+from tlsdiag.core import certbuild
 
-
-@dataclass(frozen=True)
-class Made:
-    cert: x509.Certificate
-    key: Key
+Key = certbuild.PrivateKey
+Made = certbuild.Issued
 
 
 # ---- a tiny DER tree -------------------------------------------------------------------------
@@ -74,7 +70,7 @@ def parse(data: bytes) -> Node:
 
 def resign(cert: x509.Certificate, signer: Key, edit: Callable[[Node], None]) -> x509.Certificate:
     """Edit the TBS tree of ``cert`` in place with ``edit`` and sign it again with ``signer``."""
-    outer = parse(cert.public_bytes(serialization.Encoding.DER))
+    outer = parse(certbuild.cert_der(cert))
     assert outer.children is not None
     tbs, alg = outer.children[0], outer.children[1]
     edit(tbs)
@@ -130,36 +126,11 @@ def make_v1(tbs: Node) -> None:
     tbs.children = [c for c in tbs.children if c.tag not in (0xA0, 0xA3)]
 
 
-def fractional_not_after(fraction: str) -> Callable[[Node], None]:
-    """Rewrite notAfter (a GeneralizedTime, so after 2049) with fractional seconds."""
-
-    def edit(tbs: Node) -> None:
-        assert tbs.children is not None
-        validity = tbs.children[4]
-        assert validity.children is not None
-        na = validity.children[1]
-        assert na.tag == 0x18, "notAfter must be a GeneralizedTime"
-        na.value = na.value[:-1] + fraction.encode() + b"Z"
-
-    return edit
-
-
-# ---- builders --------------------------------------------------------------------------------
+# ---- ordinary certificates, from the project's builder ---------------------------------------
 
 
 def key(kind: str = "ec", bits: int = 2048) -> Key:
-    if kind == "rsa":
-        return rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def name(cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Chain Kit"),
-        ]
-    )
+    return certbuild.new_key(kind, bits if kind == "rsa" else None)
 
 
 def cert(
@@ -167,69 +138,56 @@ def cert(
     *,
     now: datetime,
     issuer: Made | None = None,
-    ca: bool | None = True,
+    ca: bool = True,
     path_length: int | None = None,
+    permitted_dns: Sequence[str] = (),
     names: Sequence[str] = (),
     eku: Sequence[x509.ObjectIdentifier] | None = None,
-    key_cert_sign: bool = True,
     aki: bool = True,
-    ski: bool = True,
-    extra: Sequence[tuple[x509.ExtensionType, bool]] = (),
+    extra: Sequence[x509.ExtensionType] = (),
     signing_key: Key | None = None,
     not_before: datetime | None = None,
     not_after: datetime | None = None,
 ) -> Made:
-    """A certificate with exactly the extensions asked for (``ca=None``: no basicConstraints)."""
-    k = signing_key or key()
-    subject = name(cn)
-    signer = issuer.key if issuer else k
-    b = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer.cert.subject if issuer else subject)
-        .public_key(k.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or now - timedelta(days=10))
-        .not_valid_after(not_after or now + timedelta(days=300))
+    """A CA (``ca=True``) or a leaf named ``cn`` (O=Chain Kit), valid from 10 days before ``now``
+    for 300 days unless told; ``names`` with ``uri:`` are URI SANs; ``extra`` (non-critical)
+    are added last; a leaf's ``eku`` defaults to serverAuth, ``eku=[]`` is an empty (malformed)
+    extendedKeyUsage."""
+    if eku is not None and not eku:
+        extra = [x509.ExtendedKeyUsage([]), *extra]
+    subject = certbuild.name(cn, "Chain Kit")
+    start = not_before or now - timedelta(days=10)
+    end = not_after or now + timedelta(days=300)
+    uris = [n.removeprefix("uri:") for n in names if n.startswith("uri:")]
+    san = certbuild.general_names([n for n in names if not n.startswith("uri:")])
+    san += [x509.UniformResourceIdentifier(u) for u in uris]
+    if not ca:
+        return certbuild.build_leaf(
+            subject,
+            issuer=issuer,
+            not_before=start,
+            not_after=end,
+            key=signing_key,
+            eku=(certbuild.SERVER_AUTH,) if eku is None else eku,  # [] goes in extra
+            aki=aki,
+            extensions=[x509.SubjectAlternativeName(san), *extra] if san else extra,
+        )
+    more: list[x509.ExtensionType] = [x509.ExtendedKeyUsage(list(eku))] if eku else []
+    more += [x509.SubjectAlternativeName(san)] if san else []  # a CA as a leaf
+    return certbuild.build_ca(
+        subject,
+        not_before=start,
+        not_after=end,
+        key=signing_key,
+        issuer=issuer,
+        path_length=path_length,
+        permitted_dns=permitted_dns,
+        extensions=[*more, *extra],
     )
-    if ca is not None:
-        b = b.add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
-    if ca:
-        b = b.add_extension(
-            x509.KeyUsage(True, False, False, False, False, key_cert_sign, True, False, False),
-            critical=True,
-        )
-    if ski:
-        b = b.add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(k.public_key()), critical=False
-        )
-    if aki and issuer is not None:
-        b = b.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
-            critical=False,
-        )
-    if eku is None and ca is False:
-        eku = [ExtendedKeyUsageOID.SERVER_AUTH]
-    if eku is not None:
-        b = b.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
-    if names:
-        general: list[x509.GeneralName] = []
-        for n in names:
-            if n.startswith("uri:"):
-                general.append(x509.UniformResourceIdentifier(n[4:]))
-                continue
-            try:
-                general.append(x509.IPAddress(ipaddress.ip_address(n)))
-            except ValueError:
-                general.append(x509.DNSName(n))
-        b = b.add_extension(x509.SubjectAlternativeName(general), critical=False)
-    for ext, critical in extra:
-        b = b.add_extension(ext, critical=critical)
-    return Made(b.sign(signer, hashes.SHA256()), k)
 
 
 def pem(*certs: x509.Certificate) -> bytes:
-    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+    return b"".join(certbuild.cert_pem(c) for c in certs)
 
 
 def write(path: Path, *certs: x509.Certificate) -> Path:

@@ -1,13 +1,16 @@
-"""Target options shared by ``check``, ``probe``, ``issuer`` and ``trust --from-host``.
+"""Target options shared by ``check``, ``probe``, ``issuer``, ``compare``, ``bundle``, ``har``
+and ``trust --from-host``.
 
 They mirror curl and openssl s_client so helpdesk habits carry over. Everything here is light:
-``tlsdiag.commands.options.build_options`` turns them into ``CheckOptions``.
+``build_from`` hands a command's target parameters to
+``tlsdiag.commands.options.build_options``, which turns them into ``CheckOptions``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,6 +18,7 @@ from tlsdiag.cli._common import timeout_seconds
 from tlsdiag.errors import InputError, UsageError
 
 if TYPE_CHECKING:
+    from tlsdiag.commands.check import CheckOptions
     from tlsdiag.model import Target
 
 ResolveOpt = Annotated[
@@ -88,6 +92,40 @@ NoproxyOpt = Annotated[
         "--noproxy", metavar="HOSTS", help="Comma-separated hosts that go direct (as NO_PROXY)."
     ),
 ]
+
+# The target options by parameter name, with the value a command that does not offer one passes.
+NOT_OFFERED: Mapping[str, Any] = {
+    "resolve": None,
+    "connect_to": None,
+    "servername": None,
+    "no_sni": False,
+    "cafile": None,
+    "timeout": 5.0,
+    "ipv4": False,
+    "ipv6": False,
+    "no_http": False,
+    "tls1_2": False,
+    "tls1_3": False,
+    "cipher": None,
+    "alpn": None,
+    "proxy": None,
+    "proxy_user": None,
+    "noproxy": None,
+}
+
+
+def build_from(params: Mapping[str, Any], **fixed: Any) -> CheckOptions:
+    """``CheckOptions`` from a command's parameters (its ``locals()``): each target option above
+    that the command offers, under the parameter name used here; ``fixed`` wins over both.
+
+    Raises:
+        UsageError: options that cannot go together, or a bad value.
+        InputError: a ``--cafile`` is unreadable or holds no certificate.
+    """
+    from tlsdiag.commands.options import build_options
+
+    given = {name: params.get(name, absent) for name, absent in NOT_OFFERED.items()}
+    return build_options(**{**given, **fixed})
 
 
 def parse_targets(raw: list[str], from_file: Path | None) -> list[Target]:

@@ -102,26 +102,11 @@ def bundle(
         if hosts and hosts[0] == "show":
             raise typer.Exit(_show(hosts[1:], as_json))
         from tlsdiag.commands.bundle import BundleOptions, result_report, run_bundle
-        from tlsdiag.commands.options import build_options
         from tlsdiag.render.bundle import render_bundle
         from tlsdiag.render.html import to_html
 
         parsed = T.parse_targets(hosts, None)
-        check_opts = build_options(
-            resolve=resolve,
-            connect_to=connect_to,
-            servername=servername,
-            no_sni=no_sni,
-            cafile=cafile,
-            timeout=timeout,
-            ipv4=ipv4,
-            ipv6=ipv6,
-            no_http=no_http,
-            tls1_2=tls1_2,
-            tls1_3=tls1_3,
-            cipher=cipher,
-            alpn=alpn,
-        )
+        check_opts = T.build_from(locals())
         flags = [*hosts]
         for name, value in (("--har", har), ("--events", events), ("--policy", policy)):
             if value is not None:

@@ -65,29 +65,10 @@ def check(
     """
     with handle_errors():
         from tlsdiag.commands.check import check_reports, run_checks
-        from tlsdiag.commands.options import build_options
         from tlsdiag.render.check import render_check
 
         parsed = T.parse_targets(targets or [], from_file)
-        opts = build_options(
-            resolve=resolve,
-            connect_to=connect_to,
-            servername=servername,
-            no_sni=no_sni,
-            cafile=cafile,
-            timeout=timeout,
-            ipv4=ipv4,
-            ipv6=ipv6,
-            no_http=no_http,
-            tls1_2=tls1_2,
-            tls1_3=tls1_3,
-            cipher=cipher,
-            alpn=alpn,
-            proxy=proxy,
-            proxy_user=proxy_user,
-            noproxy=noproxy,
-            revocation=not no_revocation,
-        )
+        opts = T.build_from(locals(), revocation=not no_revocation)
         with progress(len(parsed)) as step:
             outcomes = run_checks(parsed, opts, concurrency=concurrency, on_done=step)
         code = emit(

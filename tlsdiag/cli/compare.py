@@ -100,29 +100,12 @@ def compare(
     failed (an unreachable proxy, for instance).
     """
     with handle_errors():
-        from tlsdiag.commands.options import build_options
-
         items = list(inputs or [])
         chosen = pick_format(fmt, as_json)
-        opts = build_options(
-            resolve=resolve,
-            connect_to=connect_to,
-            servername=servername,
-            no_sni=no_sni,
-            cafile=cafile,
-            timeout=timeout,
-            ipv4=ipv4,
-            ipv6=ipv6,
-            no_http=no_http,
-            tls1_2=tls1_2,
-            tls1_3=tls1_3,
-            cipher=cipher,
-            alpn=alpn,
+        opts = T.build_from(
+            locals(),
             revocation=not no_revocation,
-            command="check",
             proxy=proxy if via is None else via if via != "embedded" else "",
-            proxy_user=proxy_user,
-            noproxy=noproxy,
         )
         policy_obj = None
         if policy is not None:

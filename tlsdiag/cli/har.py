@@ -54,23 +54,11 @@ def har(
     """
     with handle_errors():
         from tlsdiag.commands.har import HarOptions, run_har
-        from tlsdiag.commands.options import build_options
         from tlsdiag.render.bundle import render_har
 
         check_opts = None
         if check:
-            check_opts = build_options(
-                resolve=resolve,
-                connect_to=None,
-                servername=None,
-                no_sni=False,
-                cafile=cafile,
-                timeout=timeout,
-                ipv4=False,
-                ipv6=False,
-                no_http=True,
-                revocation=False,
-            )
+            check_opts = T.build_from(locals(), no_http=True, revocation=False)
         opts = HarOptions(
             check=check, check_options=check_opts, policy=policy, concurrency=concurrency
         )

@@ -95,29 +95,14 @@ def issuer(
     """
     with handle_errors():
         from tlsdiag.commands.issuer import run_issuer
-        from tlsdiag.commands.options import build_options
         from tlsdiag.render.issuer import render_issuer
 
         if platform is not None and platform.lower() not in PLATFORMS:
             raise UsageError(f"--platform {platform!r}: expected one of {', '.join(PLATFORMS)}")
         parsed = T.parse_targets([target], None)[0]
-        opts = build_options(
-            resolve=resolve,
-            connect_to=connect_to,
-            servername=servername,
-            no_sni=no_sni,
-            cafile=cafile,
-            timeout=timeout,
-            ipv4=ipv4,
-            ipv6=ipv6,
+        opts = T.build_from(
+            locals(),
             no_http=True,
-            tls1_2=tls1_2,
-            tls1_3=tls1_3,
-            cipher=cipher,
-            alpn=alpn,
-            proxy=proxy,
-            proxy_user=proxy_user,
-            noproxy=noproxy,
             revocation=False,
             command="issuer",
             expect_issuer=expect_issuer,

@@ -21,6 +21,11 @@ from tlsdiag.cli._common import (
 from tlsdiag.errors import UsageError
 from tlsdiag.model import Format
 
+# the target options --scan honours (it tries every version and suite; no --alpn, no -x)
+_SCAN_TARGET_OPTIONS = frozenset(
+    ("resolve", "connect_to", "servername", "no_sni", "cafile", "timeout", "ipv4", "ipv6")
+)
+
 
 def probe(
     target: Annotated[str, typer.Argument(help="host, host:port or https://host[:port].")],
@@ -79,31 +84,11 @@ def probe(
     with handle_errors():
         if scan or policy or min_version or cipher_level:
             _scan(target, scan, policy, min_version, cipher_level, locals())
-        from tlsdiag.commands.options import build_options
         from tlsdiag.commands.probe import run_probe
         from tlsdiag.render.check import render_probe
 
         parsed = T.parse_targets([target], None)[0]
-        opts = build_options(
-            resolve=resolve,
-            connect_to=connect_to,
-            servername=servername,
-            no_sni=no_sni,
-            cafile=cafile,
-            timeout=timeout,
-            ipv4=ipv4,
-            ipv6=ipv6,
-            no_http=True,
-            tls1_2=tls1_2,
-            tls1_3=tls1_3,
-            cipher=cipher,
-            alpn=alpn,
-            proxy=proxy,
-            proxy_user=proxy_user,
-            noproxy=noproxy,
-            revocation=False,
-            command="probe",
-        )
+        opts = T.build_from(locals(), no_http=True, revocation=False, command="probe")
         with spinner(f"probing {parsed.display}"):
             report = run_probe(parsed, opts, showcerts=showcerts)
         code = emit(
@@ -120,7 +105,6 @@ def _scan(
     cipher_level: str | None,
     args: dict[str, Any],
 ) -> NoReturn:
-    from tlsdiag.commands.options import build_options
     from tlsdiag.commands.scan import ScanOptions, run_scan
     from tlsdiag.render.scan import render_scan
 
@@ -130,12 +114,8 @@ def _scan(
         if args[key]:
             raise UsageError(f"{flag} cannot be used with --scan (it tries every version)")
     parsed = T.parse_targets([target], None)[0]
-    opts = build_options(
-        **{k: args[k] for k in ("resolve", "connect_to", "servername", "no_sni", "cafile")},
-        **{k: args[k] for k in ("timeout", "ipv4", "ipv6")},
-        no_http=True,
-        revocation=False,
-        command="probe",
+    opts = T.build_from(
+        {k: args[k] for k in _SCAN_TARGET_OPTIONS}, no_http=True, revocation=False, command="probe"
     )
     sopts = ScanOptions(
         opts.probe, policy_file=policy, min_version=min_version, cipher_level=cipher_level

@@ -103,27 +103,10 @@ def trust(
     an expired root, a clock off by more than an hour), 2 bad usage or input, 3 tlsdiag failed.
     """
     with handle_errors():
-        from tlsdiag.commands.options import build_options
         from tlsdiag.commands.trust import TrustOptions, run_trust_here, validate
         from tlsdiag.render.trust import render_trust
 
-        target_opts = build_options(
-            resolve=resolve,
-            connect_to=connect_to,
-            servername=servername,
-            no_sni=no_sni,
-            cafile=cafile,
-            timeout=timeout,
-            ipv4=ipv4,
-            ipv6=ipv6,
-            no_http=False,
-            tls1_2=tls1_2,
-            tls1_3=tls1_3,
-            cipher=cipher,
-            alpn=alpn,
-            revocation=False,
-            command="trust",
-        )
+        target_opts = T.build_from(locals(), revocation=False, command="trust")
         if from_host is not None:
             from tlsdiag.core.target import parse_target, split_userinfo
 

@@ -22,6 +22,7 @@ from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.core.compare import PathContext, Verdict, comparison_rows, decide, tls_inspection
 from tlsdiag.core.findings import make_finding
 from tlsdiag.errors import InputError
+from tlsdiag.facts.compare import CompareFacts
 from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Report, Severity, Target
 from tlsdiag.net.tunnel import ProxyRoute
@@ -112,7 +113,7 @@ def compare_reports(
     """The compare report from the two paths' check reports (dicts)."""
     rows = comparison_rows(bypassed, inspected)
     verdict = decide(bypassed, inspected, ctx, host=target.host, port=target.port)
-    facts: dict[str, Any] = {
+    facts: CompareFacts = {
         "inspecting_path": {
             "kind": ctx.kind,
             "description": ctx.proxy,

@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from tlsdiag import __version__
 from tlsdiag.commands.check import CheckOptions
@@ -27,6 +26,7 @@ from tlsdiag.commands.compare_path import embedded_proxy
 from tlsdiag.core.compare_run import STORE_OF, RunOutcome, run_verdict
 from tlsdiag.core.findings import make_finding
 from tlsdiag.errors import UsageError
+from tlsdiag.facts.compare import AppStoreFacts, CompareRunFacts
 from tlsdiag.model import Finding, Report, Severity
 from tlsdiag.proxy.policy import Policy, default_policy
 
@@ -62,7 +62,7 @@ def _run(argv: list[str], env: Mapping[str, str], timeout: float) -> RunOutcome:
     return RunOutcome(done.returncode, stderr, time.monotonic() - start)
 
 
-def _store_fix(app: str) -> dict[str, Any] | None:
+def _store_fix(app: str) -> AppStoreFacts | None:
     from tlsdiag.kb.trust import store_by_id
 
     sid = STORE_OF.get(app)
@@ -144,7 +144,7 @@ def run_app_compare(
     summary = verdict.summary
     if own and verdict.code == "client.store_mismatch":
         summary += f" The command names its own trust file ({own.group(1)}): it is the store."
-    facts: dict[str, Any] = {
+    facts: CompareRunFacts = {
         "run": {"command": command, "timeout_s": timeout, "app": app, "app_store": store},
         "inspecting_path": {
             "kind": "embedded",

@@ -33,7 +33,8 @@ from tlsdiag.core.trust.roots import (
 from tlsdiag.errors import InputError, UsageError
 from tlsdiag.facts.trust import ClockFacts, PresentedFacts, SelectionFacts, TrustFacts
 from tlsdiag.model import Finding, Report
-from tlsdiag.stores.audit import public_roots_here, read_root_file, root_infos
+from tlsdiag.stores.audit import public_roots_here, root_infos
+from tlsdiag.stores.bundles import load_cafile
 from tlsdiag.stores.clock import DateSample, fetch_date, local_zone
 from tlsdiag.stores.context import StoreContext
 from tlsdiag.stores.engine import read_stores
@@ -105,7 +106,7 @@ def _select(
     opts: TrustOptions, readings: Sequence[StoreReading], public: PublicRoots
 ) -> _Selection:
     if opts.ca is not None:
-        certs = read_root_file(opts.ca)
+        certs = load_cafile(opts.ca, option="--ca").certs
         roots = [c for c in certs if is_self_signed(c)] or [certs[-1]]
         infos = [root_info(c, origin=f"--ca {opts.ca}", pem_path=str(opts.ca)) for c in roots]
         return _Selection(infos, "ca", str(opts.ca))

@@ -222,6 +222,7 @@ def build_ca(
     permitted_dns: Sequence[str] = (),
     self_aki: bool = False,
     aia_ca_issuers: str | None = None,
+    extensions: Sequence[x509.ExtensionType] = (),
 ) -> Issued:
     """A CA certificate: a self-signed root, or an intermediate signed by ``issuer``.
 
@@ -239,6 +240,7 @@ def build_ca(
         permitted_dns: DNS name constraints (critical); none when empty.
         self_aki: give a root an authorityKeyIdentifier equal to its own SKI.
         aia_ca_issuers: an AIA caIssuers URL.
+        extensions: further non-critical extensions, added last.
 
     Returns:
         The certificate and its key.
@@ -269,6 +271,8 @@ def build_ca(
     aia = _aia(aia_ca_issuers, None)
     if aia is not None:
         builder = builder.add_extension(aia, critical=False)
+    for ext in extensions:
+        builder = builder.add_extension(ext, critical=False)
     return _sign(builder, key, issuer)
 
 

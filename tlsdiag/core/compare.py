@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tlsdiag import codes
+from tlsdiag.facts.compare import CompareVerdictFacts
 
 ORIGINS = ("server", "inspection", "client", "none")
 CLIENT_CODES = frozenset(
@@ -72,7 +73,7 @@ class Verdict:
     code: str = ""  # the finding code the verdict rests on ("" for none)
     rule_snippet: str = ""  # a targeted bypass rule (policy TOML), when that is the fix
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> CompareVerdictFacts:
         """The ``verdict`` object of the JSON output."""
         return {
             "origin": self.origin,

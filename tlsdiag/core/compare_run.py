@@ -9,12 +9,12 @@ an application that still fails with an unknown-CA error reads its own store
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from tlsdiag import codes
 from tlsdiag.core.compare import Verdict, bypass_rule
+from tlsdiag.facts.compare import AppStoreFacts, RunOutcomeFacts
 
 UNKNOWN_CA = frozenset(
     {
@@ -74,7 +74,7 @@ class RunOutcome:
             return f"timed out after {self.seconds:.0f}s"
         return f"exit {self.exit_status}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> RunOutcomeFacts:
         """JSON-ready form (the last 2,000 characters of stderr)."""
         return {
             "exit_status": self.exit_status,
@@ -99,7 +99,7 @@ def run_verdict(
     proxy_findings: Sequence[str],
     hosts: Sequence[tuple[str, int]],
     app: str,
-    store_fix: Mapping[str, Any] | None,
+    store_fix: AppStoreFacts | None,
 ) -> Verdict:
     """The verdict of an application A/B.
 
@@ -147,8 +147,8 @@ def run_verdict(
             rules,
         )
     if unknown_ca:
-        store = (store_fix or {}).get("name") or f"{app}'s own store"
-        steps = list((store_fix or {}).get("steps") or ())
+        store = (store_fix["name"] if store_fix else "") or f"{app}'s own store"
+        steps = list(store_fix["steps"] if store_fix else ())
         fix = (
             f"Add the inspection root to {store}:\n  " + "\n  ".join(steps)
             if steps

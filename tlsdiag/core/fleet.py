@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tlsdiag import codes
+from tlsdiag.facts.fleet import FleetRootInfo, FleetStoreInfo, ProblemSample
 from tlsdiag.kb.findings import findings
 from tlsdiag.model import SCHEMA
 
@@ -67,14 +68,14 @@ class FleetAccumulator:
     """The streaming fold; feed it with :meth:`add` and :meth:`problem`."""
 
     machines: dict[str, MachineState] = field(default_factory=dict)
-    roots: dict[str, dict[str, Any]] = field(default_factory=dict)  # spki -> subject, not_after
-    stores: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> name, kind, consumers
+    roots: dict[str, FleetRootInfo] = field(default_factory=dict)  # by SPKI
+    stores: dict[str, FleetStoreInfo] = field(default_factory=dict)  # by store id
     documents: int = 0
     used: Counter[str] = field(default_factory=Counter)  # command -> reports taken
     superseded: int = 0
     duplicates: int = 0
     problems: Counter[str] = field(default_factory=Counter)
-    samples: list[dict[str, str]] = field(default_factory=list)
+    samples: list[ProblemSample] = field(default_factory=list)
     tool_versions: Counter[str] = field(default_factory=Counter)  # per report read
     schema_versions: Counter[int] = field(default_factory=Counter)
 

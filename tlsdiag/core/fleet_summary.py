@@ -9,11 +9,19 @@ lists every machine (the CSV and the HTML table are made from it).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from tlsdiag import codes
 from tlsdiag.core.findings import make_finding
 from tlsdiag.core.fleet import SIDES, FleetAccumulator, MachineState, is_broken
+from tlsdiag.facts.fleet import (
+    ClockSkewRow,
+    FixFirstRow,
+    FleetFacts,
+    FleetMachineRow,
+    FleetRootRow,
+    FleetRootStoreRow,
+    FleetTargetRow,
+)
 from tlsdiag.model import SCHEMA_VERSION, Finding, Severity
 
 SKEW_SECONDS = 300  # a clock this far off breaks Kerberos and makes certificates look invalid
@@ -25,8 +33,8 @@ def _label(m: MachineState) -> str:
     return m.info.get("hostname") or m.key
 
 
-def _root_rows(acc: FleetAccumulator) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def _root_rows(acc: FleetAccumulator) -> list[FleetRootRow]:
+    rows: list[FleetRootRow] = []
     for spki, root in acc.roots.items():
         machines = 0
         all_trust = 0
@@ -51,11 +59,11 @@ def _root_rows(acc: FleetAccumulator) -> list[dict[str, Any]]:
                         names.append(_label(m))
                 else:
                     counter["unknown"] += 1
-        stores = [
+        stores: list[FleetRootStoreRow] = [
             {
                 "id": sid,
-                "name": acc.stores.get(sid, {}).get("name", sid),
-                "kind": acc.stores.get(sid, {}).get("kind", ""),
+                "name": acc.stores[sid]["name"] if sid in acc.stores else sid,
+                "kind": acc.stores[sid]["kind"] if sid in acc.stores else "",
                 "present": c["present"],
                 "trusted": c["trusted"],
                 "lacking": c["lacking"],
@@ -66,14 +74,19 @@ def _root_rows(acc: FleetAccumulator) -> list[dict[str, Any]]:
         ]
         stores.sort(key=lambda s: (-s["lacking"], -s["present"], s["id"]))
         rows.append(
-            {"spki_sha256": spki, **root, "machines": machines, "machines_all_trust": all_trust}
-            | {"stores": stores}
+            {
+                "spki_sha256": spki,
+                **root,
+                "machines": machines,
+                "machines_all_trust": all_trust,
+                "stores": stores,
+            }
         )
     rows.sort(key=lambda r: (-r["machines"], r["common_name"]))
     return rows
 
 
-def _targets(acc: FleetAccumulator) -> tuple[list[dict[str, Any]], int]:
+def _targets(acc: FleetAccumulator) -> tuple[list[FleetTargetRow], int]:
     checked: Counter[str] = Counter()
     failing: Counter[str] = Counter()
     sides: dict[str, Counter[str]] = {}
@@ -87,7 +100,7 @@ def _targets(acc: FleetAccumulator) -> tuple[list[dict[str, Any]], int]:
                 failing[target] += 1
                 sides.setdefault(target, Counter())[check.side] += 1
                 found.setdefault(target, Counter()).update(check.codes)
-    rows = [
+    rows: list[FleetTargetRow] = [
         {
             "target": target,
             "checked": checked[target],
@@ -105,17 +118,26 @@ def _skewed(m: MachineState) -> bool:
     return m.skew_finding or (m.skew is not None and abs(m.skew) >= SKEW_SECONDS)
 
 
-def _machine_row(m: MachineState, acc: FleetAccumulator) -> dict[str, Any]:
+def _machine_row(m: MachineState, acc: FleetAccumulator) -> FleetMachineRow:
     broken = sorted({sid for st in m.roots.values() for sid, s in st.items() if is_broken(s)})
     failing = sorted(t for t, c in m.checks.items() if c.failed)
     apps: list[str] = []
     for sid in broken:
-        apps.extend(c for c in acc.stores.get(sid, {}).get("consumers", ()) if c not in apps)
+        consumers = acc.stores[sid]["consumers"] if sid in acc.stores else []
+        apps.extend(c for c in consumers if c not in apps)
+    info = m.info.get
     return {
         "id": m.key,
         "identified": m.identified,
-        **{k: m.info.get(k, "") for k in ("hostname", "os", "os_name", "os_version", "user")},
-        **{k: m.info.get(k, "") for k in ("tool_version", "time", "time_zone", "source")},
+        "hostname": info("hostname", ""),
+        "os": info("os", ""),
+        "os_name": info("os_name", ""),
+        "os_version": info("os_version", ""),
+        "user": info("user", ""),
+        "tool_version": info("tool_version", ""),
+        "time": info("time", ""),
+        "time_zone": info("time_zone", ""),
+        "source": info("source", ""),
         "skew_seconds": m.skew,
         "clock_skew": _skewed(m),
         "trust_report": "trust" in m.stamps,
@@ -129,7 +151,7 @@ def _machine_row(m: MachineState, acc: FleetAccumulator) -> dict[str, Any]:
     }
 
 
-def fleet_facts(acc: FleetAccumulator) -> dict[str, Any]:
+def fleet_facts(acc: FleetAccumulator) -> FleetFacts:
     """The facts of the fleet report.
 
     Args:
@@ -140,9 +162,16 @@ def fleet_facts(acc: FleetAccumulator) -> dict[str, Any]:
     """
     machines = [_machine_row(m, acc) for m in acc.machines.values()]
     machines.sort(key=lambda r: (-len(r["broken_stores"]), -len(r["failing_targets"]), r["id"]))
-    fix_first = [
-        {k: r[k] for k in ("id", "hostname", "user", "os_name", "broken_stores", "apps_affected")}
-        | {"failing_targets": r["failing_targets"][:5]}
+    fix_first: list[FixFirstRow] = [
+        {
+            "id": r["id"],
+            "hostname": r["hostname"],
+            "user": r["user"],
+            "os_name": r["os_name"],
+            "broken_stores": r["broken_stores"],
+            "apps_affected": r["apps_affected"],
+            "failing_targets": r["failing_targets"][:5],
+        }
         for r in machines[:TOP]
         if r["broken_stores"] or r["failing_targets"]
     ]
@@ -174,9 +203,7 @@ def fleet_facts(acc: FleetAccumulator) -> dict[str, Any]:
         "machines_checked": machines_checked,
         "roots": _root_rows(acc),
         "failing_targets": targets,
-        "clock_skew": [
-            {k: r[k] for k in ("id", "hostname", "skew_seconds", "time_zone")} for r in skew[:TOP]
-        ],
+        "clock_skew": [_skew_row(r) for r in skew[:TOP]],
         "clock_skew_count": len(skew),
         "fix_first": fix_first,
         "stores": acc.stores,
@@ -184,7 +211,16 @@ def fleet_facts(acc: FleetAccumulator) -> dict[str, Any]:
     }
 
 
-def fleet_findings(facts: dict[str, Any]) -> list[Finding]:
+def _skew_row(r: FleetMachineRow) -> ClockSkewRow:
+    return {
+        "id": r["id"],
+        "hostname": r["hostname"],
+        "skew_seconds": r["skew_seconds"],
+        "time_zone": r["time_zone"],
+    }
+
+
+def fleet_findings(facts: FleetFacts) -> list[Finding]:
     """Findings of the fleet report: roots some machines lack, targets failing, wrong clocks."""
     out: list[Finding] = []
     for root in facts["roots"]:

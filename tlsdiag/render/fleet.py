@@ -3,13 +3,17 @@ targets, wrong clocks and the machines to fix first (CSV, HTML: ``fleet_csv``, `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tlsdiag.facts.fleet import (
+    FleetFacts,
+    FleetInputs,
+    FleetRootRow,
+    FleetTargetRow,
+    fleet_facts,
+)
 from tlsdiag.model import Report
 from tlsdiag.render.console import render_findings
 
@@ -22,7 +26,7 @@ def bar(part: int, whole: int, width: int = BAR_WIDTH) -> str:
     return "█" * filled + "·" * (width - filled)
 
 
-def render_inputs(inputs: Mapping[str, Any], facts: Mapping[str, Any], console: Console) -> None:
+def render_inputs(inputs: FleetInputs, facts: FleetFacts, console: Console) -> None:
     """What was read: machines, reports, versions, and every input that was not used."""
     used = inputs["reports_used"]
     console.print(
@@ -55,7 +59,7 @@ def render_inputs(inputs: Mapping[str, Any], facts: Mapping[str, Any], console: 
             )
 
 
-def render_roots(roots: list[Mapping[str, Any]], console: Console) -> None:
+def render_roots(roots: list[FleetRootRow], console: Console) -> None:
     """One table per inspection root: per store, on how many machines it trusts the root."""
     for root in roots:
         console.print()
@@ -82,7 +86,7 @@ def render_roots(roots: list[Mapping[str, Any]], console: Console) -> None:
         console.print(table)
 
 
-def render_targets(targets: list[Mapping[str, Any]], console: Console) -> None:
+def render_targets(targets: list[FleetTargetRow], console: Console) -> None:
     """The most common failing check targets and the side to fix."""
     if not targets:
         return
@@ -102,15 +106,15 @@ def render_targets(targets: list[Mapping[str, Any]], console: Console) -> None:
     console.print(table)
 
 
-def render_fix_first(facts: Mapping[str, Any], console: Console) -> None:
+def render_fix_first(facts: FleetFacts, console: Console) -> None:
     """Machines with a wrong clock, then the machines to fix first."""
     if facts["clock_skew"]:
         console.print()
         console.print(f"[bold]wrong clocks[/] ({facts['clock_skew_count']} machines)")
-        for m in facts["clock_skew"]:
-            skew = m["skew_seconds"]
+        for c in facts["clock_skew"]:
+            skew = c["skew_seconds"]
             off = f"{skew:+.0f} s" if skew is not None else "reported"
-            console.print(f"  {escape(m['hostname'] or m['id'])}  {off}  {escape(m['time_zone'])}")
+            console.print(f"  {escape(c['hostname'] or c['id'])}  {off}  {escape(c['time_zone'])}")
     if facts["fix_first"]:
         console.print()
         console.print("[bold]fix first[/] (most broken stores their apps use)")
@@ -131,7 +135,7 @@ def render_fix_first(facts: Mapping[str, Any], console: Console) -> None:
 
 def render_fleet(report: Report, console: Console) -> None:
     """The console summary of a fleet report."""
-    facts = report.facts
+    facts = fleet_facts(report)
     render_inputs(facts["inputs"], facts, console)
     if facts["machines_without_root"]:
         names = ", ".join(facts["machines_without_root"][:10])

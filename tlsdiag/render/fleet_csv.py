@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
 from typing import Any
 
+from tlsdiag.facts.fleet import FleetMachineRow, fleet_facts
 from tlsdiag.model import Report
 
 COLUMNS = (
@@ -30,7 +30,7 @@ COLUMNS = (
 )
 
 
-def _base(m: Mapping[str, Any]) -> list[Any]:
+def _base(m: FleetMachineRow) -> list[Any]:
     skew = m["skew_seconds"]
     return [
         m["id"],
@@ -54,9 +54,9 @@ def to_csv(report: Report) -> str:
     Returns:
         CSV text with a header row.
     """
-    facts = report.facts
+    facts = fleet_facts(report)
     roots = {r["spki_sha256"]: r["common_name"] for r in facts["roots"]}
-    stores: Mapping[str, Mapping[str, Any]] = facts["stores"]
+    stores = facts["stores"]
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
     out.writerow(COLUMNS)
@@ -68,7 +68,7 @@ def to_csv(report: Report) -> str:
             continue
         for spki, statuses in m["trust"].items():
             for sid, status in statuses.items():
-                info = stores.get(sid, {})
+                info = stores.get(sid)
                 broken = sid in m["broken_stores"]
                 trusted = "yes" if status == "trusted" else ("no" if broken else "")
                 out.writerow(
@@ -77,8 +77,8 @@ def to_csv(report: Report) -> str:
                         roots.get(spki, ""),
                         spki,
                         sid,
-                        info.get("name", sid),
-                        info.get("kind", ""),
+                        info["name"] if info else sid,
+                        info["kind"] if info else "",
                         status,
                         trusted,
                         failing,

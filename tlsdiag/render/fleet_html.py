@@ -7,9 +7,15 @@ inline script. Every value is escaped.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
 from typing import Any
 
+from tlsdiag.facts.fleet import (
+    FleetFacts,
+    FleetMachineRow,
+    FleetRootRow,
+    FleetTargetRow,
+    fleet_facts,
+)
 from tlsdiag.model import Report
 
 _CSS = """
@@ -64,7 +70,7 @@ def _bar(part: int, whole: int, bad: bool = False) -> str:
     return f'<span class="{cls}" title="{part}/{whole}"><span style="width:{pct}%"></span></span>'
 
 
-def _inputs(facts: Mapping[str, Any]) -> str:
+def _inputs(facts: FleetFacts) -> str:
     inputs = facts["inputs"]
     used = inputs["reports_used"]
     items = [
@@ -88,7 +94,7 @@ def _inputs(facts: Mapping[str, Any]) -> str:
     return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + samples + "</ul>"
 
 
-def _roots(roots: list[Mapping[str, Any]]) -> str:
+def _roots(roots: list[FleetRootRow]) -> str:
     parts: list[str] = []
     for root in roots:
         parts.append(
@@ -112,7 +118,7 @@ def _roots(roots: list[Mapping[str, Any]]) -> str:
     return "".join(parts)
 
 
-def _targets(targets: list[Mapping[str, Any]]) -> str:
+def _targets(targets: list[FleetTargetRow]) -> str:
     if not targets:
         return ""
     rows = "".join(
@@ -128,7 +134,7 @@ def _targets(targets: list[Mapping[str, Any]]) -> str:
     )
 
 
-def _machines(machines: list[Mapping[str, Any]]) -> str:
+def _machines(machines: list[FleetMachineRow]) -> str:
     rows = []
     for m in machines:
         skew = m["skew_seconds"]
@@ -160,7 +166,7 @@ def to_fleet_html(report: Report) -> str:
     Returns:
         The HTML document.
     """
-    facts = report.facts
+    facts = fleet_facts(report)
     findings = "".join(
         f'<li class="{_e(f.severity.value)}"><b>{_e(f.code)}</b> {_e(f.title)}'
         f"<br><span class=muted>{_e(f.detail)}</span></li>"

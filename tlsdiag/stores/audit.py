@@ -8,27 +8,10 @@ from pathlib import Path
 
 from cryptography import x509
 
-from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.core.trust.records import StoreCert, StoreReading
 from tlsdiag.core.trust.roots import PublicRoots, RootInfo, public_roots_from, root_info
-from tlsdiag.errors import InputError
 from tlsdiag.stores.context import StoreContext
 from tlsdiag.stores.readers import read_pem
-
-
-def read_root_file(path: Path) -> list[x509.Certificate]:
-    """The certificates of ``--ca FILE`` (PEM or DER).
-
-    Raises:
-        InputError: unreadable, or no certificate in it.
-    """
-    from tlsdiag.stores.userfile import Kind, read_file
-
-    data, _ = read_file(path, Kind.PEM, what=f"--ca {path}")
-    certs = parse_certificates(data, what=f"--ca {path}")
-    if not certs:
-        raise InputError(f"--ca {path}: no certificate found")
-    return certs
 
 
 def _load(cert: StoreCert) -> x509.Certificate:

@@ -48,7 +48,8 @@ MAX_CAFILE_CERTS = 500
 
 
 def load_cafile(path: Path, option: str = "--cafile") -> RootSet:
-    """Read ``--cafile`` (a PEM bundle, or DER/PKCS#7; at most ``MAX_CAFILE_CERTS``).
+    """Read a user's certificate file: ``--cafile``, ``--upstream-cafile``, ``trust --ca`` (a PEM
+    bundle, or DER/PKCS#7; at most ``MAX_CAFILE_CERTS``); ``option`` names it in messages.
 
     Raises:
         InputError: unreadable, not a regular file, too large, or no certificate in it.

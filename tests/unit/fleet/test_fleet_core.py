@@ -8,13 +8,14 @@ from typing import Any
 
 from tlsdiag.core.fleet import FleetAccumulator, side_of
 from tlsdiag.core.fleet_summary import fleet_facts, fleet_findings
+from tlsdiag.facts.fleet import FleetFacts
 from tlsdiag.model import Report
 from tlsdiag.render.fleet_csv import to_csv
 
 from helpers.fleet_docs import ROOT_SPKI, check, trust
 
 
-def _facts(*docs: dict[str, Any]) -> dict[str, Any]:
+def _facts(*docs: dict[str, Any]) -> FleetFacts:
     acc = FleetAccumulator()
     for i, doc in enumerate(docs):
         acc.add(doc, f"in/{i}.json")
