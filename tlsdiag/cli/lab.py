@@ -64,7 +64,7 @@ def serve(
     """
     with handle_errors():
         import sys
-        import threading
+        import time
 
         from tlsdiag.commands.lab import open_lab
 
@@ -80,7 +80,8 @@ def serve(
             sys.stdout.write("Press Ctrl-C to stop.\n")
             sys.stdout.flush()
             try:
-                threading.Event().wait()
+                while True:  # short sleeps: Ctrl-C and SIGTERM are seen at once on every OS
+                    time.sleep(0.5)
             except KeyboardInterrupt:
                 sys.stdout.write("stopping the lab\n")
 
