@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _READ_BUF = bytearray(256 * 1024)  # one shared buffer: the loop is single-threaded
 _READ_VIEW = memoryview(_READ_BUF)
 PENDING_LIMIT = 256 * 1024
-WRITE_HIGH = 1024 * 1024
+WRITE_HIGH = 512 * 1024  # plus one read at most: under 1 MiB waits per side
 
 
 class Stop(Exception):
@@ -100,7 +100,7 @@ class Endpoint(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        # Pause the other side only when a full read (256 KiB, re-encrypted) waits unsent:
+        # Pause the other side only when two full reads (256 KiB each) wait unsent:
         # asyncio's default (64 KiB) stops and restarts a bulk transfer on every read.
         transport.set_write_buffer_limits(high=WRITE_HIGH)
         if self.role == "client":
