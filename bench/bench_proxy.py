@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -182,7 +183,14 @@ def _wait_port(port: int, timeout: float = 20) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def start_tlsdiag(paths: dict[str, Path], events: Path, leaf_key: str = "ec256") -> Proxy:
+def start_tlsdiag(
+    paths: dict[str, Path],
+    events: Path,
+    leaf_key: str = "ec256",
+    src: Path | None = None,
+    name: str = "tlsdiag",
+) -> Proxy:
+    """Start ``python -m tlsdiag proxy``; ``src``: run the tlsdiag of that checkout instead."""
     port = _free_port()
     cmd = [
         "taskset",
@@ -208,9 +216,14 @@ def start_tlsdiag(paths: dict[str, Path], events: Path, leaf_key: str = "ec256")
         "--max-connections",
         "8192",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = None
+    if src is not None:
+        env = {**os.environ, "PYTHONPATH": str(src)}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=src
+    )
     _wait_port(port)
-    return Proxy("tlsdiag", proc, port)
+    return Proxy(name, proc, port)
 
 
 def start_mitmdump(mitmdump: str, paths: dict[str, Path]) -> Proxy:
@@ -440,6 +453,11 @@ def main() -> None:
     ap.add_argument("--ca-key", choices=CA_KEYS, default="ec256", help="the proxies' CA key")
     ap.add_argument("--leaf-key", choices=LEAF_KEYS, default="ec256", help="tlsdiag's leaf key")
     ap.add_argument("--no-direct", action="store_true", help="skip the direct rounds")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="another tlsdiag checkout (e.g. main's worktree) measured as a column 'baseline'",
+    )
     args = ap.parse_args()
     if shutil.which("taskset") is None or os.cpu_count() is None or os.cpu_count() < 2:
         sys.exit("needs taskset and at least 2 CPUs")
@@ -454,7 +472,13 @@ def main() -> None:
     )
     origin.start()
     port = int(q.get(timeout=20))
-    starters = {"tlsdiag": lambda: start_tlsdiag(paths, tmp / "events.jsonl", args.leaf_key)}
+    starters: dict[str, Callable[[], Proxy]] = {}
+    if args.baseline:
+        base = args.baseline.resolve()
+        starters["baseline"] = lambda: start_tlsdiag(
+            paths, tmp / "events-base.jsonl", args.leaf_key, src=base, name="baseline"
+        )
+    starters["tlsdiag"] = lambda: start_tlsdiag(paths, tmp / "events.jsonl", args.leaf_key)
     if args.mitmdump:
         starters["mitmdump"] = lambda: start_mitmdump(args.mitmdump, paths)
     rounds: dict[str, list[dict[str, float]]] = {"direct": [], **{n: [] for n in starters}}
