@@ -10,11 +10,17 @@ run on CPU 0. Phases, each against direct (no proxy), tlsdiag and mitmdump:
 1. requests/s over 10 established keep-alive tunnels (small responses);
 2. median latency of one request on an established tunnel (added = proxy - direct);
 3. median time of a new connection (TCP + CONNECT + TLS + one request);
-4. new inspected connections/s, 50 concurrent clients, 200 rotating host names (enough
-   concurrency that a CPU, not the round trips, is the limit);
-5. proxy RSS with 1000 idle tunnels open (per tunnel) and after they close.
+   The proxy's CPU time over the first visits of 200 new names and over the repeat visits,
+   divided by 200, is its CPU per new connection (new name: one signature; known name: none);
+4. new inspected connections/s, 50 concurrent clients, every connection a name not seen before
+   (enough concurrency that a CPU, not the round trips, is the limit), then the same with 200
+   rotating (known) names;
+5. bulk MB/s: one 64 MiB response over one established connection (median of 3);
+6. proxy RSS with 1000 idle tunnels open (per tunnel) and after they close.
 
-Both proxies sign with the same P-256 CA and verify the origin against the same bench root.
+Both proxies sign with the same CA (``--ca-key``: EC P-256 by default, or RSA 2048/4096) and
+verify the origin against the same bench root; ``--leaf-key`` picks tlsdiag's forged leaf key
+(mitmdump always forges RSA 2048 leaves).
 """
 
 from __future__ import annotations
@@ -35,13 +41,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 BODY = b"ok"
+BULK = 64 * 1024 * 1024
 HOSTS = [f"h{i}.bench.test" for i in range(200)]
+CA_KEYS = ("ec256", "rsa2048", "rsa4096")
+LEAF_KEYS = ("ec256", "rsa2048")
+_fresh = iter(range(10**9))
+
+
+def fresh_hosts(n: int) -> list[str]:
+    """``n`` host names no proxy has seen in this run (every one costs a signature)."""
+    return [f"n{next(_fresh)}.bench.test" for _ in range(n)]
+
+
 CLIENT_CPU = 0
 PROXY_CPU = 1
 
@@ -49,9 +67,9 @@ PROXY_CPU = 1
 # --- PKI ---------------------------------------------------------------------------------------
 
 
-def make_pki(d: Path) -> dict[str, Path]:
+def make_pki(d: Path, ca_key: str = "ec256") -> dict[str, Path]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tlsdiag.core.certbuild import build_ca, build_leaf, cert_pem, key_pem, name
+    from tlsdiag.core.certbuild import KeyType, build_ca, build_leaf, cert_pem, key_pem, name
     from tlsdiag.proxy.ca import create_ca
 
     now = datetime.now(UTC)
@@ -71,11 +89,12 @@ def make_pki(d: Path) -> dict[str, Path]:
     paths["leaf"].write_bytes(leaf.cert_pem)
     paths["leaf_key"].write_bytes(leaf.key_pem)
     # The proxies' CA (the same for both).
-    ca, ca_key = create_ca(now=now, machine="bench")
+    ca, ca_key = create_ca(now=now, machine="bench", key_type=KeyType(ca_key))
     paths["ca"] = d / "ca.pem"
     paths["ca_key"] = d / "ca-key.pem"
     paths["ca"].write_bytes(cert_pem(ca))
     paths["ca_key"].write_bytes(key_pem(ca_key))
+    paths["ca_key"].chmod(0o600)  # the proxy refuses a CA key others can read
     conf = d / "mitm"
     conf.mkdir()
     (conf / "mitmproxy-ca.pem").write_bytes(key_pem(ca_key) + cert_pem(ca))
@@ -92,12 +111,19 @@ def _origin_main(cert: str, key: str, port_q: Any) -> None:
     ctx.load_cert_chain(cert, key)
     ctx.set_alpn_protocols(["http/1.1"])
     response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
+    chunk = b"x" * (1024 * 1024)
 
     async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         try:
             while True:
-                await r.readuntil(b"\r\n\r\n")
-                w.write(response)
+                head = await r.readuntil(b"\r\n\r\n")
+                if not head.startswith(b"GET /bulk "):
+                    w.write(response)
+                    continue
+                w.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % BULK)
+                for _ in range(BULK // len(chunk)):
+                    w.write(chunk)
+                    await w.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             pass
         finally:
@@ -157,7 +183,14 @@ def _wait_port(port: int, timeout: float = 20) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def start_tlsdiag(paths: dict[str, Path], events: Path) -> Proxy:
+def start_tlsdiag(
+    paths: dict[str, Path],
+    events: Path,
+    leaf_key: str = "ec256",
+    src: Path | None = None,
+    name: str = "tlsdiag",
+) -> Proxy:
+    """Start ``python -m tlsdiag proxy``; ``src``: run the tlsdiag of that checkout instead."""
     port = _free_port()
     cmd = [
         "taskset",
@@ -178,12 +211,19 @@ def start_tlsdiag(paths: dict[str, Path], events: Path) -> Proxy:
         "--events",
         str(events),
         "--quiet",
+        "--leaf-key",
+        leaf_key,
         "--max-connections",
         "8192",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = None
+    if src is not None:
+        env = {**os.environ, "PYTHONPATH": str(src)}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=src
+    )
     _wait_port(port)
-    return Proxy("tlsdiag", proc, port)
+    return Proxy(name, proc, port)
 
 
 def start_mitmdump(mitmdump: str, paths: dict[str, Path]) -> Proxy:
@@ -282,21 +322,50 @@ async def phase_latency(proxy: Proxy | None, port: int, n: int = 2000) -> float:
     return statistics.median(samples) * 1000
 
 
-async def phase_new_latency(proxy: Proxy | None, port: int) -> tuple[float, float]:
-    """Median time of a new connection: first visit of each of 200 hosts, then a repeat visit."""
-    samples = []
-    for i in range(2 * len(HOSTS)):
+async def phase_new_latency(proxy: Proxy | None, port: int) -> dict[str, float]:
+    """Median time of a new connection: first visit of each of 200 new hosts, then a repeat
+    visit; and the proxy's CPU per connection in each half (one connection at a time)."""
+    hosts = fresh_hosts(200)
+    out: dict[str, float] = {}
+    for label in ("first", "repeat"):
+        samples = []
+        cpu0 = proxy.cpu_seconds() if proxy else 0.0
+        for host in hosts:
+            t0 = time.perf_counter()
+            r, w = await open_conn(proxy, port, host)
+            await request(r, w)
+            samples.append(time.perf_counter() - t0)
+            await close(w)
+        key = "new_conn_first_ms" if label == "first" else "new_conn_ms"
+        out[key] = statistics.median(samples) * 1000
+        if proxy is not None:
+            cpu_key = "cpu_new_name_ms" if label == "first" else "cpu_known_name_ms"
+            out[cpu_key] = (proxy.cpu_seconds() - cpu0) * 1000 / len(hosts)
+    return out
+
+
+async def phase_bulk(proxy: Proxy | None, port: int, n: int = 3) -> float:
+    """MB/s of one 64 MiB response over one established connection (median of ``n``)."""
+    r, w = await open_conn(proxy, port, "bench.test")
+    await request(r, w)
+    rates = []
+    for _ in range(n):
         t0 = time.perf_counter()
-        r, w = await open_conn(proxy, port, HOSTS[i % len(HOSTS)])
-        await request(r, w)
-        samples.append(time.perf_counter() - t0)
-        await close(w)
-    n = len(HOSTS)
-    return statistics.median(samples[:n]) * 1000, statistics.median(samples[n:]) * 1000
+        w.write(b"GET /bulk HTTP/1.1\r\nHost: bench.test\r\n\r\n")
+        await r.readuntil(b"\r\n\r\n")
+        left = BULK
+        while left:
+            got = await r.read(min(left, 1 << 20))
+            if not got:
+                raise RuntimeError("bulk response cut short")
+            left -= len(got)
+        rates.append(BULK / 1e6 / (time.perf_counter() - t0))
+    await close(w)
+    return statistics.median(rates)
 
 
 async def phase_new_rate(
-    proxy: Proxy | None, port: int, seconds: float, workers: int = 50
+    proxy: Proxy | None, port: int, seconds: float, workers: int = 50, distinct: bool = False
 ) -> float:
     count = 0
     errors = 0
@@ -306,7 +375,7 @@ async def phase_new_rate(
     async def worker() -> None:
         nonlocal count, errors, nxt
         while time.perf_counter() < stop:
-            host = HOSTS[nxt % len(HOSTS)]
+            host = fresh_hosts(1)[0] if distinct else HOSTS[nxt % len(HOSTS)]
             nxt += 1
             try:
                 r, w = await open_conn(proxy, port, host)
@@ -355,10 +424,12 @@ async def run_all(proxy: Proxy | None, port: int, seconds: float) -> dict[str, f
     cpu0 = proxy.cpu_seconds() if proxy else 0.0
     out["rps_10_tunnels"] = await phase_rps(proxy, port, seconds)
     out["latency_ms"] = await phase_latency(proxy, port)
-    out["new_conn_first_ms"], out["new_conn_ms"] = await phase_new_latency(proxy, port)
+    out.update(await phase_new_latency(proxy, port))
+    out["new_conn_distinct_per_s"] = await phase_new_rate(proxy, port, seconds, distinct=True)
     out["new_conn_per_s"] = await phase_new_rate(proxy, port, seconds)
     if proxy is not None:
         out["proxy_cpu_s"] = proxy.cpu_seconds() - cpu0
+    out["bulk_mb_s"] = await phase_bulk(proxy, port)
     return out
 
 
@@ -379,6 +450,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians reported)")
     ap.add_argument("--no-memory", action="store_true", help="skip the 1000-tunnel phase")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    ap.add_argument("--ca-key", choices=CA_KEYS, default="ec256", help="the proxies' CA key")
+    ap.add_argument("--leaf-key", choices=LEAF_KEYS, default="ec256", help="tlsdiag's leaf key")
+    ap.add_argument("--no-direct", action="store_true", help="skip the direct rounds")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="another tlsdiag checkout (e.g. main's worktree) measured as a column 'baseline'",
+    )
     args = ap.parse_args()
     if shutil.which("taskset") is None or os.cpu_count() is None or os.cpu_count() < 2:
         sys.exit("needs taskset and at least 2 CPUs")
@@ -386,21 +465,28 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     os.sched_setaffinity(0, {CLIENT_CPU})
     tmp = Path(tempfile.mkdtemp(prefix="tlsdiag-bench-"))
-    paths = make_pki(tmp)
+    paths = make_pki(tmp, args.ca_key)
     q: Any = multiprocessing.Queue()
     origin = multiprocessing.Process(
         target=_origin_main, args=(str(paths["leaf"]), str(paths["leaf_key"]), q), daemon=True
     )
     origin.start()
     port = int(q.get(timeout=20))
-    starters = {"tlsdiag": lambda: start_tlsdiag(paths, tmp / "events.jsonl")}
+    starters: dict[str, Callable[[], Proxy]] = {}
+    if args.baseline:
+        base = args.baseline.resolve()
+        starters["baseline"] = lambda: start_tlsdiag(
+            paths, tmp / "events-base.jsonl", args.leaf_key, src=base, name="baseline"
+        )
+    starters["tlsdiag"] = lambda: start_tlsdiag(paths, tmp / "events.jsonl", args.leaf_key)
     if args.mitmdump:
         starters["mitmdump"] = lambda: start_mitmdump(args.mitmdump, paths)
     rounds: dict[str, list[dict[str, float]]] = {"direct": [], **{n: [] for n in starters}}
     try:
         for i in range(args.rounds):
-            print(f"round {i + 1}/{args.rounds}: direct", file=sys.stderr)
-            rounds["direct"].append(asyncio.run(run_all(None, port, args.seconds)))
+            if not args.no_direct:
+                print(f"round {i + 1}/{args.rounds}: direct", file=sys.stderr)
+                rounds["direct"].append(asyncio.run(run_all(None, port, args.seconds)))
             for name, start in starters.items():
                 print(f"round {i + 1}/{args.rounds}: {name}", file=sys.stderr)
                 p = start()
@@ -408,7 +494,7 @@ def main() -> None:
                     rounds[name].append(asyncio.run(run_all(p, port, args.seconds)))
                 finally:
                     p.stop()
-        results = {name: median_of(rs) for name, rs in rounds.items()}
+        results = {name: median_of(rs) for name, rs in rounds.items() if rs}
         if not args.no_memory:
             for name, start in starters.items():
                 print(f"memory: {name}", file=sys.stderr)
@@ -419,20 +505,25 @@ def main() -> None:
                     p.stop()
     finally:
         origin.terminate()
+    print(f"CA key {args.ca_key}, tlsdiag leaf key {args.leaf_key}, {args.rounds} rounds")
     report(results)
     if args.json:
         args.json.write_text(json.dumps({"median": results, "rounds": rounds}, indent=2) + "\n")
 
 
 def report(results: dict[str, dict[str, float]]) -> None:
-    d = results["direct"]
+    d = results.get("direct", {})
     rows = [
         ("requests/s, 10 keep-alive tunnels", "rps_10_tunnels", "{:.0f}"),
         ("median request latency (ms)", "latency_ms", "{:.3f}"),
         ("median new connection, new host (ms)", "new_conn_first_ms", "{:.2f}"),
         ("median new connection, known host (ms)", "new_conn_ms", "{:.2f}"),
-        ("new connections/s (200 hosts)", "new_conn_per_s", "{:.0f}"),
+        ("proxy CPU per new connection, new name (ms)", "cpu_new_name_ms", "{:.2f}"),
+        ("proxy CPU per new connection, known name (ms)", "cpu_known_name_ms", "{:.2f}"),
+        ("new connections/s, distinct names", "new_conn_distinct_per_s", "{:.0f}"),
+        ("new connections/s (200 known hosts)", "new_conn_per_s", "{:.0f}"),
         ("proxy CPU in phases 1-4, one round (s)", "proxy_cpu_s", "{:.1f}"),
+        ("bulk MB/s, one connection", "bulk_mb_s", "{:.0f}"),
         ("RSS idle baseline (KiB)", "rss_base_kib", "{:.0f}"),
         ("RSS with 1000 idle tunnels (KiB)", "rss_open_kib", "{:.0f}"),
         ("KiB per idle tunnel", "kib_per_idle_tunnel", "{:.1f}"),
@@ -440,13 +531,24 @@ def report(results: dict[str, dict[str, float]]) -> None:
     ]
     names = list(results)
     print("medians of the rounds")
-    print(f"{'':38}" + "".join(f"{n:>12}" for n in names))
+    print(f"{'':46}" + "".join(f"{n:>12}" for n in names))
     for label, key, fmt in rows:
         cells = [fmt.format(results[n][key]) if key in results[n] else "-" for n in names]
-        print(f"{label:38}" + "".join(f"{c:>12}" for c in cells))
+        print(f"{label:46}" + "".join(f"{c:>12}" for c in cells))
     t = results.get("tlsdiag")
     m = results.get("mitmdump")
-    if t:
+    if t and d:
+        print()
+        for label, key in (
+            ("rps", "rps_10_tunnels"),
+            ("new conn/s, distinct names", "new_conn_distinct_per_s"),
+            ("bulk MB/s", "bulk_mb_s"),
+        ):
+            line = f"{label} / direct: tlsdiag {t[key] / d[key]:.2f}"
+            if m:
+                line += f", mitmdump {m[key] / d[key]:.2f}"
+            print(line)
+    if t and d:
         print()
         print(f"tlsdiag rps / direct: {t['rps_10_tunnels'] / d['rps_10_tunnels']:.2f}")
         print(f"tlsdiag added latency per request: {t['latency_ms'] - d['latency_ms']:.3f} ms")
@@ -455,7 +557,7 @@ def report(results: dict[str, dict[str, float]]) -> None:
             f"{t['new_conn_first_ms'] - d['new_conn_first_ms']:.2f} ms (new host), "
             f"{t['new_conn_ms'] - d['new_conn_ms']:.2f} ms (known host)"
         )
-    if t and m:
+    if t and m and d:
         print(f"rps tlsdiag / mitmdump: {t['rps_10_tunnels'] / m['rps_10_tunnels']:.1f}x")
         print(f"new conn/s tlsdiag / mitmdump: {t['new_conn_per_s'] / m['new_conn_per_s']:.1f}x")
         print(f"mitmdump added latency per request: {m['latency_ms'] - d['latency_ms']:.3f} ms")

@@ -117,6 +117,7 @@ class ProxyServer:
         self.accepted = 0
         self.trusted_by: set[str] = set()
         self.decisions: dict[tuple[str, str, int, str | None], Decision] = {}
+        self._allowed: dict[str, bool] = {}  # client address -> allowed (parsed once)
         self.sessions: OrderedDict[
             tuple[str, int, str, tuple[str, ...]], tuple[ssl.SSLSession, float]
         ] = OrderedDict()
@@ -208,6 +209,14 @@ class ProxyServer:
     def client_allowed(self, ip: str | None) -> bool:
         if ip is None:
             return True
+        known = self._allowed.get(ip)
+        if known is None:
+            known = self._allowed[ip] = self._client_allowed(ip)
+            if len(self._allowed) > 4096:
+                self._allowed.pop(next(iter(self._allowed)))
+        return known
+
+    def _client_allowed(self, ip: str) -> bool:
         try:
             addr = ipaddress.ip_address(ip)
         except ValueError:

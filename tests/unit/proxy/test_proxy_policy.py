@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import ssl
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tlsdiag.proxy.policy import (
     MutualTls,
     default_bypass_rules,
     default_policy,
+    host_keys,
     host_matches,
     load_policy,
     parse_policy,
@@ -142,3 +144,13 @@ def test_docs_example_policy_parses() -> None:
     example = text[start : text.index("```", start)]
     pol = parse_policy(example)
     assert pol.rules
+
+
+def test_host_keys_agree_with_host_matches_for_every_pattern_shape() -> None:
+    labels = ["a", "b", "example", "com", "x-y", ""]
+    hosts = {".".join(t) for n in range(1, 4) for t in itertools.product(labels, repeat=n)}
+    patterns = {"*"} | {p for h in hosts for p in (h, "*." + h, "." + h)}
+    for host in hosts:
+        keys = host_keys(host.lower().rstrip("."))
+        for pattern in patterns:
+            assert (pattern in keys) == host_matches(pattern, host), (pattern, host)
