@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tlsdiag import __version__
 from tlsdiag.commands.check import CheckOptions, CheckOutcome, run_check
@@ -26,6 +26,16 @@ from tlsdiag.core.environment import clock_skew
 from tlsdiag.errors import TlsdiagError
 from tlsdiag.model import Report, Target
 from tlsdiag.stores.bundle_zip import Member, read_bundle, refuse_existing, write_bundle_zip
+
+if TYPE_CHECKING:
+    from tlsdiag.facts.bundle import (
+        BundleEnvironmentFacts,
+        BundleFacts,
+        BundleShowFacts,
+        EnvEventsFacts,
+        EnvironmentFacts,
+        StepFacts,
+    )
 
 Progress = Callable[[Step, int, int], None]  # the step, its number, the number of steps
 HtmlRenderer = Callable[[Sequence[Report]], str]
@@ -102,7 +112,7 @@ def _cert_name(target: Target) -> str:
     return f"certs/{host}_{target.port}.pem"
 
 
-def _environment(opts: BundleOptions, now: datetime, checks: Sequence[Report]) -> dict[str, Any]:
+def _environment(opts: BundleOptions, now: datetime, checks: Sequence[Report]) -> EnvironmentFacts:
     from tlsdiag.stores.environment import collect_environment
 
     env = collect_environment(now=now)
@@ -131,7 +141,7 @@ def _check_inputs(opts: BundleOptions) -> None:
             check_file(path, kind, what=f"{option} {path}")
 
 
-def _events(path: Path) -> dict[str, Any]:
+def _events(path: Path) -> EnvEventsFacts:
     from tlsdiag.proxy.events import read_events
 
     events = read_events(path)
@@ -182,7 +192,7 @@ def _compare(target: Target, opts: BundleOptions) -> Report:
     return run_compare(target, CompareOptions(check, cafile_paths=opts.cafile_paths))
 
 
-def _compare_summary(steps: Sequence[Step]) -> dict[str, Any]:
+def _compare_summary(steps: Sequence[Step]) -> StepFacts:
     """One line for the compare steps: skipped, ok (every host) or failed (naming which)."""
     mine = [s for s in steps if s.name == "compare" or s.name.startswith("compare ")]
     if len(mine) == 1 and mine[0].name == "compare":
@@ -244,7 +254,10 @@ def run_bundle(
         reports.extend(trust or [])
     else:
         run.record(Step("trust matrix", "skipped", "no host"))
-    env = run.run("environment", lambda: _environment(opts, now, check_reports)) or {}
+    env = cast(
+        "EnvironmentFacts",
+        run.run("environment", lambda: _environment(opts, now, check_reports)) or {},
+    )
     if opts.events is not None:
         env["proxy_events"] = run.run(f"events {opts.events}", lambda: _events(opts.events))  # type: ignore[arg-type]  # checked above
     if opts.policy is not None:
@@ -263,21 +276,27 @@ def run_bundle(
         )
 
         def bundle_report() -> Report:
+            environment: BundleEnvironmentFacts = {
+                "os": env.get("os"),
+                "versions": env.get("versions"),
+                "time": env.get("time"),
+                "clock": env.get("clock"),
+                "proxy": env.get("proxy"),
+            }
+            facts: BundleFacts = {
+                "note": opts.note,
+                "hosts": [t.display for t in targets],
+                "command_line": opts.command_line,
+                "steps": [s.to_dict() for s in run.steps],
+                "failed_steps": [s.name for s in run.steps if s.status == "failed"],
+                "compare": _compare_summary(run.steps),
+                "environment": environment,
+            }
             return Report(
                 command="bundle",
                 target=", ".join(t.display for t in targets),
                 generated_at=created,
-                facts={
-                    "note": opts.note,
-                    "hosts": [t.display for t in targets],
-                    "command_line": opts.command_line,
-                    "steps": [s.to_dict() for s in run.steps],
-                    "failed_steps": [s.name for s in run.steps if s.status == "failed"],
-                    "compare": _compare_summary(run.steps),
-                    "environment": {
-                        k: env.get(k) for k in ("os", "versions", "time", "clock", "proxy")
-                    },
-                },
+                facts=facts,
                 tool_version=__version__,
             )
 
@@ -342,32 +361,35 @@ def show_bundle(path: Path) -> Report:
         problems.append(contents.error)
     manifest = contents.manifest or {}
     bundle = next((r for r in contents.reports if r.get("command") == "bundle"), {})
-    facts = bundle.get("steps") if isinstance(bundle, dict) else None
+    steps = bundle.get("steps") if isinstance(bundle, dict) else None
+    facts: BundleShowFacts = {  # what the zip's JSON holds, as read
+        "created_at": manifest.get("created_at"),
+        "made_by": f"tlsdiag {manifest.get('tool_version', '?')}",
+        "hosts": bundle.get("hosts", []),
+        "note": bundle.get("note", ""),
+        "steps": steps or [],
+        "verdicts": [verdict_line(r) for r in contents.reports if r.get("command") != "bundle"],
+        "files": [
+            {"name": n, "size": e.get("size"), "sha256": e.get("sha256")}
+            for n, e in sorted((manifest.get("files") or {}).items())
+        ],
+        "manifest_ok": not problems,
+        "problems": problems,
+    }
     return Report(
         command="bundle show",
         target=str(path),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        facts={
-            "created_at": manifest.get("created_at"),
-            "made_by": f"tlsdiag {manifest.get('tool_version', '?')}",
-            "hosts": bundle.get("hosts", []),
-            "note": bundle.get("note", ""),
-            "steps": facts or [],
-            "verdicts": [verdict_line(r) for r in contents.reports if r.get("command") != "bundle"],
-            "files": [
-                {"name": n, "size": e.get("size"), "sha256": e.get("sha256")}
-                for n, e in sorted((manifest.get("files") or {}).items())
-            ],
-            "manifest_ok": not problems,
-            "problems": problems,
-        },
+        facts=facts,
         tool_version=__version__,
     )
 
 
 def result_report(result: BundleResult) -> Report:
     """The bundle's report with where it was written and one verdict line per report."""
-    facts = dict(result.report.facts)
+    from tlsdiag.facts.bundle import bundle_facts
+
+    facts = bundle_facts(result.report).copy()
     facts["output"] = str(result.path)
     facts["verdicts"] = [verdict_line(r.to_dict()) for r in result.reports if r.command != "bundle"]
     facts["files"] = sorted(result.manifest.get("files", {}))

@@ -7,7 +7,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tlsdiag.facts.bundle import StepFacts
 
 FILES = (
     (
@@ -37,7 +40,7 @@ class Step:
     detail: str = ""
     seconds: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> StepFacts:
         """JSON-ready form (``steps[]`` of the bundle report)."""
         return {
             "step": self.name,

@@ -8,9 +8,12 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tlsdiag.core.redact import redact_proxy_value
+
+if TYPE_CHECKING:
+    from tlsdiag.facts.bundle import ClockFacts, PlatformProxyFacts, ResolvConfFacts
 
 PROXY_ENV = (
     "HTTPS_PROXY",
@@ -29,9 +32,9 @@ def proxy_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: redact_proxy_value(env[k]) for k in PROXY_ENV if env.get(k)}
 
 
-def parse_resolv_conf(text: str) -> dict[str, list[str]]:
+def parse_resolv_conf(text: str) -> ResolvConfFacts:
     """``nameserver``, ``search`` and ``options`` lines of ``/etc/resolv.conf``."""
-    out: dict[str, list[str]] = {"nameservers": [], "search": [], "options": []}
+    out: ResolvConfFacts = {"nameservers": [], "search": [], "options": []}
     for line in text.splitlines():
         words = line.split("#", 1)[0].split(";", 1)[0].split()
         if len(words) < 2:
@@ -45,7 +48,7 @@ def parse_resolv_conf(text: str) -> dict[str, list[str]]:
     return out
 
 
-def parse_scutil_proxy(text: str) -> dict[str, Any]:
+def parse_scutil_proxy(text: str) -> PlatformProxyFacts:
     """The output of macOS ``scutil --proxy`` as the proxy block of ``env.json``."""
     values: dict[str, str] = {}
     exceptions: list[str] = []
@@ -91,7 +94,7 @@ def _gvalue(text: str) -> Any:
         return text.strip("'")
 
 
-def parse_gsettings_proxy(values: Mapping[str, str]) -> dict[str, Any]:
+def parse_gsettings_proxy(values: Mapping[str, str]) -> PlatformProxyFacts:
     """``gsettings get`` answers (key -> printed value) of GNOME's ``org.gnome.system.proxy``.
 
     Keys: ``mode``, ``autoconfig-url``, ``ignore-hosts``, ``http.host``, ``http.port``,
@@ -113,7 +116,7 @@ def parse_gsettings_proxy(values: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-def parse_windows_proxy(values: Mapping[str, Any]) -> dict[str, Any]:
+def parse_windows_proxy(values: Mapping[str, Any]) -> PlatformProxyFacts:
     """The ``Internet Settings`` registry values of the current user (WinINet)."""
     out: dict[str, Any] = {"source": r"HKCU\...\Internet Settings", "mode": "none"}
     if int(values.get("ProxyEnable") or 0):
@@ -138,7 +141,7 @@ def parse_windows_proxy(values: Mapping[str, Any]) -> dict[str, Any]:
 _NETSH_DIRECT = re.compile(r"Direct access \(no proxy server\)", re.I)
 
 
-def parse_netsh_winhttp(text: str) -> dict[str, Any]:
+def parse_netsh_winhttp(text: str) -> PlatformProxyFacts:
     """``netsh winhttp show proxy``: the machine-wide WinHTTP proxy (services, PowerShell 5)."""
     if _NETSH_DIRECT.search(text):
         return {"source": "netsh winhttp show proxy", "mode": "none"}
@@ -153,7 +156,7 @@ def parse_netsh_winhttp(text: str) -> dict[str, Any]:
     return out
 
 
-def clock_skew(local_utc: datetime, server_date: str, *, host: str) -> dict[str, Any]:
+def clock_skew(local_utc: datetime, server_date: str, *, host: str) -> ClockFacts:
     """This clock minus a server's ``Date`` header (positive: this clock is ahead).
 
     Args:
@@ -165,7 +168,7 @@ def clock_skew(local_utc: datetime, server_date: str, *, host: str) -> dict[str,
         ``host``, ``server_date``, ``local_utc``, ``skew_seconds`` (None when unreadable) and
         the precision (one second, the header's resolution, plus the request's duration).
     """
-    out: dict[str, Any] = {
+    out: ClockFacts = {
         "host": host,
         "server_date": server_date,
         "local_utc": local_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from tlsdiag.facts.bundle import bundle_facts, bundle_show_facts
 from tlsdiag.facts.har import har_facts
 from tlsdiag.model import Report
 from tlsdiag.render.console import render_findings
@@ -14,11 +15,11 @@ _STATUS = {"ok": "green", "failed": "red", "skipped": "yellow", "not run": "yell
 
 def render_bundle(report: Report, console: Console) -> None:
     """The bundle's steps, and where it was written."""
-    f = report.facts
+    f = bundle_facts(report)
     console.print(f"[bold]Bundle[/bold] {escape(str(f.get('output', '')))}")
-    for s in f.get("steps") or []:
-        style = _STATUS.get(s.get("status"), "yellow")
-        detail = f" - {escape(str(s['detail']))}" if s.get("detail") else ""
+    for s in f["steps"]:
+        style = _STATUS.get(s["status"], "yellow")
+        detail = f" - {escape(str(s['detail']))}" if s["detail"] else ""
         console.print(f"  [{style}]{escape(s['status']):<8}[/{style}] {escape(s['step'])}{detail}")
     for line in f.get("verdicts") or []:
         console.print(f"  {escape(line)}")
@@ -26,26 +27,26 @@ def render_bundle(report: Report, console: Console) -> None:
 
 def render_bundle_show(report: Report, console: Console) -> None:
     """A bundle's summary and its manifest check."""
-    f = report.facts
+    f = bundle_show_facts(report)
     console.print(f"[bold]{escape(report.target)}[/bold]")
-    console.print(f"made {escape(str(f.get('created_at')))} by {escape(str(f.get('made_by')))}")
-    if f.get("hosts"):
+    console.print(f"made {escape(str(f['created_at']))} by {escape(str(f['made_by']))}")
+    if f["hosts"]:
         console.print("hosts: " + escape(", ".join(f["hosts"])))
-    if f.get("note"):
+    if f["note"]:
         console.print("note: " + escape(str(f["note"])))
-    for line in f.get("verdicts") or []:
+    for line in f["verdicts"]:
         console.print(f"  {escape(line)}")
-    failed = [s for s in f.get("steps") or [] if s.get("status") != "ok"]
+    failed = [s for s in f["steps"] if s.get("status") != "ok"]  # steps as read from the zip
     for s in failed:
         console.print(f"  step {escape(s['step'])}: {escape(s['status'])} {escape(s['detail'])}")
-    console.print(f"{len(f.get('files') or [])} files in the manifest:")
-    for entry in f.get("files") or []:
-        console.print(f"  {escape(entry['name']):<28} {entry.get('size', '?'):>9} bytes")
-    if f.get("manifest_ok"):
+    console.print(f"{len(f['files'])} files in the manifest:")
+    for entry in f["files"]:
+        console.print(f"  {escape(entry['name']):<28} {entry['size']:>9} bytes")
+    if f["manifest_ok"]:
         console.print("[green]manifest OK[/green]: every sha256 matches")
     else:
         console.print("[red]manifest MISMATCH[/red]:")
-        for p in f.get("problems") or []:
+        for p in f["problems"]:
             console.print(f"  {escape(p)}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from tlsdiag.facts.bundle import bundle_facts
 from tlsdiag.facts.har import HarFacts, har_facts
 from tlsdiag.model import Report
 from tlsdiag.render.html_parts import Raw, esc, findings_block, kv_table, table
@@ -125,60 +126,53 @@ def compare_section(report: Report) -> str:
 
 def bundle_section(report: Report) -> str:
     """The bundle's own report: note, steps (failed ones first in colour), environment."""
-    facts = report.facts
+    facts = bundle_facts(report)
     steps = [
         [
-            s.get("step"),
+            s["step"],
             Raw(
-                f'<span class="{ {"ok": "ok", "failed": "err"}.get(s.get("status"), "warn") }">'
-                f"{esc(s.get('status'))}</span>"
+                f'<span class="{ {"ok": "ok", "failed": "err"}.get(s["status"], "warn") }">'
+                f"{esc(s['status'])}</span>"
             ),
-            s.get("detail"),
-            s.get("seconds"),
+            s["detail"],
+            s["seconds"],
         ]
-        for s in facts.get("steps") or []
+        for s in facts["steps"]
     ]
-    env = facts.get("environment") or {}
-    versions = env.get("versions") or {}
-    when = env.get("time") or {}
-    clock = env.get("clock") or {}
-    proxy = env.get("proxy") or {}
-    os_ = env.get("os") or {}
-    platform_proxy = "; ".join(
-        ", ".join(f"{k}={v}" for k, v in p.items()) for p in proxy.get("platform") or []
+    env = facts["environment"]
+    versions, when, clock, proxy, os_ = (
+        env["versions"],
+        env["time"],
+        env["clock"],
+        env["proxy"],
+        env["os"],
     )
+    platform_proxy = "; ".join(
+        ", ".join(f"{k}={v}" for k, v in p.items()) for p in (proxy["platform"] if proxy else [])
+    )
+    if clock is None:
+        skew: object = ""
+    elif clock["skew_seconds"] is not None:
+        skew = f"{clock['skew_seconds']} s against {clock.get('host')}"
+    else:
+        skew = clock.get("note", "")
     return (
         '<section class="bundle"><h2>How this report was made</h2>'
         + kv_table(
             [
-                ("Note", facts.get("note")),
-                ("Command", facts.get("command_line")),
-                (
-                    "OS",
-                    f"{os_.get('name', '')} ({os_.get('system', '')} {os_.get('release', '')})"
-                    if os_
-                    else "",
-                ),
+                ("Note", facts["note"]),
+                ("Command", facts["command_line"]),
+                ("OS", f"{os_['name']} ({os_['system']} {os_['release']})" if os_ else ""),
                 (
                     "Versions",
                     ", ".join(f"{k} {v}" for k, v in versions.items()) if versions else "",
                 ),
-                ("Local time", when.get("local")),
-                (
-                    "Time zone",
-                    f"{when.get('time_zone', '')} (UTC{when.get('utc_offset', '')})"
-                    if when
-                    else "",
-                ),
-                (
-                    "Clock skew",
-                    f"{clock.get('skew_seconds')} s against {clock.get('host')}"
-                    if clock.get("skew_seconds") is not None
-                    else clock.get("note", ""),
-                ),
+                ("Local time", when["local"] if when else None),
+                ("Time zone", f"{when['time_zone']} (UTC{when['utc_offset']})" if when else ""),
+                ("Clock skew", skew),
                 (
                     "Proxy (environment)",
-                    ", ".join(f"{k}={v}" for k, v in (proxy.get("environment") or {}).items()),
+                    ", ".join(f"{k}={v}" for k, v in proxy["environment"].items()) if proxy else "",
                 ),
                 ("Proxy (platform)", platform_proxy),
             ]

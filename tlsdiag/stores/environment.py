@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tlsdiag import __version__
 from tlsdiag.core.environment import (
@@ -26,6 +26,9 @@ from tlsdiag.core.environment import (
     proxy_env,
 )
 from tlsdiag.core.machine import machine_block
+
+if TYPE_CHECKING:
+    from tlsdiag.facts.bundle import DnsFacts, EnvironmentFacts, PlatformProxyFacts
 
 Runner = Callable[[list[str]], str | None]
 RESOLV_CONF = Path("/etc/resolv.conf")
@@ -51,7 +54,7 @@ def run_quietly(cmd: list[str]) -> str | None:
     return r.stdout if r.returncode == 0 else None
 
 
-def _gsettings(run: Runner) -> dict[str, Any] | None:
+def _gsettings(run: Runner) -> PlatformProxyFacts | None:
     values: dict[str, str] = {}
     for key, schema, name in _GSETTINGS:
         out = run(["gsettings", "get", schema, name])
@@ -61,7 +64,7 @@ def _gsettings(run: Runner) -> dict[str, Any] | None:
     return parse_gsettings_proxy(values)
 
 
-def _windows_registry() -> dict[str, Any] | None:
+def _windows_registry() -> PlatformProxyFacts | None:
     values: dict[str, Any] = {}
     if sys.platform == "win32":
         import winreg
@@ -80,14 +83,14 @@ def _windows_registry() -> dict[str, Any] | None:
     return None
 
 
-def platform_proxy(system: str, run: Runner = run_quietly) -> list[dict[str, Any]]:
+def platform_proxy(system: str, run: Runner = run_quietly) -> list[PlatformProxyFacts]:
     """The platform's configured proxy or PAC URL, where it can be read.
 
     Args:
         system: ``sys.platform``.
         run: runs a command and returns its output (tests pass recorded output).
     """
-    found: list[dict[str, Any]] = []
+    found: list[PlatformProxyFacts] = []
     if system == "darwin":
         out = run(["scutil", "--proxy"])
         if out is not None:
@@ -106,13 +109,19 @@ def platform_proxy(system: str, run: Runner = run_quietly) -> list[dict[str, Any
     return found
 
 
-def dns_servers(path: Path = RESOLV_CONF) -> dict[str, Any]:
+def dns_servers(path: Path = RESOLV_CONF) -> DnsFacts:
     """The resolvers of ``/etc/resolv.conf`` (where it exists)."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         return {"source": str(path), "error": exc.strerror or str(exc)}
-    return {"source": str(path), **parse_resolv_conf(text)}
+    conf = parse_resolv_conf(text)
+    return {
+        "source": str(path),
+        "nameservers": conf["nameservers"],
+        "search": conf["search"],
+        "options": conf["options"],
+    }
 
 
 def collect_environment(
@@ -120,7 +129,7 @@ def collect_environment(
     now: datetime | None = None,
     *,
     run: Runner = run_quietly,
-) -> dict[str, Any]:
+) -> EnvironmentFacts:
     """The ``env.json`` facts of a bundle (clock skew is added by the command from a server).
 
     Args:
