@@ -360,3 +360,37 @@ def test_ca_init_and_show(tmp_path: Path, update: bool) -> None:
         update,
         [str(tmp_path)],
     )
+
+
+_BUNDLE_VOLATILE = (
+    (re.compile(r"/[^\s\"']*tlsdiag-root-[^/\s\"']+"), "<tmp>"),  # the trust step's root copy
+    (re.compile(r"_\d{1,5}\.pem\b"), "_<port>.pem"),  # certs/HOST_PORT.pem
+)
+
+
+def _bundle_doc(stdout: str) -> Any:
+    for pattern, repl in _BUNDLE_VOLATILE:
+        stdout = pattern.sub(repl, stdout)
+    return json.loads(stdout)
+
+
+def test_bundle_and_show(lab: Lab, fake_machine: Any, tmp_path: Path, update: bool) -> None:
+    """``bundle --json`` (no compare: its proxy races) and ``bundle show --json`` of the zip;
+    the environment block names this machine, so only its keys are pinned."""
+    fake_machine.os_bundle(ca("Golden Inspection Root"))
+    out = tmp_path / "b.zip"
+    har = HAR / "chrome-login.har"
+    args = ["bundle", "--json", "--no-compare", "--har", str(har), "--note", "golden", "-o"]
+    doc = _bundle_doc(_json([*args, str(out), "--timeout", "5", *_lab_args(lab, "expired")]))
+    version = doc["tool_version"]
+    env = doc["environment"]
+    for key, block in env.items():
+        if isinstance(block, dict):
+            env[key] = {k: f"<{k}>" for k in block}
+    tmp = [str(tmp_path), str(HAR.parent.parent)]
+    _assert("bundle", json.dumps(doc), update, tmp)
+    show = _bundle_doc(_json(["bundle", "show", "--json", str(out)], codes=(0,)))
+    show["made_by"] = show["made_by"].replace(version, "<version>", 1)
+    for entry in show["files"]:
+        entry["size"] = 0  # report.json and report.html hold times, ports, serials
+    _assert("bundle-show", json.dumps(show), update, tmp)
