@@ -223,3 +223,16 @@ def test_run_curl_trusting_the_machine_store_works_both_ways(lab: Lab, tmp_path:
     )
     doc = json.loads(r.stdout)
     assert doc["inspected"]["exit_status"] == 0, doc["inspected"]
+
+
+def test_console_prints_the_bypass_rule_as_lines(lab: Lab) -> None:
+    """The rule snippet is copied into a policy file: one TOML line per line on the console,
+    never a single line with escaped newlines."""
+    case = lab.cases["wrong-host"]
+    args = ["compare", case.target, "--resolve", case.resolve, "--cafile", str(lab.root_pem_path)]
+    r = runner.invoke(app, [*args, "--timeout", "5"])
+    assert r.exit_code == 1, r.output
+    lines = [line.strip() for line in r.stdout.splitlines()]
+    assert "[[rule]]" in lines
+    assert f'host = "{case.spec.host}"' in lines
+    assert "\\n" not in r.stdout

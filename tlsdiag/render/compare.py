@@ -61,8 +61,17 @@ def render_compare(report: Report, console: Console) -> None:
     origin = v["origin"]
     style = _ORIGIN_STYLE.get(origin, "bold")
     console.print(f"[bold]verdict:[/] [{style}]{escape(origin)}[/]  {escape(v['summary'])}")
-    if v["recommendation"]:
-        console.print(f"[bold]fix:[/] {escape(v['recommendation'])}")
+    recommendation, rule = v["recommendation"], v["bypass_rule"]
+    if rule and recommendation.endswith(rule):
+        # The console sees the report with newlines escaped (render.safe); the rule snippet is
+        # built by tlsdiag from a validated host name, so its lines are printed as lines.
+        recommendation = recommendation[: -len(rule)].removesuffix("\\n").rstrip()
+    else:
+        rule = ""
+    if recommendation:
+        console.print(f"[bold]fix:[/] {escape(recommendation)}")
+    for line in rule.split("\\n") if rule else ():
+        console.print(f"  {escape(line)}", highlight=False)
 
 
 def _render_run(facts: CompareRunFacts, console: Console) -> None:
