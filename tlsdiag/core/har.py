@@ -10,6 +10,7 @@ list of the ``publicsuffixlist`` package (offline, bundled with it).
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ class HarRequest:
     size: int  # response body bytes, -1 unknown
     error: str = ""  # the browser's _error / failure text
     problem: str = ""  # "" when fine, else why it counts as failed or blocked
+
+
+_HOST = re.compile(r"[a-z0-9_.-]+|[0-9a-f:.]+")  # DNS name or IP address (no brackets)
 
 
 @cache
@@ -109,6 +113,8 @@ def request_of(entry: Mapping[str, Any]) -> HarRequest | None:
     if not host.isascii():
         with contextlib.suppress(UnicodeError):
             host = host.encode("idna").decode("ascii")
+    if not _HOST.fullmatch(host):
+        return None  # not a name a browser could have asked for (quotes, controls, spaces ...)
     return HarRequest(
         url=url,
         host=host,

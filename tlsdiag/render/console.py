@@ -39,7 +39,15 @@ def render_finding(f: Finding, console: Console) -> None:
     if f.detail:
         console.print(f"      {escape(f.detail)}", soft_wrap=False)
     for key, value in f.evidence.items():
-        console.print(f"      [dim]{escape(key)}:[/] {escape(str(value))}")
+        text = str(value)
+        if key == "rule" and text.startswith("[[rule]]"):
+            # a policy snippet tlsdiag built from validated host names, to paste into a policy
+            # file: its lines as lines (newlines arrive escaped, see render.safe)
+            console.print(f"      [dim]{escape(key)}:[/]")
+            for line in text.split("\\n"):
+                console.print(f"        {escape(line)}", highlight=False)
+            continue
+        console.print(f"      [dim]{escape(key)}:[/] {escape(text)}")
     if f.remediation:
         console.print(f"      [green]next step:[/] {escape(f.remediation)}")
 

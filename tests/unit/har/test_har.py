@@ -176,3 +176,24 @@ def test_policy_shows_hosts_no_bypass_rule_covers(tmp_path: Path) -> None:
     assert "static.example.com" in facts["policy"]["not_covered"]
     f = next(f for f in report.findings if f.evidence["source"].startswith("--policy"))
     assert "api.examplecdn.net" in f.evidence["fqdns"]
+
+
+def test_hosts_no_browser_could_ask_for_are_left_out(tmp_path: Path) -> None:
+    """A host with a quote or a control character cannot reach a policy snippet or a terminal."""
+    urls = [
+        "https://good.example/",
+        'https://ev"il.example/',
+        "https://esc\x1bape.example/",
+        "https://sp ace.example/",
+    ]
+    entries = [
+        {
+            "request": {"method": "GET", "url": u},
+            "response": {"status": 200, "content": {"size": 9000}},
+        }
+        for u in urls
+    ]
+    har = tmp_path / "odd.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}), encoding="utf-8")
+    facts = run_har(har, HarOptions()).to_dict()
+    assert _domains(facts) == {"good.example": ["good.example"]}
