@@ -4,9 +4,7 @@ shows the counts and bars, and its inline script sorts the machines table."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,40 +12,19 @@ import pytest
 from tlsdiag.commands.fleet import run_fleet
 from tlsdiag.render.fleet_html import to_fleet_html
 
+from helpers import chromium
 from helpers.fleet_docs import check, trust
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason="headless Chromium is not installed (chromium)"
+        not chromium.installed(), reason="headless Chromium is not installed (chromium)"
     ),
 ]
 
 
 def _dump_dom(url: str, home: Path) -> str:
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--disable-extensions",
-        "--no-default-browser-check",
-        "--no-pings",
-        "--variations-server-url=http://127.0.0.1:9/",
-        "--proxy-server=http://127.0.0.1:9",  # a dead proxy: nothing leaves this machine
-        f"--user-data-dir={home / 'profile'}",
-        "--dump-dom",
-        url,
-    ]
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env["HOME"] = str(home)
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, env=env)
+    r = chromium.run_chromium(home, "--dump-dom", url)
     assert r.stdout, r.stderr[-2000:]
     return r.stdout
 

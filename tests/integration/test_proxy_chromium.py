@@ -6,7 +6,6 @@ Needs the Debian packages ``chromium`` and ``libnss3-tools`` (certutil); skipped
 from __future__ import annotations
 
 import http.server
-import os
 import shutil
 import ssl
 import subprocess
@@ -25,41 +24,16 @@ from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import parse_policy
 from tlsdiag.proxy.report import spki_sha256_b64
 
-CHROMIUM = "/usr/bin/chromium"
+from helpers import chromium
+from helpers.chromium import run_chromium
+
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
+        not chromium.installed(),
         reason="headless Chromium is not installed (apt-get install chromium libnss3-tools)",
     ),
 ]
-# Every switch that makes Chromium talk to the network on its own: component and
-# variations updates, sign-in, sync, safe browsing, domain reliability, metrics, pings,
-# translation, network-time queries, the media router... The proxy's policy below is the
-# second wall: it lets only the test's names through and blocks every other name locally.
-QUIET_FLAGS = (
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--disable-domain-reliability",
-    "--disable-client-side-phishing-detection",
-    "--disable-breakpad",
-    "--disable-crash-reporter",
-    "--disable-field-trial-config",
-    "--disable-search-engine-choice-screen",
-    "--no-default-browser-check",
-    "--no-pings",
-    "--metrics-recording-only",
-    "--safebrowsing-disable-auto-update",
-    "--allow-browser-signin=false",
-    "--variations-server-url=http://127.0.0.1:9/",
-    "--disable-features=OptimizationHints,MediaRouter,DialMediaRouteProvider,Translate,"
-    "AutofillServerCommunication,CertificateTransparencyComponentUpdater,"
-    "NetworkTimeServiceQuerying,InterestFeedContentSuggestions,SafeBrowsingEnhancedProtection,"
-    "SignInProfileCreation,ChromeWhatsNewUI,PrivacySandboxSettings4",
-)
 PAGE = (
     b"<html><body><h1 id='t'>tlsdiag proxied page</h1><p>" + b"x" * 200_000 + b"</p></body></html>"
 )
@@ -127,23 +101,7 @@ def _trust(home: Path, ca: CaMaterial, origin_root: Path) -> list[str] | None:
 
 def _dump_dom(proxy: RunningProxy, url: str, home: Path, trust: list[str]) -> str:
     profile = home / f"profile-{time.monotonic_ns()}"
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        *QUIET_FLAGS,
-        f"--user-data-dir={profile}",
-        f"--proxy-server={proxy.url}",
-        *trust,
-        "--dump-dom",
-        url,
-    ]
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env["HOME"] = str(home)
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, env=env)
+    r = run_chromium(home, *trust, "--dump-dom", url, proxy=proxy.url, profile=profile)
     return r.stdout
 
 

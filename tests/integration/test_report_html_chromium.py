@@ -3,9 +3,7 @@ renders to a PNG (kept as a test artifact, path printed) and its text holds the 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,37 +12,14 @@ from typer.testing import CliRunner
 from tlsdiag.cli.app import app
 from tlsdiag.lab.cases import Lab
 
-CHROMIUM = "/usr/bin/chromium"
+from helpers import chromium
+
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason="headless Chromium is not installed (chromium)"
+        not chromium.installed(), reason="headless Chromium is not installed (chromium)"
     ),
 ]
-
-
-def _chromium(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--disable-extensions",
-        "--no-default-browser-check",
-        "--no-pings",
-        "--variations-server-url=http://127.0.0.1:9/",
-        "--proxy-server=http://127.0.0.1:9",  # a dead proxy: nothing leaves this machine
-        f"--user-data-dir={home / 'profile'}",
-        *args,
-    ]
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env["HOME"] = str(home)
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=90, env=env)
 
 
 def test_check_html_renders_in_chromium(lab: Lab, tmp_path: Path) -> None:
@@ -60,12 +35,14 @@ def test_check_html_renders_in_chromium(lab: Lab, tmp_path: Path) -> None:
     assert "<script" not in text
 
     png = tmp_path / "report.png"
-    shot = _chromium(tmp_path, f"--screenshot={png}", "--window-size=1200,2400", page.as_uri())
+    shot = chromium.run_chromium(
+        tmp_path, f"--screenshot={png}", "--window-size=1200,2400", page.as_uri()
+    )
     assert png.exists() and png.stat().st_size > 10_000, shot.stderr[-2000:]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"\nHTML report screenshot: {png}")
 
-    dom = _chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
+    dom = chromium.run_chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
     assert dom, "no DOM dumped"
     verdicts = dom.index('id="verdicts"')
     assert verdicts < dom.index("Chain (leaf to root)")  # verdicts first
