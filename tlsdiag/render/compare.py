@@ -13,6 +13,7 @@ from tlsdiag.facts.compare import (
     is_run,
 )
 from tlsdiag.model import Report
+from tlsdiag.render.safe import RULE_SNIPPET, snippet_lines
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,16 +62,14 @@ def render_compare(report: Report, console: Console) -> None:
     origin = v["origin"]
     style = _ORIGIN_STYLE.get(origin, "bold")
     console.print(f"[bold]verdict:[/] [{style}]{escape(origin)}[/]  {escape(v['summary'])}")
-    recommendation, rule = v["recommendation"], v["bypass_rule"]
-    if rule and recommendation.endswith(rule):
-        # The console sees the report with newlines escaped (render.safe); the rule snippet is
-        # built by tlsdiag from a validated host name, so its lines are printed as lines.
-        recommendation = recommendation[: -len(rule)].removesuffix("\\n").rstrip()
-    else:
-        rule = ""
+    recommendation = v["recommendation"]
+    at = recommendation.find(RULE_SNIPPET)
+    lines = snippet_lines(recommendation[at:]) if at >= 0 else None
+    if lines is not None:
+        recommendation = recommendation[:at].removesuffix("\\n").rstrip()
     if recommendation:
         console.print(f"[bold]fix:[/] {escape(recommendation)}")
-    for line in rule.split("\\n") if rule else ():
+    for line in lines or ():
         console.print(f"  {escape(line)}", highlight=False)
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Report, Severity
+from tlsdiag.render.safe import snippet_lines
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "INFO "}
@@ -40,14 +41,13 @@ def render_finding(f: Finding, console: Console) -> None:
         console.print(f"      {escape(f.detail)}", soft_wrap=False)
     for key, value in f.evidence.items():
         text = str(value)
-        if key == "rule" and text.startswith("[[rule]]"):
-            # a policy snippet tlsdiag built from validated host names, to paste into a policy
-            # file: its lines as lines (newlines arrive escaped, see render.safe)
-            console.print(f"      [dim]{escape(key)}:[/]")
-            for line in text.split("\\n"):
-                console.print(f"        {escape(line)}", highlight=False)
+        lines = snippet_lines(text)
+        if lines is None:
+            console.print(f"      [dim]{escape(key)}:[/] {escape(text)}")
             continue
-        console.print(f"      [dim]{escape(key)}:[/] {escape(text)}")
+        console.print(f"      [dim]{escape(key)}:[/]")
+        for line in lines:
+            console.print(f"        {escape(line)}", highlight=False)
     if f.remediation:
         console.print(f"      [green]next step:[/] {escape(f.remediation)}")
 

@@ -36,6 +36,22 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     )
 
 
+RULE_SNIPPET = "[[rule]]"
+
+
+def snippet_lines(text: str) -> list[str] | None:
+    """The lines of a policy snippet tlsdiag built (``[[rule]]`` ...), as printed after
+    ``printable`` escaped its newlines; None for any other text.
+
+    Only snippets are split: tlsdiag builds them from host names that the target parser or the
+    HAR reader validated (no backslash, no control character), so every escaped newline in one
+    is a newline tlsdiag wrote, and pasting the lines into a policy file works.
+    """
+    if not text.startswith(RULE_SNIPPET):
+        return None
+    return text.replace("\\n", "\n").split("\n")
+
+
 def _value(value: Any) -> Any:
     if isinstance(value, str):
         return printable(value)

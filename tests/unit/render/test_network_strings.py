@@ -62,3 +62,12 @@ def test_json_keeps_its_own_escapes() -> None:
 def test_proxy_log_line_cannot_be_forged_by_an_sni() -> None:
     line = event_line({"action": "inspect", "sni": "a.test\n12:00:00 bypass bank.test:443"})
     assert "\n" not in line and "\\n" in line
+
+
+def test_only_policy_snippets_are_printed_as_lines() -> None:
+    from tlsdiag.render.safe import printable, snippet_lines
+
+    rule = printable('[[rule]]\nid = "x"\nhost = "a.test"')
+    assert snippet_lines(rule) == ["[[rule]]", 'id = "x"', 'host = "a.test"']
+    # a name from the network with a newline stays one escaped line
+    assert snippet_lines(printable("evil.test\nOK  forged verdict")) is None
