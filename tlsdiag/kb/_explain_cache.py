@@ -88,21 +88,27 @@ def load_tables(directory: Path | None) -> dict[str, list[dict[str, Any]]]:
             pass
     tables = parse_tables(blobs)
     if path is not None:
-        _write_cache(path, {"key": key, "tables": tables})
+        write_cache(path, {"key": key, "tables": tables}, stale="explain-kb-*.json")
     return tables
 
 
-def _write_cache(path: Path, doc: dict[str, Any]) -> None:
+def write_cache(path: Path, doc: dict[str, Any], *, stale: str) -> None:
+    """Write ``doc`` as JSON to ``path`` atomically and remove older files matching ``stale``;
+    a document that is not JSON (a TOML date) or any OS problem just leaves no cache."""
     import tempfile
 
+    try:
+        text = json.dumps(doc, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
         ) as fh:
-            json.dump(doc, fh, separators=(",", ":"))
+            fh.write(text)
         os.replace(fh.name, path)
-        for old in path.parent.glob("explain-kb-*.json"):
+        for old in path.parent.glob(stale):
             if old != path:
                 old.unlink(missing_ok=True)
     except OSError:

@@ -12,7 +12,6 @@ to prove it compiles). Any problem with the cache silently falls back to parsing
 from __future__ import annotations
 
 import json
-import os
 import zlib
 from collections.abc import Callable
 from importlib.resources import files
@@ -55,24 +54,10 @@ def _from_cache(path: Path | None, key: str) -> tuple[dict[str, Any], bool] | No
 def _to_cache(path: Path | None, name: str, key: str, doc: dict[str, Any], checked: bool) -> None:
     if path is None:
         return
-    import tempfile
+    from tlsdiag.kb._explain_cache import write_cache
 
-    try:
-        text = json.dumps({"key": key, "checked": checked, "doc": doc}, separators=(",", ":"))
-    except (TypeError, ValueError):  # a TOML date or time: not JSON, not cached
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
-        ) as fh:
-            fh.write(text)
-        os.replace(fh.name, path)
-        for old in path.parent.glob(f"toml-{name.removesuffix('.toml')}-*.json"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError:
-        return
+    stale = f"toml-{name.removesuffix('.toml')}-*.json"
+    write_cache(path, {"key": key, "checked": checked, "doc": doc}, stale=stale)
 
 
 def _parse(blob: bytes) -> dict[str, Any]:
