@@ -8,13 +8,13 @@ import subprocess
 import sys
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from tlsdiag.cli.app import app
 from tlsdiag.model import Finding, Format, Report, Severity
 from tlsdiag.render import render_reports
 from tlsdiag.render.issuer import render_issuer
+from tlsdiag.render.term import Console
 
 runner = CliRunner()
 

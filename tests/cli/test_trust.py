@@ -11,11 +11,11 @@ import subprocess
 import sys
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from tlsdiag.cli.app import app
 from tlsdiag.kb.trust import trust_stores
+from tlsdiag.render.term import Console
 from tlsdiag.render.trust import render_trust
 from tlsdiag.stores import context
 

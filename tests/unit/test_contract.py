@@ -7,12 +7,11 @@ import json
 import subprocess
 import sys
 
-from rich.console import Console
-
 from tlsdiag import codes
 from tlsdiag.kb.findings import findings
 from tlsdiag.model import Finding, Format, Report, Severity
 from tlsdiag.render import render_reports
+from tlsdiag.render.term import Console
 
 # The shared CAUSES table (the public contract): every one of these must exist, unchanged.
 CAUSES = {

@@ -1,7 +1,7 @@
 """Shared CLI plumbing: output options, rendering and exit status, the one error handler.
 
 Only this module catches ``TlsdiagError``: it prints ``error: ...`` and ``hint: ...`` on stderr
-and exits with the error's status. Heavy modules (rich, render) are imported inside functions.
+and exits with the error's status. Heavy modules (render) are imported inside functions.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from tlsdiag.errors import TlsdiagError, UsageError
 from tlsdiag.model import Format
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tlsdiag.model import Report
+    from tlsdiag.render.term import Console
 
 FormatOpt = Annotated[
     Format,
@@ -197,8 +196,8 @@ def pick_format(fmt: Format, as_json: bool) -> Format:
 
 
 def stderr_console() -> Console:
-    """A rich console on stderr for progress and hints."""
-    from rich.console import Console
+    """A console on stderr for progress and hints."""
+    from tlsdiag.render.term import Console
 
     return Console(stderr=True)
 
@@ -210,7 +209,7 @@ def spinner(message: str) -> Iterator[None]:
         yield
         return
     console = stderr_console()
-    with console.status(message, spinner="dots"):
+    with console.status(message):
         yield
 
 

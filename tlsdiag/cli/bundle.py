@@ -24,7 +24,6 @@ def _progress(step: Step, number: int, total: int) -> None:
         f"[{number}/{total}] [{colour}]{step.status:<7}[/{colour}] {step.name} "
         f"({step.seconds:.1f} s){detail}",
         markup=True,
-        highlight=False,
     )
 
 
@@ -127,7 +126,7 @@ def bundle(
             command_line=shlex.join(["tlsdiag", "bundle", *flags]),
         )
         result = run_bundle(parsed, opts, render_html=to_html, progress=_progress)
-        stderr_console().print(f"wrote {result.path}", highlight=False)
+        stderr_console().print(f"wrote {result.path}")
         report = result_report(result)
         code = emit([report], Format.JSON if as_json else Format.CONSOLE, None, render_bundle)
     raise typer.Exit(code)

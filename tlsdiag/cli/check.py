@@ -90,7 +90,7 @@ def progress(total: int) -> Iterator[Callable[[object], None]]:
         yield lambda _done: None
         return
     done = 0
-    with stderr_console().status(label, spinner="dots") as status:
+    with stderr_console().status(label) as status:
 
         def step(_outcome: object) -> None:
             nonlocal done

@@ -20,9 +20,8 @@ from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Format
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tlsdiag.model import Report
+    from tlsdiag.render.term import Console
 
 
 def _gather(text: list[str] | None, file: Path | None) -> tuple[str, str, bool]:
@@ -119,7 +118,7 @@ def explain(
 
 
 def _render(report: Report, console: Console) -> None:
-    """The console renderer, imported only when console output is asked for (rich is heavy)."""
+    """The console renderer, imported only when console output is asked for (render is heavy)."""
     from tlsdiag.render.explain import render_explain
 
     render_explain(report, console)

@@ -119,7 +119,7 @@ def _run(config: ProxyConfig, *, quiet: bool) -> Report:
 
     def on_event(ev: EventFacts) -> None:
         if not quiet:
-            console.print(event_line(ev), highlight=False, soft_wrap=True)
+            console.print(event_line(ev), soft_wrap=True)
 
     def ready(port: int) -> None:
         info = startup_facts(config, port)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, assert_never
 from tlsdiag.model import Format, Report
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from tlsdiag.render.term import Console
 
 
 FILE_WIDTH = 4000
@@ -39,10 +39,8 @@ def render_reports(
 
             return to_html(reports)
         case Format.CONSOLE:
-            from rich.console import Console
-            from rich.rule import Rule
-
             from tlsdiag.render.safe import printable_report
+            from tlsdiag.render.term import Console, Rule
 
             reports = [printable_report(r) for r in reports]
             if console_renderer is None:
@@ -54,11 +52,14 @@ def render_reports(
                 # a file or pipe: never cut or wrap a line (issuer names, algorithms stay whole)
                 buf = io.StringIO()
                 console = Console(
-                    file=buf, width=width or FILE_WIDTH, no_color=True, highlight=False
+                    file=buf,
+                    width=width or FILE_WIDTH,
+                    no_color=True,
+                    force_terminal=False,
+                    soft_wrap=width is None,
                 )
-                console.soft_wrap = width is None
             else:
-                console = Console(width=width, highlight=False)
+                console = Console(width=width)
             for i, report in enumerate(reports):
                 if i:
                     console.print(Rule(), width=min(console.width, 100))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
-
 from tlsdiag.facts.bundle import bundle_facts, bundle_show_facts
 from tlsdiag.facts.har import har_facts
 from tlsdiag.model import Report
 from tlsdiag.render.console import render_findings
+from tlsdiag.render.term import Console, escape
 
 _STATUS = {"ok": "green", "failed": "red", "skipped": "yellow", "not run": "yellow"}
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-
 from tlsdiag.facts.lab import ca_path_facts
 from tlsdiag.model import Report
+from tlsdiag.render.term import Console
 
 
 def render_ca_path(report: Report, console: Console) -> None:
@@ -18,4 +17,4 @@ def render_ca_path(report: Report, console: Console) -> None:
     """
     facts = ca_path_facts(report)
     for line in (facts["dir"], facts["cert"], facts["key"]):
-        console.print(line, markup=False, emoji=False, highlight=False, soft_wrap=True)
+        console.print(line, markup=False, soft_wrap=True)

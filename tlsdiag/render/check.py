@@ -5,10 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypedDict, cast
 
-from rich.console import Console
-from rich.markup import escape
-from rich.tree import Tree
-
 from tlsdiag.facts.check import (
     CertFacts,
     HandshakeFacts,
@@ -21,6 +17,8 @@ from tlsdiag.facts.ids import RootSetId
 from tlsdiag.kb.findings import finding_info
 from tlsdiag.model import Report, Severity
 from tlsdiag.render.console import render_findings, root_set_label
+from tlsdiag.render.term import Console, escape
+from tlsdiag.render.term_table import Tree
 
 _WHERE = {
     "server": "at the server",
@@ -222,7 +220,7 @@ def render_probe(report: Report, console: Console) -> None:
     render_chain(report, console)
     facts = check_facts(report)
     for pem in facts.get("pem") or []:
-        console.print(pem, end="", markup=False, highlight=False)
+        console.print(pem, end="", markup=False)
     errors = [f for f in report.findings if f.severity is Severity.ERROR]
     if errors:
         console.print()

@@ -16,7 +16,7 @@ from tlsdiag.model import Report
 from tlsdiag.render.safe import RULE_SNIPPET, snippet_lines
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from tlsdiag.render.term import Console
 
 _ORIGIN_STYLE = {"none": "green", "server": "red", "inspection": "yellow", "client": "magenta"}
 
@@ -32,8 +32,8 @@ def render_compare(report: Report, console: Console) -> None:
         report: a ``compare`` report.
         console: where to print.
     """
-    from rich.markup import escape
-    from rich.table import Table
+    from tlsdiag.render.term import escape
+    from tlsdiag.render.term_table import Table
 
     console.print(f"[bold]compare {escape(report.target)}[/]")
     description = report.facts["inspecting_path"]["description"]
@@ -44,10 +44,10 @@ def render_compare(report: Report, console: Console) -> None:
     else:
         facts = compare_facts(report)
         labels = facts["labels"]
-        table = Table(show_lines=False, pad_edge=False)
+        table = Table(pad_edge=False)
         table.add_column("")
-        table.add_column(escape(labels[0]), overflow="fold")
-        table.add_column(escape(labels[1]), overflow="fold")
+        table.add_column(escape(labels[0]))
+        table.add_column(escape(labels[1]))
         for row in facts["rows"]:
             mark = "[bold red]≠[/] " if row["differs"] else "  "
             style = "yellow" if row["differs"] else ""
@@ -70,11 +70,11 @@ def render_compare(report: Report, console: Console) -> None:
     if recommendation:
         console.print(f"[bold]fix:[/] {escape(recommendation)}")
     for line in lines or ():
-        console.print(f"  {escape(line)}", highlight=False)
+        console.print(f"  {escape(line)}")
 
 
 def _render_run(facts: CompareRunFacts, console: Console) -> None:
-    from rich.markup import escape
+    from tlsdiag.render.term import escape
 
     console.print(f"  [dim]command:[/] {escape(facts['run']['command'])}")
     for side in ("bypassed", "inspected"):

@@ -1,17 +1,15 @@
-"""Console output for people (rich). Generic parts shared by every command."""
+"""Console output for people (render.term). Generic parts shared by every command."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Report, Severity
 from tlsdiag.render.safe import snippet_lines
+from tlsdiag.render.term import Console, escape
+from tlsdiag.render.term_table import Table
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "INFO "}
@@ -47,7 +45,7 @@ def render_finding(f: Finding, console: Console) -> None:
             continue
         console.print(f"      [dim]{escape(key)}:[/]")
         for line in lines:
-            console.print(f"        {escape(line)}", highlight=False)
+            console.print(f"        {escape(line)}")
     if f.remediation:
         console.print(f"      [green]next step:[/] {escape(f.remediation)}")
 
@@ -64,7 +62,7 @@ def render_findings(report: Report, console: Console) -> None:
 
 def render_facts(facts: Mapping[str, Any], console: Console) -> None:
     """Facts as a two-column table (nested values shown compactly)."""
-    table = Table(show_header=False, box=None, pad_edge=False)
+    table = Table(show_header=False, box=False, pad_edge=False)
     table.add_column(style="dim")
     table.add_column()
     for key, value in facts.items():

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
-
 from tlsdiag.facts.lab import DemoCaseFacts, demo_facts
 from tlsdiag.model import Report
+from tlsdiag.render.term import Console, escape
 
 
 def _line(case: DemoCaseFacts) -> str:
@@ -41,7 +39,7 @@ def render_demo_report(report: Report, console: Console) -> None:
         f"each checked with `tlsdiag check`\n"
     )
     for case in cases:
-        console.print(_line(case), highlight=False)
+        console.print(_line(case))
     good = sum(bool(case["as_expected"]) for case in cases)
     console.print(
         f"\n{good}/{len(cases)} cases diagnosed as expected in {facts['seconds']:.1f} s. "

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Console
-from rich.markup import escape
-
 from tlsdiag.facts.explain import (
     CauseFacts,
     ExplainFacts,
@@ -17,6 +14,7 @@ from tlsdiag.facts.explain import (
     explains_code,
 )
 from tlsdiag.model import Report
+from tlsdiag.render.term import Console, escape
 
 CONSOLE_CAUSES = 5
 """Causes shown on the console (JSON has them all)."""

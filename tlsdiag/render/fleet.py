@@ -3,10 +3,6 @@ targets, wrong clocks and the machines to fix first (CSV, HTML: ``fleet_csv``, `
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from tlsdiag.facts.fleet import (
     FleetFacts,
     FleetInputs,
@@ -16,6 +12,8 @@ from tlsdiag.facts.fleet import (
 )
 from tlsdiag.model import Report
 from tlsdiag.render.console import render_findings
+from tlsdiag.render.term import Console, escape
+from tlsdiag.render.term_table import Table
 
 BAR_WIDTH = 10
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
-
 from tlsdiag.facts.issuer import issuer_facts
 from tlsdiag.model import Report
 from tlsdiag.render.console import render_findings, root_set_label
+from tlsdiag.render.term import Console, escape
 
 _CONFIDENCE_STYLE = {"high": "bold", "medium": "", "low": "dim"}
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-
 from tlsdiag.facts.lab import lab_list_facts
 from tlsdiag.model import Report
+from tlsdiag.render.term import Console
 
 
 def render_lab_list(report: Report, console: Console) -> None:
@@ -20,7 +19,5 @@ def render_lab_list(report: Report, console: Console) -> None:
         console.print(
             f"{c['case']:<18} {c['description']:<58} {expect}",
             markup=False,
-            emoji=False,
-            highlight=False,
             soft_wrap=True,
         )

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from typing import cast
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from tlsdiag.facts.ca import ca_facts_of, trust_help_facts
 from tlsdiag.facts.proxy import EventFacts, proxy_events_facts
 from tlsdiag.model import Report
 from tlsdiag.render.console import render_facts, render_findings
+from tlsdiag.render.term import Console, escape
+from tlsdiag.render.term_table import Table
 
 _ACTION_STYLE = {"inspect": "cyan", "bypass": "green", "block": "bold red"}
 
 
 def event_line(ev: EventFacts) -> str:
-    """One event as one rich-markup line (the live log of ``tlsdiag proxy``); names from the
+    """One event as one markup line (the live log of ``tlsdiag proxy``); names from the
     network are escaped (a newline in an SNI cannot forge a log line)."""
     from tlsdiag.render.safe import printable
 
@@ -46,14 +44,14 @@ def render_events(report: Report, console: Console) -> None:
     """The events table, a summary line and the findings per host."""
     facts = proxy_events_facts(report)
     events = facts["events"]
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = Table(box=False, pad_edge=False)
     table.add_column("time", no_wrap=True)
     table.add_column("host", no_wrap=True)
     table.add_column("action", no_wrap=True)
     table.add_column("TLSi", no_wrap=True)
     table.add_column("upstream", no_wrap=True)
     table.add_column("finding", no_wrap=True)
-    table.add_column("error", overflow="fold", ratio=1)
+    table.add_column("error")
     table.add_column("up/down", no_wrap=True, justify="right")
     for ev in events:
         action = str(ev.get("action", ""))
@@ -76,7 +74,7 @@ def render_events(report: Report, console: Console) -> None:
         console.print(table)
     else:  # narrow terminals: one line per event, wrapped, nothing cut off
         for ev in events:
-            console.print(event_line(ev), highlight=False)
+            console.print(event_line(ev))
     summary = facts["summary"]
     by_action = ", ".join(f"{k} {v}" for k, v in summary["by_action"].items())
     console.print(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from tlsdiag.facts.scan import ClientRowFacts, ScanResultFacts, scan_facts
 from tlsdiag.kb.scan import VERSION_NAMES, suites
 from tlsdiag.model import Report
 from tlsdiag.render.check import verdict_line
 from tlsdiag.render.console import render_findings
+from tlsdiag.render.term import Console, escape
+from tlsdiag.render.term_table import Table
 
 _LABELS = {
     "SSLv3": "SSL 3.0",
@@ -36,7 +34,7 @@ def _suite_notes(name: str) -> tuple[str, str]:
 
 
 def _versions_table(scan: ScanResultFacts) -> Table:
-    table = Table(title="Protocol versions", title_justify="left", show_edge=False)
+    table = Table(title="Protocol versions", show_edge=False)
     for col in ("version", "accepted", "suites", "order", "groups", "server answer"):
         table.add_column(col)
     accepted = set(scan["versions"])
@@ -58,7 +56,6 @@ def _versions_table(scan: ScanResultFacts) -> Table:
 def _suites_table(version: str, names: list[str], usable: set[str] | None, *, wide: bool) -> Table:
     table = Table(
         title=f"{_LABELS[version]} cipher suites, server preference order",
-        title_justify="left",
         show_edge=False,
     )
     table.add_column("#")
@@ -66,7 +63,7 @@ def _suites_table(version: str, names: list[str], usable: set[str] | None, *, wi
     if wide:
         table.add_column("OpenSSL name", no_wrap=True)
     for col in ("bits", "policy", "note"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col)
     for i, name in enumerate(names, 1):
         style, note = _suite_notes(name)
         s = suites().get(name)
@@ -83,10 +80,10 @@ def _suites_table(version: str, names: list[str], usable: set[str] | None, *, wi
 
 
 def _clients_table(rows: list[ClientRowFacts]) -> Table:
-    table = Table(title="Common clients", title_justify="left", show_edge=False)
-    table.add_column("client", overflow="fold")
+    table = Table(title="Common clients", show_edge=False)
+    table.add_column("client")
     table.add_column("connects")
-    table.add_column("with", overflow="fold")
+    table.add_column("with")
     for r in rows:
         version, suite = r.get("version", ""), r.get("suite", "")
         if r["connects"]:

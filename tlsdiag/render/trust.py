@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from tlsdiag.facts.trust import ClockFacts, FixFacts, RootFacts, StoreRowFacts, trust_facts
 from tlsdiag.model import Report
 from tlsdiag.render.console import render_findings
+from tlsdiag.render.term import Console, escape
+from tlsdiag.render.term_table import Table
 
 _MARK = {True: "[green]yes[/]", False: "[bold red]NO[/]", None: "[yellow]?[/]"}
 
@@ -59,11 +57,11 @@ def render_root(root: RootFacts | None, console: Console) -> None:
 
 def render_matrix(rows: Sequence[StoreRowFacts], console: Console, *, show_absent: bool) -> None:
     """The coverage matrix, then the fixes (outside the table, so commands copy cleanly)."""
-    table = Table(show_lines=False, expand=False, pad_edge=False)
-    table.add_column("store", overflow="fold", ratio=3)
-    table.add_column("where", overflow="fold", ratio=4)
+    table = Table(pad_edge=False)
+    table.add_column("store")
+    table.add_column("where")
     table.add_column("root", no_wrap=True)
-    table.add_column("overridden by", overflow="fold", ratio=2)
+    table.add_column("overridden by")
     for row in rows:
         if not row["present"]:
             continue

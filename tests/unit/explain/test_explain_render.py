@@ -6,11 +6,10 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Console
-
 from tlsdiag.facts.explain import CauseFacts, ExplainFacts, InspectionFacts
 from tlsdiag.model import Report
 from tlsdiag.render.explain import CONSOLE_CAUSES, render_explain
+from tlsdiag.render.term import Console
 
 
 def render(facts: Mapping[str, Any]) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
-from rich.console import Console
-
 from tlsdiag.facts.proxy import EventFilters
 from tlsdiag.model import Report
 from tlsdiag.proxy.events import ProxyEvent
 from tlsdiag.proxy.report import events_report
 from tlsdiag.render.proxy import render_events, render_trust_help
+from tlsdiag.render.term import Console
 
 NO_FILTERS: EventFilters = {"host": None, "action": None, "errors": False, "last": None}
 
