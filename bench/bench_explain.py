@@ -87,7 +87,7 @@ explain_kb()
 t4 = time.perf_counter()
 explain("curl: (60) SSL certificate problem: unable to get local issuer certificate")
 t5 = time.perf_counter()
-import rich.console, tlsdiag.render.explain
+import tlsdiag.render.term, tlsdiag.render.explain
 t6 = time.perf_counter()
 for _ in range(200):
     explain("curl: (60) SSL certificate problem: unable to get local issuer certificate")
@@ -99,7 +99,7 @@ print(json.dumps({
     "import explain modules": ms(t2, t3),
     "load knowledge base": ms(t3, t4),
     "first explanation": ms(t4, t5),
-    "import rich + renderer": ms(t5, t6),
+    "import terminal writer + renderer": ms(t5, t6),
     "warm explanation (mean)": ms(t6, t7) / 200,
 }))
 """

@@ -452,7 +452,8 @@ class Status:
         self.message = message
 
     def start(self) -> None:
-        """Start drawing (a daemon thread, 12 frames a second)."""
+        """Hide the cursor and start drawing (a daemon thread, 12 frames a second)."""
+        self.console.file.write("\x1b[?25l")
         self._thread = threading.Thread(target=self._run, name="tlsdiag-status", daemon=True)
         self._thread.start()
 
@@ -471,12 +472,12 @@ class Status:
             self._stop.wait(1 / 12)
 
     def stop(self) -> None:
-        """Stop and clear the line."""
+        """Stop, clear the line and show the cursor again."""
         if self._thread is None:
             return
         self._stop.set()
         self._thread.join()
         self._thread = None
         with self.console._lock:
-            self.console.file.write("\r\x1b[2K")
+            self.console.file.write("\r\x1b[2K\x1b[?25h")
             self.console.file.flush()

@@ -172,7 +172,7 @@ class Table:
             out.append(self._rule(_TOP, widths))
         for r, (row, row_style) in enumerate(zip(rows, styles, strict=True)):
             head = self.show_header and r == 0
-            out += self._row(row, widths, row_style, _HEAD if head else _ROW)
+            out += self._row(row, widths, row_style, _HEAD if head else _ROW, bottom=head)
             if head and self.box:
                 out.append(self._rule(_HEAD_SEP, widths))
         if edge:
@@ -184,7 +184,10 @@ class Table:
         text = cross.join(fill * w for w in widths)
         return Line([(left + text + right if self.show_edge else text, NULL)])
 
-    def _row(self, row: list[Line], widths: list[int], row_style: Style, chars: str) -> list[Line]:
+    def _row(
+        self, row: list[Line], widths: list[int], row_style: Style, chars: str, *, bottom: bool
+    ) -> list[Line]:
+        """One row's lines; cells top-aligned (``bottom``: bottom-aligned, as headers are)."""
         cells: list[list[Line]] = []
         for i, (cell, column, w) in enumerate(zip(row, self.columns, widths, strict=True)):
             left, right = self._padding(i)
@@ -198,6 +201,9 @@ class Table:
                 padded.append(body.styled(column.style + row_style))
             cells.append(padded)
         height = max(len(c) for c in cells)
+        if bottom:
+            blank = [Line([(" " * w, NULL)]) for w in widths]
+            cells = [[blank[i]] * (height - len(c)) + c for i, c in enumerate(cells)]
         edge_chars = self.box and self.show_edge
         sep = chars[2] if self.box else ""
         out: list[Line] = []
