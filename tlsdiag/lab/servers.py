@@ -155,7 +155,7 @@ def _response(status: int, body: bytes, date_offset: float) -> bytes:
     reason = {200: "OK", 400: "Bad Request"}.get(status, "OK")
     date = formatdate(time.time() + date_offset, usegmt=True)
     head = (
-        f"HTTP/1.1 {status} {reason}\r\nDate: {date}\r\nServer: tlsdiag-lab\r\n"
+        f"HTTP/1.1 {status} {reason}\r\nServer: tlsdiag-lab\r\nDate: {date}\r\n"
         f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode("ascii") + body
