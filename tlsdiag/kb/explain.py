@@ -21,11 +21,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tlsdiag.codes import ALL_CODES
 from tlsdiag.kb._explain_cache import _NEEDLES, _tables
 from tlsdiag.kb._needles import _needles
+
+if TYPE_CHECKING:
+    from tlsdiag.kb.explain_text import Haystack
 
 PATTERN_KEYS = frozenset(
     {
@@ -150,15 +153,14 @@ class ExplainKB:
         """All patterns, in file order."""
         return tuple(self.pattern(i) for i in range(len(self.raw_patterns)))
 
-    def candidates(self, lower: str) -> list[ErrorPattern]:
-        """The patterns whose prefilter lets ``lower`` (the lower-cased text) through."""
+    def candidates(self, text: Haystack) -> list[ErrorPattern]:
+        """The patterns whose needles the text holds (the only ones that can match)."""
         out: list[ErrorPattern] = []
         for i, raw in enumerate(self.raw_patterns):
             needles = raw.get(_NEEDLES)
             if needles is None:
-                if self.pattern(i).may_match(lower):
-                    out.append(self.pattern(i))
-            elif not needles or any(n in lower for n in needles):
+                needles = self.pattern(i).needles
+            if text.has_any(needles):
                 out.append(self.pattern(i))
         return out
 
