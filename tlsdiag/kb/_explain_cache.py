@@ -14,7 +14,6 @@ import json
 import os
 import zlib
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +68,9 @@ def parse_tables(blobs: dict[str, bytes]) -> dict[str, list[dict[str, Any]]]:
 def load_tables(directory: Path | None) -> dict[str, list[dict[str, Any]]]:
     """The parsed tables, from the cache in ``directory`` when it is current, else parsed
     from the TOML (and written to the cache)."""
-    data = files("tlsdiag.data")
-    blobs = {name: data.joinpath(name).read_bytes() for name, _ in _FILES}
+    from tlsdiag.kb._load import data_bytes
+
+    blobs = {name: data_bytes(name) for name, _ in _FILES}
     # A cheap content key (zlib is loaded already; hashlib would cost an OpenSSL import).
     parts = [f"{__version__}/{CACHE_FORMAT}"]
     parts += [f"{name}:{len(blobs[name])}:{zlib.crc32(blobs[name]):08x}" for name, _ in _FILES]

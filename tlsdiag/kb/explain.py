@@ -19,9 +19,8 @@ them, once per process. The parsed tables come from a small JSON cache when it i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tlsdiag.codes import ALL_CODES
 from tlsdiag.kb._explain_cache import _NEEDLES, _tables
@@ -49,8 +48,7 @@ CONTEXT_KINDS = frozenset({"client", "inspection", "proxy", "host", "ignore_host
 CAUSE_KEYS = frozenset({"id", "why", "inspection", "check"})
 
 
-@dataclass(frozen=True, slots=True)
-class CauseWeight:
+class CauseWeight(NamedTuple):
     """How strongly one pattern points at one finding code.
 
     ``inspected`` replaces ``weight`` when the text (or the user) shows TLS inspection;
@@ -72,8 +70,7 @@ class CauseWeight:
         return self.weight
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorPattern:
+class ErrorPattern(NamedTuple):
     """One error message or code of one client family."""
 
     id: str
@@ -95,8 +92,7 @@ class ErrorPattern:
         return _compile(self.regex)
 
 
-@dataclass(frozen=True, slots=True)
-class ContextRule:
+class ContextRule(NamedTuple):
     """A clue in the text: the client, an inspecting product, a proxy, the target host."""
 
     id: str
@@ -116,8 +112,7 @@ class ContextRule:
         return _compile(self.regex)
 
 
-@dataclass(frozen=True, slots=True)
-class CauseText:
+class CauseText(NamedTuple):
     """Explain-specific words for one finding code (the rest comes from findings.toml)."""
 
     code: str
@@ -126,19 +121,27 @@ class CauseText:
     check: str  # a command template; ``{target}`` is the host (and port) from the text
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class ExplainKB:
     """The whole explain knowledge base.
 
     Patterns are kept as their parsed tables and turned into :class:`ErrorPattern` objects
     only when first needed (a text contains one of their needles, or all of them are asked
-    for): building all 300+ costs more than explaining one message.
+    for): building all 300+ costs more than explaining one message. Compared and hashed by
+    identity.
     """
 
-    raw_patterns: tuple[dict[str, Any], ...]
-    contexts: tuple[ContextRule, ...]
-    causes: dict[str, CauseText] = field(default_factory=dict)
-    _built: dict[int, ErrorPattern] = field(default_factory=dict, repr=False)
+    __slots__ = ("_built", "causes", "contexts", "raw_patterns")
+
+    def __init__(
+        self,
+        raw_patterns: tuple[dict[str, Any], ...],
+        contexts: tuple[ContextRule, ...],
+        causes: dict[str, CauseText] | None = None,
+    ) -> None:
+        self.raw_patterns = raw_patterns
+        self.contexts = contexts
+        self.causes: dict[str, CauseText] = {} if causes is None else causes
+        self._built: dict[int, ErrorPattern] = {}
 
     def pattern(self, index: int) -> ErrorPattern:
         """The pattern at ``index`` in file order (built and validated on first use)."""
