@@ -19,6 +19,7 @@ them, once per process. The parsed tables come from a small JSON cache when it i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -130,17 +131,19 @@ class ExplainKB:
     identity.
     """
 
-    __slots__ = ("_built", "causes", "contexts", "raw_patterns")
+    __slots__ = ("_built", "_needles", "causes", "contexts", "raw_patterns")
 
     def __init__(
         self,
-        raw_patterns: tuple[dict[str, Any], ...],
+        raw_patterns: Sequence[dict[str, Any]],
         contexts: tuple[ContextRule, ...],
         causes: dict[str, CauseText] | None = None,
+        needles: Sequence[Sequence[str]] | None = None,
     ) -> None:
         self.raw_patterns = raw_patterns
         self.contexts = contexts
         self.causes: dict[str, CauseText] = {} if causes is None else causes
+        self._needles = needles  # per pattern, in file order (None: from the built patterns)
         self._built: dict[int, ErrorPattern] = {}
 
     def pattern(self, index: int) -> ErrorPattern:
@@ -158,14 +161,10 @@ class ExplainKB:
 
     def candidates(self, text: Haystack) -> list[ErrorPattern]:
         """The patterns whose needles the text holds (the only ones that can match)."""
-        out: list[ErrorPattern] = []
-        for i, raw in enumerate(self.raw_patterns):
-            needles = raw.get(_NEEDLES)
-            if needles is None:
-                needles = self.pattern(i).needles
-            if text.has_any(needles):
-                out.append(self.pattern(i))
-        return out
+        if self._needles is None:
+            return [p for p in self.patterns if text.has_any(p.needles)]
+        has_any = text.has_any
+        return [self.pattern(i) for i, needles in enumerate(self._needles) if has_any(needles)]
 
     @property
     def client_names(self) -> dict[str, str]:
@@ -224,10 +223,10 @@ def _cause_weight(pid: str, raw: dict[str, Any]) -> CauseWeight:
 @cache
 def error_patterns() -> tuple[ErrorPattern, ...]:
     """All error patterns, in file order (regexes not compiled yet)."""
-    return build_patterns(_tables()["pattern"])
+    return build_patterns(_tables().patterns)
 
 
-def build_patterns(entries: list[dict[str, Any]]) -> tuple[ErrorPattern, ...]:
+def build_patterns(entries: Iterable[dict[str, Any]]) -> tuple[ErrorPattern, ...]:
     """Validate ``[[pattern]]`` tables and turn them into patterns.
 
     Raises:
@@ -263,10 +262,10 @@ def _build_pattern(entry: dict[str, Any]) -> ErrorPattern:
 @cache
 def context_rules() -> tuple[ContextRule, ...]:
     """All context rules, in file order (first host rule that matches wins)."""
-    return build_contexts(_tables()["context"])
+    return build_contexts(_tables().contexts)
 
 
-def build_contexts(entries: list[dict[str, Any]]) -> tuple[ContextRule, ...]:
+def build_contexts(entries: Iterable[dict[str, Any]]) -> tuple[ContextRule, ...]:
     """Validate ``[[context]]`` tables and turn them into rules (ValueError when invalid)."""
     out: list[ContextRule] = []
     seen: set[str] = set()
@@ -303,10 +302,10 @@ def build_contexts(entries: list[dict[str, Any]]) -> tuple[ContextRule, ...]:
 @cache
 def cause_texts() -> dict[str, CauseText]:
     """Explain-specific words per finding code."""
-    return build_causes(_tables()["cause"])
+    return build_causes(_tables().causes)
 
 
-def build_causes(entries: list[dict[str, Any]]) -> dict[str, CauseText]:
+def build_causes(entries: Iterable[dict[str, Any]]) -> dict[str, CauseText]:
     """Validate ``[[cause]]`` tables (ValueError when invalid)."""
     out: dict[str, CauseText] = {}
     for entry in entries:
@@ -329,6 +328,10 @@ def explain_kb() -> ExplainKB:
     Each pattern is validated when it is first built; :func:`error_patterns` validates the
     whole file at once (duplicate ids included), as the test suite does.
     """
+    tables = _tables()
     return ExplainKB(
-        raw_patterns=tuple(_tables()["pattern"]), contexts=context_rules(), causes=cause_texts()
+        raw_patterns=tables.patterns,
+        contexts=context_rules(),
+        causes=cause_texts(),
+        needles=tables.patterns.needles,
     )
