@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 LONG = 64 * 1024
 """Texts from this many characters on get the distinct-line and start-of-search shortcuts."""
@@ -29,16 +29,18 @@ _SAFE_ESCAPES = frozenset("dwSbBAZ")  # escapes (with a letter) that never match
 _FLAGS = re.compile(r"\(\?([aiLmsux-]+)[:)]")
 
 
-class Rule(Protocol):
-    """What the text needs from a rule: its regex source, needles and compiled pattern."""
+if TYPE_CHECKING:
 
-    @property
-    def regex(self) -> str: ...
+    class Rule(Protocol):
+        """What the text needs from a rule: its regex source, needles and compiled pattern."""
 
-    @property
-    def needles(self) -> tuple[str, ...]: ...
+        @property
+        def regex(self) -> str: ...
 
-    def compiled(self) -> re.Pattern[str]: ...
+        @property
+        def needles(self) -> tuple[str, ...]: ...
+
+        def compiled(self) -> re.Pattern[str]: ...
 
 
 @cache
@@ -92,6 +94,8 @@ class Haystack:
             return True
         probe = self._probe
         lower = self.lower
+        if probe is lower:
+            return any(n in lower for n in needles)
         return any(n in (lower if "\n" in n else probe) for n in needles)
 
     def _start(self, rule: Rule) -> int:

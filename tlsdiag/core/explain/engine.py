@@ -31,8 +31,8 @@ from tlsdiag.core.explain.records import (
     InspectionContext,
     MatchedError,
     RankedCause,
+    Suggestion,
 )
-from tlsdiag.core.explain.suggest import suggest
 from tlsdiag.kb.explain import CauseWeight, ContextRule, ErrorPattern, ExplainKB, explain_kb
 from tlsdiag.kb.explain_text import Haystack
 from tlsdiag.kb.findings import finding_info
@@ -127,7 +127,7 @@ def explain(
         for p, m in matched[:MAX_MATCHES_SHOWN]
     )
     clients = _clients_seen(kb.contexts, hay, [p.client for p, _ in matched], names)
-    suggestions = () if matched else suggest(text, kb)
+    suggestions = () if matched else _suggest(text, kb)
     notes: list[str] = []
     if len(matched) > MAX_MATCHES_SHOWN:
         notes.append(
@@ -145,6 +145,12 @@ def explain(
         public_host=public is not None,
         notes=tuple(notes),
     )
+
+
+def _suggest(text: str, kb: ExplainKB) -> tuple[Suggestion, ...]:
+    from tlsdiag.core.explain.suggest import suggest  # only for a text nothing matched
+
+    return suggest(text, kb)
 
 
 def _match_patterns(

@@ -4,17 +4,19 @@ inspection context, and the shared words of one finding code. Plain immutable re
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from tlsdiag.core.explain.hosts import _target
-from tlsdiag.facts.explain import (
-    CauseFacts,
-    ExplainTextFacts,
-    ExplanationFacts,
-    InspectionFacts,
-    MatchFacts,
-    SuggestionFacts,
-)
+
+if TYPE_CHECKING:
+    from tlsdiag.facts.explain import (
+        CauseFacts,
+        ExplainTextFacts,
+        ExplanationFacts,
+        InspectionFacts,
+        MatchFacts,
+        SuggestionFacts,
+    )
 
 
 class MatchedError(NamedTuple):
