@@ -4,9 +4,12 @@ same answers as on the whole text, with less work on a long log (pure).
 A rule (error pattern or context rule) carries lower-case *needles*: literals that any match of
 its regex contains (``tlsdiag.kb._needles``). On a long text (:data:`LONG` characters or more):
 
-* the needles are looked up in the distinct lines of the lower-cased text, not in all of it
-  (a log repeats the same lines thousands of times). A needle without a line break occurs in
-  the text exactly when it occurs in one of its lines, so the answer is the same;
+* the needles are looked up in the distinct lines of the lower-cased text with every digit
+  made ``0``, not in all of it (a log repeats the same lines thousands of times, apart from
+  its numbers). A needle without a line break occurs in the text exactly when it occurs in
+  one of its lines; one without digits occurs exactly when it occurs in the digit-folded
+  lines (a folded character that is not ``0`` was not a digit); one with digits is looked
+  up in the whole text, and only when its folded form is in the folded lines;
 * a regex that can never match a line break (:func:`single_line`) is searched from the start
   of the first line that holds one of its needles: every match lies within one line and
   contains a needle, so no match can start earlier. ``Pattern.search(text, pos)`` keeps the
@@ -27,6 +30,13 @@ LONG = 64 * 1024
 
 _SAFE_ESCAPES = frozenset("dwSbBAZ")  # escapes (with a letter) that never match a line break
 _FLAGS = re.compile(r"\(\?([aiLmsux-]+)[:)]")
+_FOLD = str.maketrans("123456789", "000000000")
+
+
+@cache
+def _folded(needle: str) -> tuple[str, bool]:
+    """The needle with its digits made ``0``, and whether it has any digit."""
+    return needle.translate(_FOLD), any(c in "0123456789" for c in needle)
 
 
 if TYPE_CHECKING:
@@ -85,7 +95,11 @@ class Haystack:
         self.text = text
         self.lower = text.lower()
         long = len(text) >= LONG
-        self._probe = "\n".join(dict.fromkeys(self.lower.split("\n"))) if long else self.lower
+        if long:
+            folded = self.lower.translate(_FOLD)
+            self._probe = "\n".join(dict.fromkeys(folded.split("\n")))
+        else:
+            self._probe = self.lower
         self._ascii = long and text.isascii()
 
     def has_any(self, needles: Sequence[str]) -> bool:
@@ -96,7 +110,15 @@ class Haystack:
         lower = self.lower
         if probe is lower:
             return any(n in lower for n in needles)
-        return any(n in (lower if "\n" in n else probe) for n in needles)
+        return any(self._holds(n) for n in needles)
+
+    def _holds(self, needle: str) -> bool:
+        if "\n" in needle:
+            return needle in self.lower
+        folded, digits = _folded(needle)
+        if folded not in self._probe:
+            return False
+        return not digits or needle in self.lower
 
     def _start(self, rule: Rule) -> int:
         needles = rule.needles

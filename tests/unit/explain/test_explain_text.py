@@ -18,7 +18,7 @@ CORPUS = Path(__file__).resolve().parents[3] / "fixtures" / "explain" / "corpus.
 NOISE = (
     "2026-11-21T10:00:00Z INFO request served in 12 ms path=/api/v1/items status=200\n"
     "2026-11-21T10:00:01Z DEBUG GET https://api.example.org/v1/items -> 200 (proxy: none)\n"
-    "2026-11-21T10:00:02Z WARN retrying curl: (7) in 2 s; ssl ok\n"
+    "2026-11-21T10:00:02Z WARN retrying curl: (7) in 2 s; ssl ok; error 20 at depth 0\n"
 )
 
 
@@ -59,9 +59,12 @@ def test_single_line_is_conservative(regex: str, one_line: bool) -> None:
 
 def test_needles_in_distinct_lines_and_search_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(explain_text, "LONG", 0)
-    hay = Haystack("a b\nfoo bar\na b\nfoo baz\n")
+    hay = Haystack("a b\nfoo bar\na b\nfoo baz\nerror 17 at 0x5f\n")
     assert hay.has_any(("baz",)) and hay.has_any(("bar\na b",)) and not hay.has_any(("qux",))
     assert hay.has_any(())
+    # digits are folded in the lines checked first, never in the answer
+    assert hay.has_any(("error 17",)) and not hay.has_any(("error 10",))
+    assert hay.has_any(("0x5f",)) and not hay.has_any(("0x0f",)) and not hay.has_any(("r 0",))
     (p,) = [p for p in error_patterns() if p.id == "openssl-verify-20-local-issuer"]
     text = "x\n" * 50 + "verify error:num=20:unable to get local issuer certificate\n"
     m = Haystack(text).search(p)
