@@ -12,8 +12,9 @@ Three data files, one array of tables each:
 
 Each regex carries lower-case ``needles`` (literals it cannot match without, one per top-level
 alternative, ``tlsdiag.kb._needles``) and is compiled only the first time a text contains one of
-them, once per process. The parsed tables come from a small JSON cache when it is current
-(``tlsdiag.kb._explain_cache``); this module validates them and builds the typed records.
+them, once per process (``tlsdiag.kb.explain_text`` applies needles and regexes to a text). The
+parsed tables come from a small cache when it is current (``tlsdiag.kb._explain_cache``); this
+module validates them and builds the typed records.
 """
 
 from __future__ import annotations
