@@ -16,6 +16,7 @@ first asked for.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import zlib
@@ -204,22 +205,27 @@ def write_cache(path: Path, doc: dict[str, Any], *, stale: str) -> None:
 
 def write_text_cache(path: Path, text: str, *, stale: tuple[str, ...]) -> None:
     """Write ``text`` to ``path`` atomically and remove other files matching a ``stale``
-    pattern; any OS problem just leaves no cache."""
+    pattern; any OS problem just leaves no cache (and no temporary file)."""
     import tempfile
 
+    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
         ) as fh:
+            tmp = fh.name
             fh.write(text)
-        os.replace(fh.name, path)
+        os.replace(tmp, path)
+        tmp = None
         for pattern in stale:
             for old in path.parent.glob(pattern):
                 if old != path:
                     old.unlink(missing_ok=True)
     except OSError:
-        return
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 @cache

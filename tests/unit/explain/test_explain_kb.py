@@ -294,6 +294,15 @@ def test_cache_is_written_reused_and_ignored_when_broken(tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == [cached]
 
 
+def test_a_directory_in_the_cache_files_place_is_left_alone(tmp_path: Path) -> None:
+    load_tables(tmp_path)
+    (cached,) = tmp_path.glob("explain-kb-*")
+    cached.unlink()
+    cached.mkdir()
+    assert len(load_tables(tmp_path).patterns) == len(error_patterns())
+    assert cached.is_dir() and list(tmp_path.iterdir()) == [cached]
+
+
 def test_no_cache_env_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TLSDIAG_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("TLSDIAG_NO_CACHE", "1")
