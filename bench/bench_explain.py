@@ -9,7 +9,8 @@ It prints, for each command, the median, min and max wall time in milliseconds o
 process (interpreter start-up, imports, knowledge-base load, explanation, rendering, exit),
 measured from outside with ``time.perf_counter`` around ``subprocess.run``. The baselines are
 ``python -c pass`` and ``tlsdiag --version`` (start-up without any command). ``cold cache``
-runs with ``TLSDIAG_NO_CACHE=1`` so the TOML is parsed every time. The in-process breakdown
+runs with ``TLSDIAG_NO_CACHE=1`` so the TOML is parsed every time; ``--file 1 MB log`` explains
+a log of 12,000 repeated lines with one curl error near its end. The in-process breakdown
 shows where the time of a first explanation goes inside one process.
 """
 
@@ -35,6 +36,8 @@ MESSAGES = {
     ),
     "chrome": "NET::ERR_CERT_AUTHORITY_INVALID",
 }
+
+LOG_LINE = "2026-11-21T10:00:00Z INFO request served in 12 ms path=/api/v1/items status=200\n"
 
 
 def _tlsdiag() -> list[str]:
@@ -125,6 +128,10 @@ def main() -> None:
         for name, msg in MESSAGES.items():
             commands[f"explain {name}"] = ([*tlsdiag, "explain", msg], env)
             commands[f"explain --json {name}"] = ([*tlsdiag, "explain", "--json", msg], env)
+        log = os.path.join(cache, "app.log")
+        with open(log, "w", encoding="utf-8") as fh:
+            fh.write(LOG_LINE * 12000 + MESSAGES["curl 60"] + "\n" + LOG_LINE * 100)
+        commands["explain --file 1 MB log"] = ([*tlsdiag, "explain", "--file", log], env)
         commands["explain curl 60, cold cache"] = (
             [*tlsdiag, "explain", MESSAGES["curl 60"]],
             cold,

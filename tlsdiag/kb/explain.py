@@ -12,20 +12,24 @@ Three data files, one array of tables each:
 
 Each regex carries lower-case ``needles`` (literals it cannot match without, one per top-level
 alternative, ``tlsdiag.kb._needles``) and is compiled only the first time a text contains one of
-them, once per process. The parsed tables come from a small JSON cache when it is current
-(``tlsdiag.kb._explain_cache``); this module validates them and builds the typed records.
+them, once per process (``tlsdiag.kb.explain_text`` applies needles and regexes to a text). The
+parsed tables come from a small cache when it is current (``tlsdiag.kb._explain_cache``); this
+module validates them and builds the typed records.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tlsdiag.codes import ALL_CODES
 from tlsdiag.kb._explain_cache import _NEEDLES, _tables
 from tlsdiag.kb._needles import _needles
+
+if TYPE_CHECKING:
+    from tlsdiag.kb.explain_text import Haystack
 
 PATTERN_KEYS = frozenset(
     {
@@ -46,8 +50,7 @@ CONTEXT_KINDS = frozenset({"client", "inspection", "proxy", "host", "ignore_host
 CAUSE_KEYS = frozenset({"id", "why", "inspection", "check"})
 
 
-@dataclass(frozen=True, slots=True)
-class CauseWeight:
+class CauseWeight(NamedTuple):
     """How strongly one pattern points at one finding code.
 
     ``inspected`` replaces ``weight`` when the text (or the user) shows TLS inspection;
@@ -69,8 +72,7 @@ class CauseWeight:
         return self.weight
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorPattern:
+class ErrorPattern(NamedTuple):
     """One error message or code of one client family."""
 
     id: str
@@ -92,8 +94,7 @@ class ErrorPattern:
         return _compile(self.regex)
 
 
-@dataclass(frozen=True, slots=True)
-class ContextRule:
+class ContextRule(NamedTuple):
     """A clue in the text: the client, an inspecting product, a proxy, the target host."""
 
     id: str
@@ -113,8 +114,7 @@ class ContextRule:
         return _compile(self.regex)
 
 
-@dataclass(frozen=True, slots=True)
-class CauseText:
+class CauseText(NamedTuple):
     """Explain-specific words for one finding code (the rest comes from findings.toml)."""
 
     code: str
@@ -123,19 +123,29 @@ class CauseText:
     check: str  # a command template; ``{target}`` is the host (and port) from the text
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class ExplainKB:
     """The whole explain knowledge base.
 
     Patterns are kept as their parsed tables and turned into :class:`ErrorPattern` objects
     only when first needed (a text contains one of their needles, or all of them are asked
-    for): building all 300+ costs more than explaining one message.
+    for): building all 300+ costs more than explaining one message. Compared and hashed by
+    identity.
     """
 
-    raw_patterns: tuple[dict[str, Any], ...]
-    contexts: tuple[ContextRule, ...]
-    causes: dict[str, CauseText] = field(default_factory=dict)
-    _built: dict[int, ErrorPattern] = field(default_factory=dict, repr=False)
+    __slots__ = ("_built", "_needles", "causes", "contexts", "raw_patterns")
+
+    def __init__(
+        self,
+        raw_patterns: Sequence[dict[str, Any]],
+        contexts: tuple[ContextRule, ...],
+        causes: dict[str, CauseText] | None = None,
+        needles: Sequence[Sequence[str]] | None = None,
+    ) -> None:
+        self.raw_patterns = raw_patterns
+        self.contexts = contexts
+        self.causes: dict[str, CauseText] = {} if causes is None else causes
+        self._needles = needles  # per pattern, in file order (None: from the built patterns)
+        self._built: dict[int, ErrorPattern] = {}
 
     def pattern(self, index: int) -> ErrorPattern:
         """The pattern at ``index`` in file order (built and validated on first use)."""
@@ -150,17 +160,12 @@ class ExplainKB:
         """All patterns, in file order."""
         return tuple(self.pattern(i) for i in range(len(self.raw_patterns)))
 
-    def candidates(self, lower: str) -> list[ErrorPattern]:
-        """The patterns whose prefilter lets ``lower`` (the lower-cased text) through."""
-        out: list[ErrorPattern] = []
-        for i, raw in enumerate(self.raw_patterns):
-            needles = raw.get(_NEEDLES)
-            if needles is None:
-                if self.pattern(i).may_match(lower):
-                    out.append(self.pattern(i))
-            elif not needles or any(n in lower for n in needles):
-                out.append(self.pattern(i))
-        return out
+    def candidates(self, text: Haystack) -> list[ErrorPattern]:
+        """The patterns whose needles the text holds (the only ones that can match)."""
+        if self._needles is None:
+            return [p for p in self.patterns if text.has_any(p.needles)]
+        has_any = text.has_any
+        return [self.pattern(i) for i, needles in enumerate(self._needles) if has_any(needles)]
 
     @property
     def client_names(self) -> dict[str, str]:
@@ -219,10 +224,10 @@ def _cause_weight(pid: str, raw: dict[str, Any]) -> CauseWeight:
 @cache
 def error_patterns() -> tuple[ErrorPattern, ...]:
     """All error patterns, in file order (regexes not compiled yet)."""
-    return build_patterns(_tables()["pattern"])
+    return build_patterns(_tables().patterns)
 
 
-def build_patterns(entries: list[dict[str, Any]]) -> tuple[ErrorPattern, ...]:
+def build_patterns(entries: Iterable[dict[str, Any]]) -> tuple[ErrorPattern, ...]:
     """Validate ``[[pattern]]`` tables and turn them into patterns.
 
     Raises:
@@ -258,10 +263,10 @@ def _build_pattern(entry: dict[str, Any]) -> ErrorPattern:
 @cache
 def context_rules() -> tuple[ContextRule, ...]:
     """All context rules, in file order (first host rule that matches wins)."""
-    return build_contexts(_tables()["context"])
+    return build_contexts(_tables().contexts)
 
 
-def build_contexts(entries: list[dict[str, Any]]) -> tuple[ContextRule, ...]:
+def build_contexts(entries: Iterable[dict[str, Any]]) -> tuple[ContextRule, ...]:
     """Validate ``[[context]]`` tables and turn them into rules (ValueError when invalid)."""
     out: list[ContextRule] = []
     seen: set[str] = set()
@@ -298,10 +303,10 @@ def build_contexts(entries: list[dict[str, Any]]) -> tuple[ContextRule, ...]:
 @cache
 def cause_texts() -> dict[str, CauseText]:
     """Explain-specific words per finding code."""
-    return build_causes(_tables()["cause"])
+    return build_causes(_tables().causes)
 
 
-def build_causes(entries: list[dict[str, Any]]) -> dict[str, CauseText]:
+def build_causes(entries: Iterable[dict[str, Any]]) -> dict[str, CauseText]:
     """Validate ``[[cause]]`` tables (ValueError when invalid)."""
     out: dict[str, CauseText] = {}
     for entry in entries:
@@ -324,6 +329,10 @@ def explain_kb() -> ExplainKB:
     Each pattern is validated when it is first built; :func:`error_patterns` validates the
     whole file at once (duplicate ids included), as the test suite does.
     """
+    tables = _tables()
     return ExplainKB(
-        raw_patterns=tuple(_tables()["pattern"]), contexts=context_rules(), causes=cause_texts()
+        raw_patterns=tables.patterns,
+        contexts=context_rules(),
+        causes=cause_texts(),
+        needles=tables.patterns.needles,
     )

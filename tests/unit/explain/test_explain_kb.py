@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tlsdiag import codes
-from tlsdiag.kb._explain_cache import cache_dir, load_tables
+from tlsdiag.kb._explain_cache import CACHE_FORMAT, Tables, cache_dir, load_tables
 from tlsdiag.kb._needles import derive_needle, derive_needles
 from tlsdiag.kb.explain import (
     build_causes,
@@ -235,30 +236,88 @@ def test_cache_dir_follows_the_environment(tmp_path: Path) -> None:
     assert cache_dir({}) is None
 
 
+def _plain(tables: Tables) -> dict[str, Any]:
+    patterns = list(tables.patterns)
+    plain: dict[str, Any] = json.loads(
+        json.dumps({"p": patterns, "c": tables.contexts, "k": tables.causes})
+    )
+    return plain
+
+
 def test_cache_is_written_reused_and_ignored_when_broken(tmp_path: Path) -> None:
+    (tmp_path / "explain-kb-0000beef.json").write_text("{}")  # a format-1 cache: removed
     fresh = load_tables(tmp_path)
-    (cached,) = tmp_path.glob("explain-kb-*.json")
-    assert json.loads(cached.read_text())["tables"] == json.loads(json.dumps(fresh))
-    # A current cache is used as is: change a word in it and the loader returns the change.
-    doc = json.loads(cached.read_text())
-    doc["tables"]["pattern"][0]["meaning"] = "from the cache"
-    cached.write_text(json.dumps(doc))
-    assert load_tables(tmp_path)["pattern"][0]["meaning"] == "from the cache"
-    # A broken or stale cache falls back to the TOML and is rewritten.
-    cached.write_text("{not json")
-    assert load_tables(tmp_path)["pattern"][0]["meaning"] == fresh["pattern"][0]["meaning"]
-    doc["key"] = "stale"
-    cached.write_text(json.dumps(doc))
-    assert load_tables(tmp_path)["pattern"][0]["meaning"] == fresh["pattern"][0]["meaning"]
-    assert json.loads(cached.read_text())["key"] != "stale"
+    (cached,) = tmp_path.glob("explain-kb-*")
+    assert cached.name != "explain-kb-0000beef.json"
+    reread = load_tables(tmp_path)
+    assert reread is not fresh and _plain(reread) == _plain(fresh)
+    valid = cached.read_bytes()
+    lines = valid.split(b"\n")
+    head = json.loads(lines[0])
+    assert head["format"] == CACHE_FORMAT and head["patterns"] == len(fresh.patterns)
+
+    def rewrite(head: dict[str, Any], body: list[bytes]) -> None:
+        joined = b"\n".join(body)
+        head = {**head, "crc": zlib.crc32(joined)} if "crc" in head else head
+        cached.write_bytes(json.dumps(head).encode() + b"\n" + joined)
+
+    # A current cache is used as is: change a word in it and the loader returns the change;
+    # a pattern's line is parsed only when that pattern is asked for.
+    first = json.loads(lines[4])
+    first["meaning"] = "from the cache"
+    rewrite(head, [*lines[1:4], json.dumps(first).encode(), *lines[5:]])
+    tables = load_tables(tmp_path)
+    assert isinstance(tables.patterns._rows[0], bytes)
+    assert tables.patterns[0]["meaning"] == "from the cache"
+    assert tables.patterns[0]["_needles"] == fresh.patterns[0]["_needles"]
+    # Broken, stale, foreign or damaged caches fall back to the TOML and are rewritten.
+    meaning = fresh.patterns[0]["meaning"]
+    for bad in (
+        b"{not json",
+        b"",
+        json.dumps({"key": "stale", "tables": {}}).encode(),  # format 1 under the new name
+        lines[0] + b"\n" + b"\n".join(lines[1:-1]),  # a pattern line lost
+        valid[:-9] + (b"x" if valid[-9:-8] != b"x" else b"y") + valid[-8:],  # CRC mismatch
+    ):
+        cached.write_bytes(bad)
+        assert load_tables(tmp_path).patterns[0]["meaning"] == meaning
+        assert cached.read_bytes() == valid
+    rewrite({**head, "key": "stale"}, lines[1:])
+    assert load_tables(tmp_path).patterns[0]["meaning"] == meaning
+    rewrite({**head, "format": 1}, lines[1:])
+    assert load_tables(tmp_path).patterns[0]["meaning"] == meaning
+    rewrite({**head, "patterns": 3}, lines[1:])
+    assert load_tables(tmp_path).patterns[0]["meaning"] == meaning
+    rewrite(head, [b"{}", *lines[2:]])  # contexts not a list
+    assert load_tables(tmp_path).contexts == fresh.contexts
+    assert cached.read_bytes() == valid
+    assert list(tmp_path.iterdir()) == [cached]
+
+
+def test_a_directory_in_the_cache_files_place_is_left_alone(tmp_path: Path) -> None:
+    load_tables(tmp_path)
+    (cached,) = tmp_path.glob("explain-kb-*")
+    cached.unlink()
+    cached.mkdir()
+    assert len(load_tables(tmp_path).patterns) == len(error_patterns())
+    assert cached.is_dir() and list(tmp_path.iterdir()) == [cached]
+
+
+def test_no_cache_env_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TLSDIAG_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("TLSDIAG_NO_CACHE", "1")
+    assert cache_dir() is None
+    assert len(load_tables(cache_dir()).patterns) == len(error_patterns())
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unwritable_cache_directory_still_loads(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     tables = load_tables(blocker / "sub")
-    assert len(tables["pattern"]) == len(error_patterns())
+    assert len(tables.patterns) == len(error_patterns())
 
 
 def test_no_cache_gives_the_same_tables(tmp_path: Path) -> None:
-    assert load_tables(None) == json.loads(json.dumps(load_tables(tmp_path)))
+    load_tables(tmp_path)  # written
+    assert _plain(load_tables(None)) == _plain(load_tables(tmp_path))

@@ -31,9 +31,10 @@ from tlsdiag.core.explain.records import (
     InspectionContext,
     MatchedError,
     RankedCause,
+    Suggestion,
 )
-from tlsdiag.core.explain.suggest import suggest
 from tlsdiag.kb.explain import CauseWeight, ContextRule, ErrorPattern, ExplainKB, explain_kb
+from tlsdiag.kb.explain_text import Haystack
 from tlsdiag.kb.findings import finding_info
 
 GENERIC_DAMPING = 0.4
@@ -103,14 +104,14 @@ def explain(
         connection error is in the text; ``suggestions`` then lists near misses.
     """
     kb = kb or explain_kb()
-    lower = text.lower()
+    hay = Haystack(text)
     names = kb.client_names
-    matched = _match_patterns(kb.candidates(lower), text, lower)
-    ctx = _inspection_context(kb.contexts, text, lower, inspected, [p for p, _ in matched])
+    matched = _match_patterns(kb.candidates(hay), hay)
+    ctx = _inspection_context(kb.contexts, hay, inspected, [p for p, _ in matched])
     if host:
         host, port = split_host(host)
     else:
-        host, port = find_host(text, lower, kb.contexts)
+        host, port = find_host(hay, kb.contexts)
     public = _public_host_rule(kb.contexts, host)
     target = _target(host, port)
     causes = _rank(matched, ctx, kb, target, public, host)
@@ -125,8 +126,8 @@ def explain(
         )
         for p, m in matched[:MAX_MATCHES_SHOWN]
     )
-    clients = _clients_seen(kb.contexts, text, lower, [p.client for p, _ in matched], names)
-    suggestions = () if matched else suggest(text, kb)
+    clients = _clients_seen(kb.contexts, hay, [p.client for p, _ in matched], names)
+    suggestions = () if matched else _suggest(text, kb)
     notes: list[str] = []
     if len(matched) > MAX_MATCHES_SHOWN:
         notes.append(
@@ -146,30 +147,27 @@ def explain(
     )
 
 
+def _suggest(text: str, kb: ExplainKB) -> tuple[Suggestion, ...]:
+    from tlsdiag.core.explain.suggest import suggest  # only for a text nothing matched
+
+    return suggest(text, kb)
+
+
 def _match_patterns(
-    patterns: Iterable[ErrorPattern], text: str, lower: str
+    patterns: Iterable[ErrorPattern], hay: Haystack
 ) -> list[tuple[ErrorPattern, re.Match[str]]]:
     found: list[tuple[ErrorPattern, re.Match[str]]] = []
     for p in patterns:
-        if not p.may_match(lower):
-            continue
-        m = p.compiled().search(text)
+        m = hay.search(p)
         if m is not None:
             found.append((p, m))
     found.sort(key=lambda pm: pm[1].start())
     return found
 
 
-def _first(rule: ContextRule, text: str, lower: str) -> re.Match[str] | None:
-    if not rule.may_match(lower):
-        return None
-    return rule.compiled().search(text)
-
-
 def _inspection_context(
     rules: Iterable[ContextRule],
-    text: str,
-    lower: str,
+    hay: Haystack,
     option: bool | None,
     matched: list[ErrorPattern],
 ) -> InspectionContext:
@@ -179,7 +177,7 @@ def _inspection_context(
     for rule in rules:
         if rule.kind not in ("inspection", "proxy"):
             continue
-        m = _first(rule, text, lower)
+        m = hay.search(rule)
         if m is None:
             continue
         if rule.kind == "proxy":
@@ -290,8 +288,7 @@ def _excerpt(text: str, m: re.Match[str]) -> str:
 
 def _clients_seen(
     rules: Iterable[ContextRule],
-    text: str,
-    lower: str,
+    hay: Haystack,
     from_matches: list[str],
     names: Mapping[str, str],
 ) -> tuple[str, ...]:
@@ -301,6 +298,6 @@ def _clients_seen(
         if name not in seen:
             seen.append(name)
     for rule in rules:
-        if rule.kind == "client" and rule.name not in seen and _first(rule, text, lower):
+        if rule.kind == "client" and rule.name not in seen and hay.search(rule):
             seen.append(rule.name)
     return tuple(seen)

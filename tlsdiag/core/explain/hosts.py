@@ -4,18 +4,20 @@ with a sound chain (the ``host``, ``ignore_host`` and ``public_host`` rules of
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from tlsdiag.kb.explain import ContextRule
+if TYPE_CHECKING:
+    from tlsdiag.kb.explain import ContextRule
+    from tlsdiag.kb.explain_text import Haystack
 
 _PLACEHOLDER = "<host>"
 
 
-def _host_ok(host: str, ignore: list[re.Pattern[str]]) -> bool:
+def _host_ok(host: str, ignore: Iterable[ContextRule]) -> bool:
     if not host or host == _PLACEHOLDER:
         return False
-    if any(r.fullmatch(host) for r in ignore):
+    if any(r.compiled().fullmatch(host) for r in ignore):
         return False
     if host == "localhost" or ":" in host:
         return True
@@ -28,18 +30,18 @@ def _host_ok(host: str, ignore: list[re.Pattern[str]]) -> bool:
     return last.isalpha() and len(last) >= 2
 
 
-def find_host(text: str, lower: str, rules: Iterable[ContextRule]) -> tuple[str, int | None]:
+def find_host(text: Haystack, rules: Iterable[ContextRule]) -> tuple[str, int | None]:
     """The host (and port) the text talks about, from the ``host`` rules in file order.
 
     Returns:
         ``(host, port)``; ``("", None)`` when the text names no usable host.
     """
     rules = tuple(rules)
-    ignore = [r.compiled() for r in rules if r.kind == "ignore_host"]
+    ignore = [r for r in rules if r.kind == "ignore_host"]  # compiled only for a candidate
     for rule in rules:
-        if rule.kind != "host" or not rule.may_match(lower):
+        if rule.kind != "host":
             continue
-        for i, m in enumerate(rule.compiled().finditer(text)):
+        for i, m in enumerate(text.finditer(rule)):
             if i >= 20:
                 break
             host = m.group("host").strip("[]").rstrip(".").lower()

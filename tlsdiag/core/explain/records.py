@@ -1,23 +1,25 @@
 """What ``explain`` returns: the recognised errors, the ranked causes, near misses, the
-inspection context, and the shared words of one finding code. Plain frozen records."""
+inspection context, and the shared words of one finding code. Plain immutable records
+(named tuples: building a slotted dataclass at import costs about a millisecond each)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 from tlsdiag.core.explain.hosts import _target
-from tlsdiag.facts.explain import (
-    CauseFacts,
-    ExplainTextFacts,
-    ExplanationFacts,
-    InspectionFacts,
-    MatchFacts,
-    SuggestionFacts,
-)
+
+if TYPE_CHECKING:
+    from tlsdiag.facts.explain import (
+        CauseFacts,
+        ExplainTextFacts,
+        ExplanationFacts,
+        InspectionFacts,
+        MatchFacts,
+        SuggestionFacts,
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class MatchedError:
+class MatchedError(NamedTuple):
     """One recognised error message in the text."""
 
     pattern: str  # the pattern id in error_patterns.toml
@@ -39,8 +41,7 @@ class MatchedError:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class RankedCause:
+class RankedCause(NamedTuple):
     """One finding code as an explanation of the text, with its score and next steps."""
 
     code: str
@@ -68,8 +69,7 @@ class RankedCause:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Suggestion:
+class Suggestion(NamedTuple):
     """A known error message that resembles the text although no pattern matched."""
 
     pattern: str
@@ -87,8 +87,7 @@ class Suggestion:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class InspectionContext:
+class InspectionContext(NamedTuple):
     """What is known about TLS inspection on the path that produced the text."""
 
     inspected: bool | None  # None: nothing says either way
@@ -108,8 +107,7 @@ class InspectionContext:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Explanation:
+class Explanation(NamedTuple):
     """The answer for one text."""
 
     recognised: bool
@@ -121,7 +119,7 @@ class Explanation:
     port: int | None = None
     clients: tuple[str, ...] = ()  # display names of the clients the text shows
     public_host: bool = False  # the host is a large public service with a sound chain
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
 
     @property
     def target(self) -> str:
@@ -144,8 +142,7 @@ class Explanation:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class CodeExplanation:
+class CodeExplanation(NamedTuple):
     """The shared words for one finding code, as ``explain`` and ``check`` show them."""
 
     code: str
