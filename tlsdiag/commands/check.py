@@ -8,10 +8,10 @@ concurrently in threads. ``probe``, ``issuer``, ``trust --from-host`` and ``demo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -39,6 +39,9 @@ from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
+
+if TYPE_CHECKING:
+    from tlsdiag.core.trust.records import StoreReading
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,21 +156,27 @@ def _private_orgs(cafile: RootSet | None) -> frozenset[str]:
 
 
 @cache
-def os_fix_steps(root_subject: str) -> tuple[str, ...]:
-    """The commands that install a root in this machine's OS store, as ``trust`` prints them."""
+def _os_store_readings() -> tuple[StoreReading, ...]:
+    """This machine's OS trust stores, read once per process (``demo`` runs many checks)."""
     import os
     from pathlib import Path
 
-    from tlsdiag.core.trust.fixes import fix_variables, render_steps
-    from tlsdiag.core.trust.roots import RootInfo
     from tlsdiag.kb.trust import trust_stores
     from tlsdiag.stores.context import machine_context
     from tlsdiag.stores.engine import read_stores
 
     ctx = machine_context(os.environ, Path.home())
-    readings = read_stores(ctx, [s for s in trust_stores() if s.provides_os])
+    return tuple(read_stores(ctx, [s for s in trust_stores() if s.provides_os]))
+
+
+@cache
+def os_fix_steps(root_subject: str) -> tuple[str, ...]:
+    """The commands that install a root in this machine's OS store, as ``trust`` prints them."""
+    from tlsdiag.core.trust.fixes import fix_variables, render_steps
+    from tlsdiag.core.trust.roots import RootInfo
+
     variables = fix_variables(RootInfo(subject=root_subject.replace(", ", ",")))
-    for r in readings:
+    for r in _os_store_readings():
         if r.provides_os and r.present and r.fix:
             steps = render_steps(r.fix.steps, {**variables, **r.variables})
             return (f"save the root as {variables['ROOT_PEM']}", *steps)
@@ -334,7 +343,7 @@ def run_checks(
         if on_done:
             on_done(out[0])
         return out
-    from concurrent.futures import as_completed
+    from concurrent.futures import ThreadPoolExecutor, as_completed  # (logging: ~5 ms)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = [pool.submit(run_check, t, opts) for t in targets]

@@ -157,6 +157,36 @@ def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+_INDEXES: dict[
+    int, tuple[tuple[x509.Certificate, ...], dict[x509.Name, list[x509.Certificate]]]
+] = {}
+"""Subject-name indexes of root sets by the identity of their tuple (the tuple is kept alive
+here, so its id cannot be reused); a root set is indexed once per process, not hashed per call."""
+
+
+def _by_subject(certs: tuple[x509.Certificate, ...]) -> dict[x509.Name, list[x509.Certificate]]:
+    """``certs`` grouped by subject name, in their order."""
+    entry = _INDEXES.get(id(certs))
+    if entry is not None and entry[0] is certs:
+        return entry[1]
+    index: dict[x509.Name, list[x509.Certificate]] = {}
+    for cert in certs:
+        index.setdefault(cert.subject, []).append(cert)
+    if len(_INDEXES) >= 32:  # many --cafile sets in one process: start over, rebuilt on use
+        _INDEXES.clear()
+    _INDEXES[id(certs)] = (certs, index)
+    return index
+
+
+def signers_in(
+    cert: x509.Certificate, certs: tuple[x509.Certificate, ...]
+) -> list[x509.Certificate]:
+    """The certificates of ``certs`` that signed ``cert``, in their order: the same answer as
+    ``[c for c in certs if signed_by(cert, c)]``, looking only at those named as its issuer
+    (names compare and hash alike, so the index finds exactly the candidates the scan would)."""
+    return [c for c in _by_subject(certs).get(cert.issuer, ()) if signed_by(cert, c)]
+
+
 def _legacy_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Check a signature cryptography's X.509 layer refuses (SHA-1, MD5) with the raw key.
 

@@ -96,7 +96,7 @@ def build_path(
         if C.is_self_signed(cur):
             held = [rs.name for rs in root_sets if cur in rs.certs]  # equal DER, equal cert
             return path, held, ""
-        anchored = [(rs.name, r) for rs in root_sets for r in rs.certs if C.signed_by(cur, r)]
+        anchored = [(rs.name, r) for rs in root_sets for r in C.signers_in(cur, rs.certs)]
         if anchored:
             root = anchored[0][1]
             held = [rs.name for rs in root_sets if root in rs.certs]
