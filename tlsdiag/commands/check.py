@@ -39,6 +39,7 @@ from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
+from tlsdiag.stores.rootfacts import os_root_facts, public_root_facts
 
 if TYPE_CHECKING:
     from tlsdiag.core.trust.records import StoreReading
@@ -72,10 +73,13 @@ class CheckOutcome:
 
 def root_sets(cafile: RootSet | None) -> list[Roots]:
     """The root sets judged against: public (certifi), this machine's OS bundle, --cafile."""
-    sets = [public_roots(), os_roots()]
+    sets = [
+        Roots(RootSetId.PUBLIC, public_roots().certs, public_root_facts().subject_keys),
+        Roots(RootSetId.OS, os_roots().certs, os_root_facts().subject_keys),
+    ]
     if cafile is not None:
-        sets.append(cafile)
-    return [Roots(s.name, s.certs) for s in sets if s.certs]
+        sets.append(Roots(cafile.name, cafile.certs))
+    return [s for s in sets if s.certs]
 
 
 def fetch_aia(
@@ -136,14 +140,12 @@ def _revocation(
 
 @cache
 def _public_fingerprints() -> frozenset[str]:
-    return frozenset(C.fingerprint(c) for c in public_roots().certs)
+    return frozenset(public_root_facts().fingerprints)
 
 
 @cache
 def _public_orgs() -> frozenset[str]:
-    from tlsdiag.core.issuer.signals import _org
-
-    return frozenset(o for c in public_roots().certs for o in _org(c.subject))
+    return frozenset(o for orgs in public_root_facts().orgs for o in orgs)
 
 
 def _private_orgs(cafile: RootSet | None) -> frozenset[str]:
@@ -151,8 +153,19 @@ def _private_orgs(cafile: RootSet | None) -> frozenset[str]:
     from tlsdiag.core.issuer.signals import _org
 
     public = _public_fingerprints()
-    certs = [*(cafile.certs if cafile else ()), *os_roots().certs]
-    return frozenset(o for c in certs if C.fingerprint(c) not in public for o in _org(c.subject))
+    mine = cafile.certs if cafile else ()
+    osf = os_root_facts()
+    return frozenset(
+        [
+            *(o for c in mine if C.fingerprint(c) not in public for o in _org(c.subject)),
+            *(
+                o
+                for fp, orgs in zip(osf.fingerprints, osf.orgs, strict=True)
+                if fp not in public
+                for o in orgs
+            ),
+        ]
+    )
 
 
 @cache
@@ -199,6 +212,7 @@ def _interception(
         host=host,
         now=now,
         public_root_fingerprints=_public_fingerprints(),
+        public_orgs=_public_orgs(),
         trusted_by=analysis.trusted_by,
         platform=opts.platform or platform_name(),
         app=opts.app,
