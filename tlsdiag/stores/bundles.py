@@ -45,8 +45,17 @@ def _load_pem_quietly(data: bytes) -> list[x509.Certificate]:
         return list(x509.load_pem_x509_certificates(data))
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def load_bundle(name: RootSetId, path: str) -> RootSet:
+    """A PEM bundle a library or the OS ships (not a user's file: see ``load_cafile``), with the
+    SHA-256 of its bytes (``stores.rootfacts`` keys its cache on it).
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: it is not a PEM bundle.
+    """
+    data = Path(path).read_bytes()
+    certs = _load_pem_quietly(data)
+    return RootSet(name, path, tuple(certs), hashlib.sha256(data).hexdigest())
 
 
 MAX_CAFILE_CERTS = 500
@@ -82,10 +91,7 @@ def public_roots() -> RootSet:
     """The public root program as shipped by certifi (Mozilla's list)."""
     import certifi
 
-    path = certifi.where()
-    data = Path(path).read_bytes()
-    certs = _load_pem_quietly(data)
-    return RootSet(RootSetId.PUBLIC, path, tuple(certs), _digest(data))
+    return load_bundle(RootSetId.PUBLIC, certifi.where())
 
 
 def os_bundle_path() -> str | None:
@@ -105,8 +111,6 @@ def os_roots() -> RootSet:
     if path is None:
         return RootSet(RootSetId.OS, "(no OS bundle found)", ())
     try:
-        data = Path(path).read_bytes()
-        certs = _load_pem_quietly(data)
+        return load_bundle(RootSetId.OS, path)
     except (OSError, ValueError):
         return RootSet(RootSetId.OS, f"{path} (unreadable)", ())
-    return RootSet(RootSetId.OS, path, tuple(certs), _digest(data))

@@ -93,3 +93,18 @@ def test_a_new_tuple_gets_its_own_index(pki: dict[str, x509.Certificate]) -> Non
         without = (pki["other"],)
         assert C.signers_in(pki["inter"], without) == []
     assert C.signers_in(pki["inter"], with_root) == [pki["root"]]
+
+
+def test_name_keys_are_equal_exactly_when_names_are(pki: dict[str, x509.Certificate]) -> None:
+    names = [c.subject for c in pki.values()] + [c.issuer for c in pki.values()]
+    for a in names:
+        for b in names:
+            assert (C.name_key(a) == C.name_key(b)) == (a == b)
+    assert C.name_key(pki["twin"].subject) == C.name_key(pki["root"].subject)
+
+
+def test_cached_subject_keys_give_the_same_answers(pki: dict[str, x509.Certificate]) -> None:
+    certs = (*public_roots().certs[:30], *pki.values())
+    keys = tuple(C.name_key(c.subject) for c in certs)
+    for cert in [*pki.values(), *public_roots().certs[:30]]:
+        assert C.signers_in(cert, certs, keys) == _scan(cert, certs) == C.signers_in(cert, certs)
