@@ -39,7 +39,7 @@ from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
-from tlsdiag.stores.rootfacts import os_root_facts, public_root_facts
+from tlsdiag.stores.rootfacts import facts_of
 
 if TYPE_CHECKING:
     from tlsdiag.core.trust.records import StoreReading
@@ -73,10 +73,7 @@ class CheckOutcome:
 
 def root_sets(cafile: RootSet | None) -> list[Roots]:
     """The root sets judged against: public (certifi), this machine's OS bundle, --cafile."""
-    sets = [
-        Roots(RootSetId.PUBLIC, public_roots().certs, public_root_facts().subject_keys),
-        Roots(RootSetId.OS, os_roots().certs, os_root_facts().subject_keys),
-    ]
+    sets = [Roots(s.name, s.certs, facts_of(s).subject_keys) for s in (public_roots(), os_roots())]
     if cafile is not None:
         sets.append(Roots(cafile.name, cafile.certs))
     return [s for s in sets if s.certs]
@@ -140,12 +137,12 @@ def _revocation(
 
 @cache
 def _public_fingerprints() -> frozenset[str]:
-    return frozenset(public_root_facts().fingerprints)
+    return frozenset(facts_of(public_roots()).fingerprints)
 
 
 @cache
 def _public_orgs() -> frozenset[str]:
-    return frozenset(o for orgs in public_root_facts().orgs for o in orgs)
+    return frozenset(o for orgs in facts_of(public_roots()).orgs for o in orgs)
 
 
 def _private_orgs(cafile: RootSet | None) -> frozenset[str]:
@@ -154,7 +151,7 @@ def _private_orgs(cafile: RootSet | None) -> frozenset[str]:
 
     public = _public_fingerprints()
     mine = cafile.certs if cafile else ()
-    osf = os_root_facts()
+    osf = facts_of(os_roots())
     return frozenset(
         [
             *(o for c in mine if C.fingerprint(c) not in public for o in _org(c.subject)),

@@ -23,8 +23,8 @@ from tlsdiag.errors import UsageError
 from tlsdiag.facts.issuer import ConnectionFacts
 from tlsdiag.kb.vendors import vendors as all_vendors
 from tlsdiag.model import Report, Target, platform_name
-from tlsdiag.stores.bundles import RootSet, public_roots
-from tlsdiag.stores.rootfacts import os_root_facts, public_root_facts
+from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
+from tlsdiag.stores.rootfacts import facts_of
 
 
 def validate(opts: CheckOptions, vendor_ids: Sequence[str]) -> None:
@@ -60,8 +60,8 @@ def inspection_roots_here(cafile: RootSet | None = None) -> list[tuple[str, str]
 def _os_inspection_roots() -> tuple[tuple[str, str], ...]:
     """Vendor roots in the OS store; public roots (certifi) are skipped: they are never an
     inspection root, and matching every vendor rule against every public root is slow."""
-    public = frozenset(public_root_facts().fingerprints)
-    osf = os_root_facts()
+    public = frozenset(facts_of(public_roots()).fingerprints)
+    osf = facts_of(os_roots())
     private = (v for fp, v in zip(osf.fingerprints, osf.vendors, strict=True) if fp not in public)
     return tuple(first_per_vendor(private))
 

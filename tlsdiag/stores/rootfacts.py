@@ -18,7 +18,7 @@ import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from cryptography import x509
 
 from tlsdiag import __version__
 from tlsdiag.core import certs as C
-from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
+from tlsdiag.stores.bundles import RootSet
 
 CACHE_FORMAT = 1
 
@@ -138,13 +138,7 @@ def root_facts(roots: RootSet) -> RootFacts:
     return facts
 
 
-@cache
-def public_root_facts() -> RootFacts:
-    """The facts of the public (certifi) roots, once per process."""
-    return root_facts(public_roots())
-
-
-@cache
-def os_root_facts() -> RootFacts:
-    """The facts of this machine's OS bundle, once per process."""
-    return root_facts(os_roots())
+@lru_cache(maxsize=8)
+def facts_of(roots: RootSet) -> RootFacts:
+    """``root_facts`` once per process and root set (``check`` asks several times per run)."""
+    return root_facts(roots)
