@@ -18,7 +18,6 @@ import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +137,19 @@ def root_facts(roots: RootSet) -> RootFacts:
     return facts
 
 
-@lru_cache(maxsize=8)
+_MEMO: dict[int, tuple[RootSet, RootFacts]] = {}
+
+
 def facts_of(roots: RootSet) -> RootFacts:
-    """``root_facts`` once per process and root set (``check`` asks several times per run)."""
-    return root_facts(roots)
+    """``root_facts`` once per process and root set (``check`` asks several times per run).
+
+    Memoised by the set's identity (kept alive here): hashing a set would hash every
+    certificate, which costs about as much as the answers."""
+    entry = _MEMO.get(id(roots))
+    if entry is not None and entry[0] is roots:
+        return entry[1]
+    facts = root_facts(roots)
+    if len(_MEMO) >= 8:
+        _MEMO.clear()
+    _MEMO[id(roots)] = (roots, facts)
+    return facts
