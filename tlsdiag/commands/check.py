@@ -8,10 +8,10 @@ concurrently in threads. ``probe``, ``issuer``, ``trust --from-host`` and ``demo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -39,6 +39,10 @@ from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, Handshake, ProbeResult, Report, Target, platform_name
 from tlsdiag.net.probe import ProbeOptions, probe
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
+from tlsdiag.stores.rootfacts import facts_of
+
+if TYPE_CHECKING:
+    from tlsdiag.core.trust.records import StoreReading
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +73,10 @@ class CheckOutcome:
 
 def root_sets(cafile: RootSet | None) -> list[Roots]:
     """The root sets judged against: public (certifi), this machine's OS bundle, --cafile."""
-    sets = [public_roots(), os_roots()]
+    sets = [Roots(s.name, s.certs, facts_of(s).subject_keys) for s in (public_roots(), os_roots())]
     if cafile is not None:
-        sets.append(cafile)
-    return [Roots(s.name, s.certs) for s in sets if s.certs]
+        sets.append(Roots(cafile.name, cafile.certs))
+    return [s for s in sets if s.certs]
 
 
 def fetch_aia(
@@ -133,14 +137,12 @@ def _revocation(
 
 @cache
 def _public_fingerprints() -> frozenset[str]:
-    return frozenset(C.fingerprint(c) for c in public_roots().certs)
+    return frozenset(facts_of(public_roots()).fingerprints)
 
 
 @cache
 def _public_orgs() -> frozenset[str]:
-    from tlsdiag.core.issuer.signals import _org
-
-    return frozenset(o for c in public_roots().certs for o in _org(c.subject))
+    return frozenset(o for orgs in facts_of(public_roots()).orgs for o in orgs)
 
 
 def _private_orgs(cafile: RootSet | None) -> frozenset[str]:
@@ -148,26 +150,43 @@ def _private_orgs(cafile: RootSet | None) -> frozenset[str]:
     from tlsdiag.core.issuer.signals import _org
 
     public = _public_fingerprints()
-    certs = [*(cafile.certs if cafile else ()), *os_roots().certs]
-    return frozenset(o for c in certs if C.fingerprint(c) not in public for o in _org(c.subject))
+    mine = cafile.certs if cafile else ()
+    osf = facts_of(os_roots())
+    return frozenset(
+        [
+            *(o for c in mine if C.fingerprint(c) not in public for o in _org(c.subject)),
+            *(
+                o
+                for fp, orgs in zip(osf.fingerprints, osf.orgs, strict=True)
+                if fp not in public
+                for o in orgs
+            ),
+        ]
+    )
 
 
 @cache
-def os_fix_steps(root_subject: str) -> tuple[str, ...]:
-    """The commands that install a root in this machine's OS store, as ``trust`` prints them."""
+def _os_store_readings() -> tuple[StoreReading, ...]:
+    """This machine's OS trust stores, read once per process (``demo`` runs many checks)."""
     import os
     from pathlib import Path
 
-    from tlsdiag.core.trust.fixes import fix_variables, render_steps
-    from tlsdiag.core.trust.roots import RootInfo
     from tlsdiag.kb.trust import trust_stores
     from tlsdiag.stores.context import machine_context
     from tlsdiag.stores.engine import read_stores
 
     ctx = machine_context(os.environ, Path.home())
-    readings = read_stores(ctx, [s for s in trust_stores() if s.provides_os])
+    return tuple(read_stores(ctx, [s for s in trust_stores() if s.provides_os]))
+
+
+@cache
+def os_fix_steps(root_subject: str) -> tuple[str, ...]:
+    """The commands that install a root in this machine's OS store, as ``trust`` prints them."""
+    from tlsdiag.core.trust.fixes import fix_variables, render_steps
+    from tlsdiag.core.trust.roots import RootInfo
+
     variables = fix_variables(RootInfo(subject=root_subject.replace(", ", ",")))
-    for r in readings:
+    for r in _os_store_readings():
         if r.provides_os and r.present and r.fix:
             steps = render_steps(r.fix.steps, {**variables, **r.variables})
             return (f"save the root as {variables['ROOT_PEM']}", *steps)
@@ -190,6 +209,7 @@ def _interception(
         host=host,
         now=now,
         public_root_fingerprints=_public_fingerprints(),
+        public_orgs=_public_orgs(),
         trusted_by=analysis.trusted_by,
         platform=opts.platform or platform_name(),
         app=opts.app,
@@ -334,7 +354,7 @@ def run_checks(
         if on_done:
             on_done(out[0])
         return out
-    from concurrent.futures import as_completed
+    from concurrent.futures import ThreadPoolExecutor, as_completed  # (logging: ~5 ms)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = [pool.submit(run_check, t, opts) for t in targets]

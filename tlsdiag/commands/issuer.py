@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from tlsdiag import __version__
 from tlsdiag.commands.check import CheckOptions, run_check
 from tlsdiag.core.issuer.report import issuer_report
-from tlsdiag.core.issuer.vendor_match import installed_vendors
+from tlsdiag.core.issuer.vendor_match import first_per_vendor, installed_vendors
 from tlsdiag.core.issuer.verdict import (
     assess_interception,
     compile_expect_issuer,
@@ -24,6 +24,7 @@ from tlsdiag.facts.issuer import ConnectionFacts
 from tlsdiag.kb.vendors import vendors as all_vendors
 from tlsdiag.model import Report, Target, platform_name
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
+from tlsdiag.stores.rootfacts import facts_of
 
 
 def validate(opts: CheckOptions, vendor_ids: Sequence[str]) -> None:
@@ -59,9 +60,10 @@ def inspection_roots_here(cafile: RootSet | None = None) -> list[tuple[str, str]
 def _os_inspection_roots() -> tuple[tuple[str, str], ...]:
     """Vendor roots in the OS store; public roots (certifi) are skipped: they are never an
     inspection root, and matching every vendor rule against every public root is slow."""
-    public = set(public_roots().certs)  # certificates compare by their DER: no hashing
-    private = [c for c in os_roots().certs if c not in public]
-    return tuple(installed_vendors(private))
+    public = frozenset(facts_of(public_roots()).fingerprints)
+    osf = facts_of(os_roots())
+    private = (v for fp, v in zip(osf.fingerprints, osf.vendors, strict=True) if fp not in public)
+    return tuple(first_per_vendor(private))
 
 
 def run_issuer(target: Target, opts: CheckOptions, *, vendors: Sequence[str] = ()) -> Report:

@@ -6,7 +6,6 @@ Pure: bytes in, certificates out (``--cafile``, ``--ca``, ``tlsdiag chain`` inpu
 from __future__ import annotations
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs7
 
 from tlsdiag.errors import InputError
 
@@ -20,6 +19,8 @@ def parse_certificates(data: bytes, *, what: str) -> list[x509.Certificate]:
     stripped = data.lstrip()
     try:
         if b"-----BEGIN PKCS7-----" in stripped:
+            from cryptography.hazmat.primitives.serialization import pkcs7
+
             return list(pkcs7.load_pem_pkcs7_certificates(data))
         if b"-----BEGIN" in stripped:
             return list(x509.load_pem_x509_certificates(data))
@@ -38,4 +39,6 @@ def _der_one(data: bytes) -> list[x509.Certificate]:
 
 
 def _der_pkcs7(data: bytes) -> list[x509.Certificate]:
+    from cryptography.hazmat.primitives.serialization import pkcs7  # (the email package: ~5 ms)
+
     return list(pkcs7.load_der_pkcs7_certificates(data))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -155,6 +156,66 @@ def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     except (ValueError, TypeError):
         return _legacy_signed_by(cert, issuer)
     return True
+
+
+def name_key(name: x509.Name) -> str:
+    """A text equal for two names exactly when they compare equal (``x509.Name`` equality: each
+    RDN's set of attribute OIDs and values, string types aside), to index names kept on disk."""
+    rdns = [
+        sorted(
+            {
+                (a.oid.dotted_string, "s", a.value)
+                if isinstance(a.value, str)
+                else (a.oid.dotted_string, "b", a.value.hex())
+                for a in rdn
+            }
+        )
+        for rdn in name.rdns
+    ]
+    return json.dumps(rdns, separators=(",", ":"))
+
+
+_Index = dict[object, list[x509.Certificate]]
+_INDEXES: dict[tuple[int, bool], tuple[tuple[x509.Certificate, ...], _Index]] = {}
+"""Subject-name indexes of root sets by the identity of their tuple (the tuple is kept alive
+here, so its id cannot be reused) and the kind of key; a root set is indexed once per process,
+not hashed per call."""
+
+
+def _by_subject(certs: tuple[x509.Certificate, ...], subject_keys: Sequence[str]) -> _Index:
+    """``certs`` grouped by subject (``x509.Name``, or the given ``name_key`` texts), in order."""
+    slot = (id(certs), bool(subject_keys))
+    entry = _INDEXES.get(slot)
+    if entry is not None and entry[0] is certs:
+        return entry[1]
+    index: _Index = {}
+    keys: Sequence[object] = subject_keys or [cert.subject for cert in certs]
+    for key, cert in zip(keys, certs, strict=True):
+        index.setdefault(key, []).append(cert)
+    if len(_INDEXES) >= 32:  # many --cafile sets in one process: start over, rebuilt on use
+        _INDEXES.clear()
+    _INDEXES[slot] = (certs, index)
+    return index
+
+
+def signers_in(
+    cert: x509.Certificate,
+    certs: tuple[x509.Certificate, ...],
+    subject_keys: Sequence[str] = (),
+) -> list[x509.Certificate]:
+    """The certificates of ``certs`` that signed ``cert``, in their order: the same answer as
+    ``[c for c in certs if signed_by(cert, c)]``, looking only at those named as its issuer
+    (names compare and hash alike, so the index finds exactly the candidates the scan would).
+
+    Args:
+        cert: the certificate whose issuer is looked for.
+        certs: the candidates (a root set; indexed once per tuple).
+        subject_keys: ``name_key`` of each candidate's subject when known (a cache of the
+            bundle), which spares parsing every subject; empty to read them from ``certs``.
+    """
+    index = _by_subject(certs, subject_keys)
+    key: object = name_key(cert.issuer) if subject_keys else cert.issuer
+    return [c for c in index.get(key, ()) if signed_by(cert, c)]
 
 
 def _legacy_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:

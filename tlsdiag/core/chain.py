@@ -33,6 +33,7 @@ class Roots:
 
     name: RootSetId
     certs: tuple[x509.Certificate, ...]
+    subject_keys: tuple[str, ...] = ()  # certs.name_key of each subject, when cached (or empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,9 @@ def build_path(
         if C.is_self_signed(cur):
             held = [rs.name for rs in root_sets if cur in rs.certs]  # equal DER, equal cert
             return path, held, ""
-        anchored = [(rs.name, r) for rs in root_sets for r in rs.certs if C.signed_by(cur, r)]
+        anchored = [
+            (rs.name, r) for rs in root_sets for r in C.signers_in(cur, rs.certs, rs.subject_keys)
+        ]
         if anchored:
             root = anchored[0][1]
             held = [rs.name for rs in root_sets if root in rs.certs]

@@ -9,8 +9,6 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-import idna
-
 from tlsdiag.model import Target
 
 DEFAULT_PORT = 443
@@ -80,6 +78,8 @@ def normalize_host(host: str, raw: str) -> tuple[str, str, bool]:
     if name.isascii():
         alabel = name
     else:
+        import idna  # only international names need it (~2 ms)
+
         try:
             alabel = idna.encode(name, uts46=True).decode("ascii")
         except idna.IDNAError as exc:
@@ -96,6 +96,8 @@ def normalize_host(host: str, raw: str) -> tuple[str, str, bool]:
     if labels[-1].isdigit():
         raise ValueError(f"{_shown(raw)}: {_shown(host)} is not a valid IPv4 address")
     if alabel.startswith("xn--") or ".xn--" in alabel:
+        import idna
+
         try:
             return alabel, idna.decode(alabel), False
         except idna.IDNAError as exc:

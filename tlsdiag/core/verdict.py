@@ -16,7 +16,6 @@ from tlsdiag import codes
 from tlsdiag.core import certs as C
 from tlsdiag.core.chain import ChainAnalysis
 from tlsdiag.core.findings import make_finding
-from tlsdiag.core.trust.store_gap import store_mismatch_finding
 from tlsdiag.facts.ids import RootSetId
 from tlsdiag.model import Finding, ProbeResult, Severity
 
@@ -241,6 +240,8 @@ def store_mismatch_findings(analysis: ChainAnalysis, *, platform: str) -> list[F
     trusted = analysis.trusted_by
     if not trusted.get(RootSetId.OS) or trusted.get(RootSetId.PUBLIC, True):
         return []
+    from tlsdiag.core.trust.store_gap import store_mismatch_finding  # (trust-store data: ~5 ms)
+
     root = analysis.path[-1]
     finding = store_mismatch_finding(
         root_in_os=True,

@@ -44,6 +44,12 @@ def _read(name: str) -> tuple[bytes, str]:
     return blob, f"{__version__}/{CACHE_FORMAT}/{name}:{len(blob)}:{zlib.crc32(blob):08x}"
 
 
+def data_key(name: str) -> str:
+    """A text that changes when the data file ``name`` (or the tlsdiag version) changes: for
+    caches of answers derived from it (``stores.rootfacts`` keys on ``vendors.toml``)."""
+    return _read(name)[1]
+
+
 def _cache_path(name: str, key: str) -> Path | None:
     from tlsdiag.kb._explain_cache import cache_dir
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from tlsdiag.core.target import ResolveRule
 from tlsdiag.model import DnsAnswer, Target
@@ -13,6 +12,8 @@ from tlsdiag.model import DnsAnswer, Target
 
 def _dns_lookup(name: str, family: int, timeout: float) -> tuple[list[str], list[str], str, str]:
     """(addresses, CNAME chain, answering server, error) via dnspython."""
+    from concurrent.futures import ThreadPoolExecutor  # (with logging: ~5 ms; not for --resolve)
+
     import dns.exception
     import dns.resolver
 

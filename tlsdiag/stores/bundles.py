@@ -3,6 +3,7 @@ and a user-given ``--cafile``. I/O lives here; core functions receive certificat
 
 from __future__ import annotations
 
+import hashlib
 import os
 import ssl
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class RootSet:
     name: RootSetId
     source: str  # a path, or a description
     certs: tuple[x509.Certificate, ...]
+    digest: str = ""  # SHA-256 of the bundle file's bytes (public and OS bundles; else "")
 
 
 def _load_pem_quietly(data: bytes) -> list[x509.Certificate]:
@@ -41,6 +43,19 @@ def _load_pem_quietly(data: bytes) -> list[x509.Certificate]:
 
     with quietly():
         return list(x509.load_pem_x509_certificates(data))
+
+
+def load_bundle(name: RootSetId, path: str) -> RootSet:
+    """A PEM bundle a library or the OS ships (not a user's file: see ``load_cafile``), with the
+    SHA-256 of its bytes (``stores.rootfacts`` keys its cache on it).
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: it is not a PEM bundle.
+    """
+    data = Path(path).read_bytes()
+    certs = _load_pem_quietly(data)
+    return RootSet(name, path, tuple(certs), hashlib.sha256(data).hexdigest())
 
 
 MAX_CAFILE_CERTS = 500
@@ -76,9 +91,7 @@ def public_roots() -> RootSet:
     """The public root program as shipped by certifi (Mozilla's list)."""
     import certifi
 
-    path = certifi.where()
-    certs = _load_pem_quietly(Path(path).read_bytes())
-    return RootSet(RootSetId.PUBLIC, path, tuple(certs))
+    return load_bundle(RootSetId.PUBLIC, certifi.where())
 
 
 def os_bundle_path() -> str | None:
@@ -98,7 +111,6 @@ def os_roots() -> RootSet:
     if path is None:
         return RootSet(RootSetId.OS, "(no OS bundle found)", ())
     try:
-        certs = _load_pem_quietly(Path(path).read_bytes())
+        return load_bundle(RootSetId.OS, path)
     except (OSError, ValueError):
         return RootSet(RootSetId.OS, f"{path} (unreadable)", ())
-    return RootSet(RootSetId.OS, path, tuple(certs))

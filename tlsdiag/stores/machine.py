@@ -13,7 +13,6 @@ import os
 import platform
 import socket
 import sys
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +69,8 @@ def _generated_id(env: Mapping[str, str]) -> tuple[str, str]:
         existing = ""
     if existing:
         return existing, "generated"
+    import uuid  # only the first run on a machine without a machine-id file needs it
+
     new = uuid.uuid4().hex
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

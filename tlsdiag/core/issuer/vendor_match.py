@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -154,16 +154,25 @@ def _candidate_vendors(
     return out
 
 
+def root_vendor(cert: x509.Certificate) -> tuple[str, str] | None:
+    """``(vendor id, root name)`` when the certificate's subject matches a vendor's root (or
+    issuer) rules: it is that product's inspection root. None for any other certificate."""
+    found = match_name(cert.subject, position="root") or match_name(cert.subject, position="issuer")
+    return (found.vendor.id, name_string(cert.subject)) if found is not None else None
+
+
+def first_per_vendor(matches: Iterable[tuple[str, str] | None]) -> list[tuple[str, str]]:
+    """The first ``root_vendor`` answer of each vendor, in order (Nones skipped)."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for match in matches:
+        if match is not None and match[0] not in seen:
+            seen.add(match[0])
+            out.append(match)
+    return out
+
+
 def installed_vendors(roots: Sequence[x509.Certificate]) -> list[tuple[str, str]]:
     """Inspection roots among trusted roots: ``(vendor id, root name)`` for each root whose name
     matches a vendor's root (or issuer) rules. Tells which product this machine is set up for."""
-    out: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for cert in roots:
-        found = match_name(cert.subject, position="root") or match_name(
-            cert.subject, position="issuer"
-        )
-        if found is not None and found.vendor.id not in seen:
-            seen.add(found.vendor.id)
-            out.append((found.vendor.id, name_string(cert.subject)))
-    return out
+    return first_per_vendor(root_vendor(cert) for cert in roots)

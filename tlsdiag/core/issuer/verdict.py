@@ -4,7 +4,7 @@ the caller expected (``--expect-issuer``, ``--expect-fingerprint``, default bypa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -94,6 +94,7 @@ def assess_interception(
     expect_fingerprint: str | None = None,
     configured_vendors: Sequence[str] = (),
     public_roots: Sequence[x509.Certificate] = (),
+    public_orgs: Iterable[str] | None = None,
     new_days: int = NEWLY_PUBLISHED_DAYS,
 ) -> tuple[Interception, list[Finding]]:
     """Decide whether the presented chain is an inspecting proxy's, and say why.
@@ -116,6 +117,8 @@ def assess_interception(
             roots found in this machine's stores); used for platform.default_bypass.
         public_roots: the public roots themselves (optional): find the root when the server did
             not send it, and learn public CA organisation names.
+        public_orgs: the organisation names of ``public_roots`` when the caller has them
+            already (None: read from ``public_roots``).
         new_days: a directly seen leaf younger than this is reported as domain.newly_published.
 
     Returns:
@@ -172,7 +175,9 @@ def assess_interception(
             )
     else:
         vendor_match = find_vendor(presented, path, root_name)
-        claimed = _claims_public(leaf.issuer, (o for r in public_roots for o in _org(r.subject)))
+        if public_orgs is None:
+            public_orgs = (o for r in public_roots for o in _org(r.subject))
+        claimed = _claims_public(leaf.issuer, public_orgs)
         fresh = -CLOCK_SLACK <= age <= FRESH_LEAF
         trust_reason = _trust_reason(root_text, private_stores)
         self_signed_leaf = len(presented) == 1 and _self_issued(leaf) and root_cert is leaf
