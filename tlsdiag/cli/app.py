@@ -52,14 +52,14 @@ def build_app(only: str | None = None) -> typer.Typer:
     """The Typer application with every command, or only the command ``only``."""
     import typer
 
-    from tlsdiag.cli import _common, _root
+    from tlsdiag.cli import _root, _typer
 
     app = typer.Typer(
-        cls=_common.OneLineErrors,
+        cls=_typer.OneLineErrors,
         name="tlsdiag",
         help=HELP,
         no_args_is_help=True,
-        pretty_exceptions_show_locals=False,
+        pretty_exceptions_show_locals=_typer.PRETTY_EXCEPTIONS_SHOW_LOCALS,
         add_completion=False,
         rich_markup_mode=None,
     )
