@@ -34,7 +34,9 @@ MAX_TIMEOUT = 300.0
 
 
 def seconds(low: float, high: float, option: str) -> Callable[[float | None], float | None]:
-    """A typer callback for a duration option: finite, more than ``low``, at most ``high``."""
+    """A typer callback for a duration option: finite, more than ``low``, at most ``high``.
+
+    ``fast_spec`` lets the fast path (``tlsdiag.cli._fast``) build the same check again."""
 
     def check(value: float | None) -> float | None:
         if value is None:
@@ -48,6 +50,7 @@ def seconds(low: float, high: float, option: str) -> Callable[[float | None], fl
             )
         return value
 
+    check.fast_spec = ("seconds", low, high, option)  # type: ignore[attr-defined]
     return check
 
 

@@ -4,8 +4,11 @@ Each command lives in its own module with a ``register(app)`` function. Start-up
 in two ways:
 
 - ``tlsdiag --version`` (or ``-V``) is answered by :func:`main` before typer is imported;
-- a run of one command (``tlsdiag check ...``) registers only that command, so typer neither
-  imports the other command modules nor converts their signatures into click parameters.
+- a well-formed run of a command (``tlsdiag check HOST --json``) takes the fast path
+  (``tlsdiag.cli._fast``): parsed from the command's cached spec, without importing typer;
+- any other run of one command registers only that command, so typer neither imports the
+  other command modules nor converts their signatures into click parameters (and that run
+  writes the command's spec for the fast path).
 
 ``app`` (the full application, every command registered, as ``--help`` and the tests see it) is
 built on first access; importing this module imports only the stdlib and ``tlsdiag``.
@@ -101,4 +104,16 @@ def main() -> None:
     if len(argv) == 1 and argv[0] in _VERSION_FLAGS:
         sys.stdout.write(f"tlsdiag {__version__}\n")
         return
-    build_app(command_of(argv))()
+    from tlsdiag.cli import _fast
+
+    write_spec = _fast.run(argv)  # does not return when the command ran without typer
+    name = command_of(argv)
+    app = build_app(name)
+    if write_spec and name is not None:
+        import contextlib
+
+        from tlsdiag.cli._spec import save_specs
+
+        with contextlib.suppress(Exception):  # an optimisation: never fail a run for it
+            save_specs(app, name)
+    app()
