@@ -196,8 +196,9 @@ def test_a_stale_or_corrupt_spec_is_rebuilt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("TLSDIAG_CACHE_DIR", str(tmp_path))
-    cached = tmp_path / "cli-spec-explain.json"
     args = ["explain", "--code", "server.chain_incomplete", "--json"]
+    _main(monkeypatch, capsys, *args)
+    [cached] = tmp_path.glob("cli-spec-explain-*.json")
     for stale in ('{"key": "0.0.0/old", "typer": ["x", [0, 0]], "commands": {}}', "{not json"):
         cached.write_text(stale)
         assert _spec.load_specs("explain") is None

@@ -4,10 +4,11 @@ A spec is read off the click command typer builds (names, option strings, flags,
 choices, callbacks) and the command function's annotations (typer's ``Path``, ``Enum`` and
 ``list`` conversions), so it says exactly what typer would accept. It is built on a run that
 took the typer path and kept in the user cache directory of the knowledge-base cache, one file
-per command (``cli-spec-check.json``), keyed by the tlsdiag and Python versions, the size and
-modification time of every ``tlsdiag/cli/*.py`` and of typer itself; a stale, corrupt or foreign
-file is ignored (and rewritten), and ``TLSDIAG_NO_CACHE=1`` turns the cache, and with it the fast
-path, off. Loading a spec imports neither typer nor click.
+per command and installation (``cli-spec-check-1a2b3c4d.json``), keyed by the tlsdiag and
+Python versions, the size and modification time of every ``tlsdiag/cli/*.py`` and of typer
+itself; a stale, corrupt or foreign file is ignored (and rewritten), and ``TLSDIAG_NO_CACHE=1``
+turns the cache, and with it the fast path, off. Loading a spec imports neither typer nor
+click.
 """
 
 from __future__ import annotations
@@ -42,10 +43,17 @@ def spec_key(directory: Path = CLI_DIR) -> str:
 
 
 def _spec_path(command: str) -> Path | None:
+    """The cache file of ``command`` for this installation (two installations, a venv and
+    pipx say, keep a file each instead of replacing each other's)."""
+    import zlib
+
     from tlsdiag.kb._explain_cache import cache_dir
 
     directory = cache_dir()
-    return directory / f"cli-spec-{command}.json" if directory is not None else None
+    if directory is None:
+        return None
+    install = zlib.crc32(os.fsencode(CLI_DIR))
+    return directory / f"cli-spec-{command}-{install:08x}.json"
 
 
 def _stamp(path: str) -> list[int]:
@@ -98,7 +106,7 @@ def save_specs(app: typer.Typer, command: str) -> None:
         "typer": [typer_module.__file__, _stamp(str(typer_module.__file__))],
         "commands": specs,
     }
-    write_cache(path, doc, stale=f"cli-spec-{command}.json.*")
+    write_cache(path, doc, stale=path.name)  # nothing else to remove
 
 
 def command_spec(click_command: Any) -> Spec:
