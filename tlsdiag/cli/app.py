@@ -48,6 +48,11 @@ COMMANDS: dict[str, str] = {
     "bundle": "bundle",
 }
 _VERSION_FLAGS = ("--version", "-V")  # as in tlsdiag.cli._root
+_SERVERS = frozenset({"proxy", "lab"})  # run until stopped: Python's own GC thresholds
+_SHORT_RUN_GC_THRESHOLD = (100_000, 50, 100)
+"""A young-generation collection every 100,000 allocations instead of 700 for commands that
+run and exit: their objects mostly live to the end (imports, certificates, reports), and the
+collections cost up to 8% of ``tlsdiag demo`` (callgrind) for little memory back."""
 _GLOBAL_FLAGS = frozenset({"--debug"})
 
 
@@ -104,10 +109,14 @@ def main() -> None:
     if len(argv) == 1 and argv[0] in _VERSION_FLAGS:
         sys.stdout.write(f"tlsdiag {__version__}\n")
         return
+    name = command_of(argv)
+    if name not in _SERVERS:
+        import gc
+
+        gc.set_threshold(*_SHORT_RUN_GC_THRESHOLD)
     from tlsdiag.cli import _fast
 
     write_spec = _fast.run(argv)  # does not return when the command ran without typer
-    name = command_of(argv)
     app = build_app(name)
     if write_spec and name is not None:
         import contextlib
