@@ -279,3 +279,31 @@ def test_check_and_explain_run_without_typer_once_the_spec_is_cached(
         assert "typer" in cold[2]
         assert warm[0] == cold[0] == first[0] == 0
         assert _stable(json.loads(warm[1])) == _stable(json.loads(cold[1]))
+
+
+@pytest.mark.parametrize("raised", [None, KeyboardInterrupt, EOFError, SystemExit])
+def test_a_run_ends_as_under_typer(
+    raised: type[BaseException] | None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # typer installs its own
+
+    def command() -> None:
+        if raised is SystemExit:
+            raise SystemExit(1)
+        if raised is not None:
+            raise raised()
+
+    def root() -> None:
+        pass
+
+    app = typer.Typer(cls=_typer.OneLineErrors, add_completion=False)
+    app.callback()(root)
+    app.command("c")(command)
+    with pytest.raises(SystemExit) as under_typer:
+        app(["c"])
+    typer_err = capsys.readouterr().err
+    with pytest.raises(SystemExit) as fast:
+        _fast.invoke(command, {})
+    assert (fast.value.code, capsys.readouterr().err) == (under_typer.value.code, typer_err)

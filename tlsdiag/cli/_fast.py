@@ -10,7 +10,8 @@ Everything else goes to typer, which then prints its own help, error text and ex
 ``--help`` and any option or value not understood here (unknown or clustered short options,
 ``-fjson``, a flag with ``=value``, a missing value, a bad number or choice, a path click would
 refuse, a missing or extra argument), an option whose callback cannot run here (``--output``),
-options before the command (``--debug``), shell completion, and any command without a spec.
+options before the command (``--debug``), shell completion, Windows (click expands wildcards
+there), and any command without a spec.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def run(argv: list[str]) -> bool:
     """
     if not argv or argv[0] not in FAST_COMMANDS:
         return False
+    if os.name == "nt":
+        return False  # click expands wildcards in the arguments there
     if any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
         return False  # shell completion: typer's business
     specs = load_specs(argv[0])
