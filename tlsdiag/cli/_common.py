@@ -1,7 +1,9 @@
-"""Shared CLI plumbing: output options, rendering and exit status, the one error handler.
+"""Shared CLI plumbing: rendering and exit status, the one error handler.
 
 Only this module catches ``TlsdiagError``: it prints ``error: ...`` and ``hint: ...`` on stderr
-and exits with the error's status. Heavy modules (render) are imported inside functions.
+and exits with the error's status. Heavy modules (render) are imported inside functions;
+typer is not imported here (the fast path runs commands without it: ``tlsdiag.cli._fast``), so
+exits are ``SystemExit``, which click lets through unchanged.
 """
 
 from __future__ import annotations
@@ -11,37 +13,15 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import typer
-from typer.core import TyperGroup
-
-from tlsdiag.cli._output import output_callback, stdout_lost, tolerate_encodings, write_output
+from tlsdiag.cli._output import stdout_lost, write_output
 from tlsdiag.errors import TlsdiagError, UsageError
 from tlsdiag.model import Format
 
 if TYPE_CHECKING:
     from tlsdiag.model import Report
     from tlsdiag.render.term import Console
-
-FormatOpt = Annotated[
-    Format,
-    typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
-OutputOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--output",
-        "-o",
-        callback=output_callback,
-        help="Write the report to this file instead of stdout (never replaces a file "
-        "without --force).",
-    ),
-]
-ForceOpt = Annotated[
-    bool, typer.Option("--force", is_eager=True, help="Replace an existing --output file.")
-]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -53,18 +33,23 @@ MAX_TIMEOUT = 300.0
 
 
 def seconds(low: float, high: float, option: str) -> Callable[[float | None], float | None]:
-    """A typer callback for a duration option: finite, more than ``low``, at most ``high``."""
+    """A typer callback for a duration option: finite, more than ``low``, at most ``high``.
+
+    ``fast_spec`` lets the fast path (``tlsdiag.cli._fast``) build the same check again."""
 
     def check(value: float | None) -> float | None:
         if value is None:
             return None
         if not math.isfinite(value) or not low < value <= high:
+            import typer  # only click calls this callback: typer is loaded
+
             raise typer.BadParameter(
                 f"{value!r}: expected seconds, more than {low:g} and at most {high:g}",
                 param_hint=option,
             )
         return value
 
+    check.fast_spec = ("seconds", low, high, option)  # type: ignore[attr-defined]
     return check
 
 
@@ -72,12 +57,6 @@ timeout_seconds = seconds(0.0, MAX_TIMEOUT, "--timeout")
 """The ``--timeout`` callback of every command that has one."""
 
 _debug = False
-
-_CLICK_USAGE_ERROR: type[Exception] = next(
-    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
-)
-"""Click's ``UsageError`` (bad option values, unknown options, missing arguments)."""
-
 
 EXIT_TERM = 143
 """Stopped by SIGTERM (128 + 15), after the cleanup every exit path runs."""
@@ -88,7 +67,7 @@ class _Terminated(SystemExit):
 
 
 @contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
+def sigterm_unwinds() -> Iterator[None]:
     """While a command runs, SIGTERM unwinds like Ctrl-C (cleanup runs), then exits 143."""
     import signal
     import threading
@@ -107,51 +86,6 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-class OneLineErrors(TyperGroup):
-    """The root command: a bad option value is one ``error:`` line and a hint (exit 2), not
-    Click's usage block; stdout/stderr never fail on characters their encoding lacks."""
-
-    def main(
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        windows_expand_args: bool = True,
-        **extra: Any,
-    ) -> Any:
-        tolerate_encodings()
-        try:
-            with _sigterm_unwinds():
-                rv = super().main(
-                    args,
-                    prog_name,
-                    complete_var,
-                    standalone_mode=False,
-                    windows_expand_args=windows_expand_args,
-                    **extra,
-                )
-        except _CLICK_USAGE_ERROR as exc:
-            if type(exc).__name__ == "NoArgsIsHelpError":
-                exc.show()  # type: ignore[attr-defined]
-                code = int(getattr(exc, "exit_code", EXIT_USAGE))
-            else:
-                ctx = getattr(exc, "ctx", None)
-                where = ctx.command_path if ctx is not None else "tlsdiag"
-                message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
-                sys.stderr.write(f"error: {where}: {message}\n")
-                sys.stderr.write(f"hint: {where} --help\n")
-                code = EXIT_USAGE
-        except typer.Abort:
-            sys.stderr.write("interrupted\n")
-            code = 130
-        else:
-            code = rv if isinstance(rv, int) else 0
-        if not standalone_mode:
-            return code
-        sys.exit(code)
-
-
 def set_debug(value: bool) -> None:
     """Show tracebacks for unexpected exceptions (``--debug``)."""
     global _debug
@@ -163,7 +97,7 @@ def fail(message: str, hint: str | None = None, code: int = EXIT_USAGE) -> NoRet
     sys.stderr.write(f"error: {message}\n")
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 @contextmanager
@@ -175,13 +109,11 @@ def handle_errors() -> Iterator[None]:
         fail(exc.message, exc.hint, exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort):
-        raise
+        raise SystemExit(130) from None
     except BrokenPipeError as exc:
         stdout_lost(exc)
     except Exception as exc:
-        if _debug:
+        if _debug or _is_click_exit(exc):
             raise
         fail(
             f"tlsdiag failed unexpectedly: {type(exc).__name__}: {exc}",
@@ -247,7 +179,13 @@ def _stdout_is_terminal() -> bool:
 
 def finish(code: int) -> NoReturn:
     """Exit with ``code``."""
-    raise typer.Exit(code)
+    raise SystemExit(code)
+
+
+def _is_click_exit(exc: Exception) -> bool:
+    """``typer.Exit`` or ``typer.Abort`` (click's way to end a command), passed on unchanged."""
+    typer = sys.modules.get("typer")
+    return typer is not None and isinstance(exc, (typer.Exit, typer.Abort))
 
 
 def parse_or_usage(func: Callable[..., Any], *args: Any) -> Any:

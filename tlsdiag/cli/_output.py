@@ -20,8 +20,6 @@ import tempfile
 from pathlib import Path
 from typing import NoReturn
 
-import typer
-
 from tlsdiag.errors import InputError, UsageError
 
 EXIT_PIPE = 141
@@ -46,7 +44,7 @@ def stdout_lost(exc: OSError) -> NoReturn:
     if exc.errno not in (errno.EPIPE, errno.ECONNRESET):
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(f"error: stdout: cannot write the report: {exc.strerror or exc}\n")
-    raise typer.Exit(EXIT_PIPE)
+    raise SystemExit(EXIT_PIPE)
 
 
 def to_stdout(data: str | bytes) -> None:
@@ -87,18 +85,6 @@ def refuse_existing(output: Path, *, force: bool) -> None:
         raise InputError(f"{what}: is a directory")
     if not force:
         raise UsageError(f"{what}: already exists", "pass --force to replace it")
-
-
-def output_callback(ctx: typer.Context, value: Path | None) -> Path | None:
-    """Check ``--output`` before the command runs (``--force`` is eager, so already parsed)."""
-    if value is not None:
-        try:
-            refuse_existing(value, force=bool(ctx.params.get("force")))
-        except (UsageError, InputError) as exc:
-            hint = f" ({exc.hint})" if exc.hint else ""
-            detail = exc.message.removeprefix(f"--output {value}: ")
-            raise typer.BadParameter(f"{value} {detail}{hint}") from None
-    return value
 
 
 def to_file(data: bytes, output: Path, *, force: bool) -> None:

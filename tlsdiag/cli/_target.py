@@ -10,88 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from tlsdiag.cli._common import timeout_seconds
 from tlsdiag.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from tlsdiag.commands.check import CheckOptions
     from tlsdiag.model import Target
-
-ResolveOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--resolve",
-        metavar="HOST:PORT:ADDR",
-        help="Use ADDR for HOST:PORT instead of DNS (repeatable, as in curl).",
-    ),
-]
-ConnectToOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--connect-to",
-        metavar="HOST1:PORT1:HOST2:PORT2",
-        help="Connect to HOST2:PORT2 for requests to HOST1:PORT1 (as in curl).",
-    ),
-]
-ServernameOpt = Annotated[
-    str | None, typer.Option("--servername", help="SNI to send (default: the target host).")
-]
-NoSniOpt = Annotated[bool, typer.Option("--no-sni", help="Send no SNI.")]
-CafileOpt = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--cafile",
-        "--cacert",
-        help="Extra trusted roots (PEM bundle), like curl --cacert (repeatable: all are used).",
-    ),
-]
-TimeoutOpt = Annotated[
-    float,
-    typer.Option(
-        "--timeout",
-        callback=timeout_seconds,
-        help="Seconds per step (more than 0, at most 300).",
-    ),
-]
-Ipv4Opt = Annotated[bool, typer.Option("-4", "--ipv4", help="Use IPv4 addresses only.")]
-Ipv6Opt = Annotated[bool, typer.Option("-6", "--ipv6", help="Use IPv6 addresses only.")]
-NoHttpOpt = Annotated[
-    bool,
-    typer.Option("--no-http", help="Skip the HTTP request after the handshake (no clock check)."),
-]
-Tls12Opt = Annotated[bool, typer.Option("--tls1_2", "--tls1.2", help="Only TLS 1.2 (as s_client).")]
-Tls13Opt = Annotated[bool, typer.Option("--tls1_3", "--tls1.3", help="Only TLS 1.3 (as s_client).")]
-CipherOpt = Annotated[
-    str | None, typer.Option("--cipher", help="OpenSSL cipher list for TLS 1.2 and below.")
-]
-AlpnOpt = Annotated[
-    str | None, typer.Option("--alpn", help="Comma-separated ALPN protocols to offer.")
-]
-
-# -x / --proxy, as in curl (HTTPS_PROXY / NO_PROXY are read when -x is not given)
-ProxyOpt = Annotated[
-    str | None,
-    typer.Option(
-        "-x",
-        "--proxy",
-        metavar="URL",
-        help="Go through this HTTP proxy (CONNECT), like curl -x; -x '' ignores HTTPS_PROXY.",
-    ),
-]
-ProxyUserOpt = Annotated[
-    str | None,
-    typer.Option("--proxy-user", metavar="USER:PASSWORD", help="Basic credentials for the proxy."),
-]
-NoproxyOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--noproxy", metavar="HOSTS", help="Comma-separated hosts that go direct (as NO_PROXY)."
-    ),
-]
 
 # The target options by parameter name, with the value a command that does not offer one passes.
 NOT_OFFERED: Mapping[str, Any] = {

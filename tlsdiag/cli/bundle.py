@@ -6,14 +6,15 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import typer
-
 from tlsdiag.cli import _target as T
-from tlsdiag.cli._common import JsonOpt, emit, handle_errors, stderr_console
+from tlsdiag.cli._common import emit, handle_errors, stderr_console
 from tlsdiag.errors import UsageError
 from tlsdiag.model import Format
 
 if TYPE_CHECKING:
+    import typer
+
+    from tlsdiag.cli import _typer as O
     from tlsdiag.core.bundle import Step
 
 
@@ -70,20 +71,20 @@ def bundle(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")] = False,
-    resolve: T.ResolveOpt = None,
-    connect_to: T.ConnectToOpt = None,
-    servername: T.ServernameOpt = None,
-    no_sni: T.NoSniOpt = False,
-    cafile: T.CafileOpt = None,
-    timeout: T.TimeoutOpt = 5.0,
-    ipv4: T.Ipv4Opt = False,
-    ipv6: T.Ipv6Opt = False,
-    no_http: T.NoHttpOpt = False,
-    tls1_2: T.Tls12Opt = False,
-    tls1_3: T.Tls13Opt = False,
-    cipher: T.CipherOpt = None,
-    alpn: T.AlpnOpt = None,
-    as_json: JsonOpt = False,
+    resolve: O.ResolveOpt = None,
+    connect_to: O.ConnectToOpt = None,
+    servername: O.ServernameOpt = None,
+    no_sni: O.NoSniOpt = False,
+    cafile: O.CafileOpt = None,
+    timeout: O.TimeoutOpt = 5.0,
+    ipv4: O.Ipv4Opt = False,
+    ipv6: O.Ipv6Opt = False,
+    no_http: O.NoHttpOpt = False,
+    tls1_2: O.Tls12Opt = False,
+    tls1_3: O.Tls13Opt = False,
+    cipher: O.CipherOpt = None,
+    alpn: O.AlpnOpt = None,
+    as_json: O.JsonOpt = False,
 ) -> None:
     """Collect everything a support ticket needs into one readable zip: check, issuer and compare
     per host, one trust matrix, the environment (OS, versions, time zone, clock skew, proxy
@@ -99,7 +100,7 @@ def bundle(
     """
     with handle_errors():
         if hosts and hosts[0] == "show":
-            raise typer.Exit(_show(hosts[1:], as_json))
+            raise SystemExit(_show(hosts[1:], as_json))
         from tlsdiag.commands.bundle import BundleOptions, result_report, run_bundle
         from tlsdiag.render.bundle import render_bundle
         from tlsdiag.render.html import to_html
@@ -129,9 +130,11 @@ def bundle(
         stderr_console().print(f"wrote {result.path}")
         report = result_report(result)
         code = emit([report], Format.JSON if as_json else Format.CONSOLE, None, render_bundle)
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
-    app.command("bundle")(bundle)
+    from tlsdiag.cli._typer import add_command
+
+    add_command(app, "bundle", bundle)

@@ -7,15 +7,8 @@ from typing import Annotated
 
 import typer
 
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-)
+from tlsdiag.cli import _typer as O
+from tlsdiag.cli._common import emit, handle_errors, pick_format
 from tlsdiag.cli._output import write_output
 from tlsdiag.model import Format
 
@@ -54,9 +47,9 @@ def init(
         str, typer.Option("--key-type", help="ec256, ec384, rsa2048, rsa3072 or rsa4096.")
     ] = "ec256",
     directory: DirOpt = None,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
 ) -> None:
     """Create the local root CA (EC P-256 unless --key-type, one year; key mode 0600).
 
@@ -78,10 +71,10 @@ def init(
 @ca_app.command("show")
 def show(
     directory: DirOpt = None,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Show the CA: subject, validity, fingerprints, name constraints, file paths.
 
@@ -102,8 +95,8 @@ def show(
 def export(
     der: Annotated[bool, typer.Option("--der", help="DER instead of PEM.")] = False,
     directory: DirOpt = None,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Write the CA certificate (never the key) to stdout or --output, PEM or DER.
 
@@ -120,10 +113,10 @@ def export(
 @ca_app.command("path")
 def path(
     directory: DirOpt = None,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Print where the CA lives: directory, certificate, key (whether or not they exist yet)."""
     with handle_errors():
@@ -148,10 +141,10 @@ def trust_help(
         typer.Option("--platform", help="linux, macos, windows or all (default: this one)."),
     ] = None,
     directory: DirOpt = None,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """How to trust the CA: OS stores (Windows, macOS, Linux) and app stores (steps are printed,
     never run).

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import typer
-
-from tlsdiag.cli import _target as T
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-)
+from tlsdiag.cli._common import emit, handle_errors, pick_format
 from tlsdiag.model import Format
+
+if TYPE_CHECKING:
+    import typer
+
+    from tlsdiag.cli import _typer as O
 
 
 def chain(
@@ -28,7 +22,7 @@ def chain(
             "--host", help="Check that the leaf covers this name (without it: not checked)."
         ),
     ] = None,
-    cafile: T.CafileOpt = None,
+    cafile: O.CafileOpt = None,
     cafile_only: Annotated[
         bool,
         typer.Option(
@@ -54,11 +48,11 @@ def chain(
     no_aia: Annotated[
         bool, typer.Option("--no-aia", help="Do not fetch missing issuers from AIA URLs.")
     ] = False,
-    timeout: T.TimeoutOpt = 5.0,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    timeout: O.TimeoutOpt = 5.0,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Analyse a certificate chain from a file: path, trust, dates, names, keys, signatures.
 
@@ -83,9 +77,11 @@ def chain(
         code = emit(
             [report], pick_format(fmt, as_json), output, console_renderer=render_check, force=force
         )
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
-    app.command("chain")(chain)
+    from tlsdiag.cli._typer import add_command
+
+    add_command(app, "chain", chain)

@@ -6,22 +6,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
-
-import typer
+from typing import TYPE_CHECKING, Annotated
 
 from tlsdiag.cli import _target as T
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-    stderr_console,
-)
+from tlsdiag.cli._common import emit, handle_errors, pick_format, stderr_console
 from tlsdiag.model import Format
+
+if TYPE_CHECKING:
+    import typer
+
+    from tlsdiag.cli import _typer as O
 
 
 def check(
@@ -35,29 +29,29 @@ def check(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=64, help="Targets checked at once.")
     ] = 8,
-    resolve: T.ResolveOpt = None,
-    connect_to: T.ConnectToOpt = None,
-    servername: T.ServernameOpt = None,
-    no_sni: T.NoSniOpt = False,
-    cafile: T.CafileOpt = None,
-    timeout: T.TimeoutOpt = 5.0,
-    ipv4: T.Ipv4Opt = False,
-    ipv6: T.Ipv6Opt = False,
-    no_http: T.NoHttpOpt = False,
+    resolve: O.ResolveOpt = None,
+    connect_to: O.ConnectToOpt = None,
+    servername: O.ServernameOpt = None,
+    no_sni: O.NoSniOpt = False,
+    cafile: O.CafileOpt = None,
+    timeout: O.TimeoutOpt = 5.0,
+    ipv4: O.Ipv4Opt = False,
+    ipv6: O.Ipv6Opt = False,
+    no_http: O.NoHttpOpt = False,
     no_revocation: Annotated[
         bool, typer.Option("--no-revocation", help="Skip OCSP/CRL revocation checks.")
     ] = False,
-    tls1_2: T.Tls12Opt = False,
-    tls1_3: T.Tls13Opt = False,
-    cipher: T.CipherOpt = None,
-    alpn: T.AlpnOpt = None,
-    proxy: T.ProxyOpt = None,
-    proxy_user: T.ProxyUserOpt = None,
-    noproxy: T.NoproxyOpt = None,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    tls1_2: O.Tls12Opt = False,
+    tls1_3: O.Tls13Opt = False,
+    cipher: O.CipherOpt = None,
+    alpn: O.AlpnOpt = None,
+    proxy: O.ProxyOpt = None,
+    proxy_user: O.ProxyUserOpt = None,
+    noproxy: O.NoproxyOpt = None,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Check TLS to one or more hosts: handshake, chain, trust, interception, and what to do.
 
@@ -78,7 +72,7 @@ def check(
             console_renderer=render_check,
             force=force,
         )
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 @contextmanager
@@ -103,4 +97,6 @@ def progress(total: int) -> Iterator[Callable[[object], None]]:
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
-    app.command("check")(check)
+    from tlsdiag.cli._typer import add_command
+
+    add_command(app, "check", check)

@@ -5,24 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
-
-import typer
+from typing import TYPE_CHECKING, Annotated
 
 from tlsdiag.cli import _target as T
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-    seconds,
-    spinner,
-)
+from tlsdiag.cli._common import emit, handle_errors, pick_format, seconds, spinner
 from tlsdiag.errors import UsageError
 from tlsdiag.model import Format
+
+if TYPE_CHECKING:
+    import typer
+
+    from tlsdiag.cli import _typer as O
 
 
 def compare(
@@ -69,29 +62,29 @@ def compare(
             help="Seconds per --run.",
         ),
     ] = 60.0,
-    resolve: T.ResolveOpt = None,
-    connect_to: T.ConnectToOpt = None,
-    servername: T.ServernameOpt = None,
-    no_sni: T.NoSniOpt = False,
-    cafile: T.CafileOpt = None,
-    timeout: T.TimeoutOpt = 5.0,
-    ipv4: T.Ipv4Opt = False,
-    ipv6: T.Ipv6Opt = False,
-    no_http: T.NoHttpOpt = False,
+    resolve: O.ResolveOpt = None,
+    connect_to: O.ConnectToOpt = None,
+    servername: O.ServernameOpt = None,
+    no_sni: O.NoSniOpt = False,
+    cafile: O.CafileOpt = None,
+    timeout: O.TimeoutOpt = 5.0,
+    ipv4: O.Ipv4Opt = False,
+    ipv6: O.Ipv6Opt = False,
+    no_http: O.NoHttpOpt = False,
     no_revocation: Annotated[
         bool, typer.Option("--no-revocation", help="Skip OCSP/CRL revocation checks.")
     ] = False,
-    tls1_2: T.Tls12Opt = False,
-    tls1_3: T.Tls13Opt = False,
-    cipher: T.CipherOpt = None,
-    alpn: T.AlpnOpt = None,
-    proxy: T.ProxyOpt = None,
-    proxy_user: T.ProxyUserOpt = None,
-    noproxy: T.NoproxyOpt = None,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    tls1_2: O.Tls12Opt = False,
+    tls1_3: O.Tls13Opt = False,
+    cipher: O.CipherOpt = None,
+    alpn: O.AlpnOpt = None,
+    proxy: O.ProxyOpt = None,
+    proxy_user: O.ProxyUserOpt = None,
+    noproxy: O.NoproxyOpt = None,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Compare a host bypassed and inspected: the table, where the problem is, and the fix.
 
@@ -161,9 +154,11 @@ def compare(
         emit([report], chosen, output, render_compare, force=force)
         verdict = report.facts.get("verdict") or {}
         code = 0 if verdict.get("origin") == "none" else 1
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
-    app.command("compare")(compare)
+    from tlsdiag.cli._typer import add_command
+
+    add_command(app, "compare", compare)

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import typer
-
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-)
+from tlsdiag.cli._common import emit, handle_errors, pick_format
 from tlsdiag.model import Format
+
+if TYPE_CHECKING:
+    import typer
+
+    from tlsdiag.cli import _typer as O
 
 
 def demo(
     case: Annotated[
         list[str] | None, typer.Option("--case", help="Only this lab case (repeatable).")
     ] = None,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Start the built-in lab, check every case, print one verdict line per case.
 
@@ -40,9 +35,11 @@ def demo(
         emit([report], pick_format(fmt, as_json), output, render_demo_report, force=force)
     from tlsdiag.facts.lab import demo_facts
 
-    raise typer.Exit(0 if demo_facts(report)["all_as_expected"] else 1)
+    raise SystemExit(0 if demo_facts(report)["all_as_expected"] else 1)
 
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
-    app.command("demo")(demo)
+    from tlsdiag.cli._typer import add_command
+
+    add_command(app, "demo", demo)

@@ -5,21 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import typer
-
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-)
+from tlsdiag.cli._common import emit, handle_errors, pick_format
 from tlsdiag.errors import InputError, UsageError
 from tlsdiag.model import Format
 
 if TYPE_CHECKING:
+    import typer
+
+    from tlsdiag.cli import _typer as O
     from tlsdiag.model import Report
     from tlsdiag.render.term import Console
 
@@ -85,10 +78,10 @@ def explain(
             help="Show the shared explanation of one finding code (e.g. server.chain_incomplete).",
         ),
     ] = None,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Explain a TLS or connection error message: likely causes, best first, and what to run next.
 
@@ -109,12 +102,12 @@ def explain(
                 raise UsageError("--code explains one finding code; give no text with it")
             report = explain_code(code, host or "")
             emit([report], pick_format(fmt, as_json), output, console_renderer=_render, force=force)
-            raise typer.Exit(0)
+            raise SystemExit(0)
         body, source, cut = _gather(text, file)
         report = explain_text(body, source=source, truncated=cut, inspected=inspected, host=host)
         emit([report], pick_format(fmt, as_json), output, console_renderer=_render, force=force)
         recognised = bool(report.facts.get("recognised"))
-    raise typer.Exit(0 if recognised else 1)
+    raise SystemExit(0 if recognised else 1)
 
 
 def _render(report: Report, console: Console) -> None:
@@ -126,4 +119,6 @@ def _render(report: Report, console: Console) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
-    app.command("explain")(explain)
+    from tlsdiag.cli._typer import add_command
+
+    add_command(app, "explain", explain)

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from tlsdiag.cli._common import ForceOpt, OutputOpt, handle_errors
+from tlsdiag.cli import _typer as O
+from tlsdiag.cli._common import handle_errors
 from tlsdiag.cli._output import write_output
 from tlsdiag.errors import InputError
 from tlsdiag.model import Format
@@ -45,8 +46,8 @@ def report(
         typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
     ] = FleetFormat.CONSOLE,
     as_json: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Summarise many machines: per inspection root, which stores trust it on how many machines
     and which machines lack it where; the most common failing check targets and the side to fix

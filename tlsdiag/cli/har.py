@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
-
-import typer
+from typing import TYPE_CHECKING, Annotated
 
 from tlsdiag.cli import _target as T
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-    spinner,
-)
+from tlsdiag.cli._common import emit, handle_errors, pick_format, spinner
 from tlsdiag.model import Format
+
+if TYPE_CHECKING:
+    import typer
+
+    from tlsdiag.cli import _typer as O
 
 
 def har(
@@ -34,13 +28,13 @@ def har(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=64, help="Hosts checked at once.")
     ] = 8,
-    resolve: T.ResolveOpt = None,
-    cafile: T.CafileOpt = None,
-    timeout: T.TimeoutOpt = 5.0,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    resolve: O.ResolveOpt = None,
+    cafile: O.CafileOpt = None,
+    timeout: O.TimeoutOpt = 5.0,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """What a page used, from its HAR: domains (grouped by registrable domain) with request
     counts, failed or blocked requests; --check marks each host inspected, bypassed or failing;
@@ -67,9 +61,11 @@ def har(
         code = emit(
             [report], pick_format(fmt, as_json), output, console_renderer=render_har, force=force
         )
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
-    app.command("har")(har)
+    from tlsdiag.cli._typer import add_command
+
+    add_command(app, "har", har)

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+from typing import TYPE_CHECKING, Annotated
 
 from tlsdiag.cli import _target as T
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-    spinner,
-)
+from tlsdiag.cli._common import emit, handle_errors, pick_format, spinner
 from tlsdiag.errors import UsageError
 from tlsdiag.facts.ids import Platform
 from tlsdiag.model import Format
+
+if TYPE_CHECKING:
+    import typer
+
+    from tlsdiag.cli import _typer as O
 
 PLATFORMS = tuple(Platform)
 
@@ -28,21 +22,21 @@ def issuer(
     target: Annotated[
         str, typer.Argument(help="host, host:port, https://host[:port]/path, IP or [IPv6]:port.")
     ],
-    resolve: T.ResolveOpt = None,
-    connect_to: T.ConnectToOpt = None,
-    servername: T.ServernameOpt = None,
-    no_sni: T.NoSniOpt = False,
-    cafile: T.CafileOpt = None,
-    timeout: T.TimeoutOpt = 5.0,
-    ipv4: T.Ipv4Opt = False,
-    ipv6: T.Ipv6Opt = False,
-    tls1_2: T.Tls12Opt = False,
-    tls1_3: T.Tls13Opt = False,
-    cipher: T.CipherOpt = None,
-    alpn: T.AlpnOpt = None,
-    proxy: T.ProxyOpt = None,
-    proxy_user: T.ProxyUserOpt = None,
-    noproxy: T.NoproxyOpt = None,
+    resolve: O.ResolveOpt = None,
+    connect_to: O.ConnectToOpt = None,
+    servername: O.ServernameOpt = None,
+    no_sni: O.NoSniOpt = False,
+    cafile: O.CafileOpt = None,
+    timeout: O.TimeoutOpt = 5.0,
+    ipv4: O.Ipv4Opt = False,
+    ipv6: O.Ipv6Opt = False,
+    tls1_2: O.Tls12Opt = False,
+    tls1_3: O.Tls13Opt = False,
+    cipher: O.CipherOpt = None,
+    alpn: O.AlpnOpt = None,
+    proxy: O.ProxyOpt = None,
+    proxy_user: O.ProxyUserOpt = None,
+    noproxy: O.NoproxyOpt = None,
     expect_issuer: Annotated[
         str | None,
         typer.Option(
@@ -80,10 +74,10 @@ def issuer(
             "Default: the products whose roots this machine trusts.",
         ),
     ] = None,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Who issued the certificate this client sees: inspected (TLS Inspection = 1) or direct (0).
 
@@ -115,9 +109,11 @@ def issuer(
         code = emit(
             [report], pick_format(fmt, as_json), output, console_renderer=render_issuer, force=force
         )
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
-    app.command("issuer")(issuer)
+    from tlsdiag.cli._typer import add_command
+
+    add_command(app, "issuer", issuer)

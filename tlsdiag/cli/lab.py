@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import typer
-
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-)
+from tlsdiag.cli._common import emit, handle_errors, pick_format
 from tlsdiag.model import Format
 
-lab_app = typer.Typer(
-    help="The built-in lab of broken TLS servers (127.0.0.1 only).", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    import typer
+
+    from tlsdiag.cli import _typer as O
+
+HELP = "The built-in lab of broken TLS servers (127.0.0.1 only)."
 
 
-@lab_app.command("list")
 def list_cases(
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """List the lab cases and the finding each one demonstrates."""
     with handle_errors():
@@ -42,10 +34,9 @@ def list_cases(
             console_renderer=render_lab_list,
             force=force,
         )
-    raise typer.Exit(0)
+    raise SystemExit(0)
 
 
-@lab_app.command("serve")
 def serve(
     case: Annotated[
         list[str] | None, typer.Option("--case", help="Serve only this case (repeatable).")
@@ -88,4 +79,11 @@ def serve(
 
 def register(app: typer.Typer) -> None:
     """Add the command group to the app."""
+    import typer
+
+    from tlsdiag.cli._typer import add_command
+
+    lab_app = typer.Typer(help=HELP, no_args_is_help=True)
+    add_command(lab_app, "list", list_cases)
+    add_command(lab_app, "serve", serve)
     app.add_typer(lab_app, name="lab")

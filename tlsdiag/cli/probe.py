@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
-
-import typer
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 from tlsdiag.cli import _target as T
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-    spinner,
-)
+from tlsdiag.cli._common import emit, handle_errors, pick_format, spinner
 from tlsdiag.errors import UsageError
 from tlsdiag.model import Format
+
+if TYPE_CHECKING:
+    import typer
+
+    from tlsdiag.cli import _typer as O
 
 # the target options --scan honours (it tries every version and suite; no --alpn, no -x)
 _SCAN_TARGET_OPTIONS = frozenset(
@@ -32,24 +26,24 @@ def probe(
     showcerts: Annotated[
         bool, typer.Option("--showcerts", help="Print every certificate sent, as PEM.")
     ] = False,
-    resolve: T.ResolveOpt = None,
-    connect_to: T.ConnectToOpt = None,
-    servername: T.ServernameOpt = None,
-    no_sni: T.NoSniOpt = False,
-    cafile: T.CafileOpt = None,
-    timeout: T.TimeoutOpt = 5.0,
-    ipv4: T.Ipv4Opt = False,
-    ipv6: T.Ipv6Opt = False,
-    tls1_2: T.Tls12Opt = False,
-    tls1_3: T.Tls13Opt = False,
-    cipher: T.CipherOpt = None,
-    alpn: T.AlpnOpt = None,
-    proxy: T.ProxyOpt = None,
-    proxy_user: T.ProxyUserOpt = None,
-    noproxy: T.NoproxyOpt = None,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
+    resolve: O.ResolveOpt = None,
+    connect_to: O.ConnectToOpt = None,
+    servername: O.ServernameOpt = None,
+    no_sni: O.NoSniOpt = False,
+    cafile: O.CafileOpt = None,
+    timeout: O.TimeoutOpt = 5.0,
+    ipv4: O.Ipv4Opt = False,
+    ipv6: O.Ipv6Opt = False,
+    tls1_2: O.Tls12Opt = False,
+    tls1_3: O.Tls13Opt = False,
+    cipher: O.CipherOpt = None,
+    alpn: O.AlpnOpt = None,
+    proxy: O.ProxyOpt = None,
+    proxy_user: O.ProxyUserOpt = None,
+    noproxy: O.NoproxyOpt = None,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
     scan: Annotated[
         bool,
         typer.Option(
@@ -72,7 +66,7 @@ def probe(
             "--cipher-level", help="With --scan: strong, medium (default) or weak suites allowed."
         ),
     ] = None,
-    force: ForceOpt = False,
+    force: O.ForceOpt = False,
 ) -> None:
     """Show what the client sees of the handshake: version, cipher, ALPN, SNI, chain.
 
@@ -94,7 +88,7 @@ def probe(
         code = emit(
             [report], pick_format(fmt, as_json), output, console_renderer=render_probe, force=force
         )
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 def _scan(
@@ -105,6 +99,7 @@ def _scan(
     cipher_level: str | None,
     args: dict[str, Any],
 ) -> NoReturn:
+
     from tlsdiag.commands.scan import ScanOptions, run_scan
     from tlsdiag.render.scan import render_scan
 
@@ -123,9 +118,11 @@ def _scan(
     with spinner(f"scanning {parsed.display}"):
         report = run_scan(parsed, sopts)
     fmt = pick_format(args["fmt"], args["as_json"])
-    raise typer.Exit(emit([report], fmt, args["output"], console_renderer=render_scan))
+    raise SystemExit(emit([report], fmt, args["output"], console_renderer=render_scan))
 
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
-    app.command("probe")(probe)
+    from tlsdiag.cli._typer import add_command
+
+    add_command(app, "probe", probe)

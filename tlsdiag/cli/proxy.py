@@ -7,16 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-    seconds,
-)
+from tlsdiag.cli import _typer as O
+from tlsdiag.cli._common import emit, handle_errors, pick_format, seconds
 from tlsdiag.model import Format, Report
 
 if TYPE_CHECKING:
@@ -76,10 +68,10 @@ def proxy(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No line per connection on stderr.")
     ] = False,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Run the inspecting proxy until Ctrl-C (CONNECT for TLS, absolute URIs for plain HTTP).
 
@@ -150,10 +142,10 @@ def events_cmd(
         bool, typer.Option("--errors", help="Only connections with an error or TLS alert.")
     ] = False,
     last: Annotated[int | None, typer.Option("--last", min=1, help="Only the last N.")] = None,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Show proxy events as a table, with findings per host.
 

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Annotated
-
-import typer
+from typing import TYPE_CHECKING, Annotated
 
 from tlsdiag.cli import _target as T
-from tlsdiag.cli._common import (
-    ForceOpt,
-    FormatOpt,
-    JsonOpt,
-    OutputOpt,
-    emit,
-    handle_errors,
-    pick_format,
-    spinner,
-    timeout_seconds,
-)
+from tlsdiag.cli._common import emit, handle_errors, pick_format, spinner, timeout_seconds
 from tlsdiag.model import Format
+
+if TYPE_CHECKING:
+    import typer
+
+    from tlsdiag.cli import _typer as O
 
 
 def trust(
@@ -70,25 +63,25 @@ def trust(
             help="Network timeout in seconds (more than 0, at most 300).",
         ),
     ] = 5.0,
-    resolve: T.ResolveOpt = None,
-    connect_to: T.ConnectToOpt = None,
-    servername: T.ServernameOpt = None,
-    no_sni: T.NoSniOpt = False,
-    cafile: T.CafileOpt = None,
-    ipv4: T.Ipv4Opt = False,
-    ipv6: T.Ipv6Opt = False,
-    tls1_2: T.Tls12Opt = False,
-    tls1_3: T.Tls13Opt = False,
-    cipher: T.CipherOpt = None,
-    alpn: T.AlpnOpt = None,
+    resolve: O.ResolveOpt = None,
+    connect_to: O.ConnectToOpt = None,
+    servername: O.ServernameOpt = None,
+    no_sni: O.NoSniOpt = False,
+    cafile: O.CafileOpt = None,
+    ipv4: O.Ipv4Opt = False,
+    ipv6: O.Ipv6Opt = False,
+    tls1_2: O.Tls12Opt = False,
+    tls1_3: O.Tls13Opt = False,
+    cipher: O.CipherOpt = None,
+    alpn: O.AlpnOpt = None,
     show_absent: Annotated[
         bool,
         typer.Option("--all", help="Also list the stores not found on this machine (console)."),
     ] = False,
-    fmt: FormatOpt = Format.CONSOLE,
-    as_json: JsonOpt = False,
-    output: OutputOpt = None,
-    force: ForceOpt = False,
+    fmt: O.FormatOpt = Format.CONSOLE,
+    as_json: O.JsonOpt = False,
+    output: O.OutputOpt = None,
+    force: O.ForceOpt = False,
 ) -> None:
     """Audit every trust store on this machine for the inspection root.
 
@@ -135,9 +128,11 @@ def trust(
         code = emit(
             reports, pick_format(fmt, as_json), output, console_renderer=renderer, force=force
         )
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``trust`` to the application."""
-    app.command("trust")(trust)
+    from tlsdiag.cli._typer import add_command
+
+    add_command(app, "trust", trust)
