@@ -26,6 +26,8 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import selectors
+import socket
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -91,6 +93,7 @@ class PkiHttpServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = socket.socketpair()  # stop() wakes the serving loop
         host, port = self._httpd.server_address[:2]
         self.port: int = int(port)
         self.base_url: str = f"http://{host!s}:{self.port}"
@@ -175,21 +178,31 @@ class PkiHttpServer:
         """Serve from a daemon thread (idempotent)."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name=f"pki-http-{self.port}",
-                daemon=True,
+                target=self._serve, name=f"pki-http-{self.port}", daemon=True
             )
             self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving at once (a byte on a socket pair wakes the loop) and close the socket."""
         if self._thread is not None:
-            self._httpd.shutdown()
+            self._wake_w.send(b"x")
             self._thread.join(timeout=5)
             self._thread = None
+        self._wake_r.close()
+        self._wake_w.close()
         self._httpd.server_close()
+
+    def _serve(self) -> None:
+        """Accept until :meth:`stop` writes to the wake-up pair (no polling interval)."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._httpd, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while True:
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_r:
+                        return
+                    self._httpd.handle_request()
 
     def __enter__(self) -> PkiHttpServer:
         return self.start()

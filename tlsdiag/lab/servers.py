@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import ssl
 import struct
-import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
-from pathlib import Path
 
 from tlsdiag.core.certbuild import Issued
 from tlsdiag.core.quiet import quietly
@@ -29,8 +29,8 @@ class TlsSettings:
     date_offset: float = 0.0  # seconds added to the Date header (clock-skew tests)
 
 
-def tls_context(settings: TlsSettings, workdir: Path) -> ssl.SSLContext:
-    """A server context serving the configured chain."""
+def tls_context(settings: TlsSettings) -> ssl.SSLContext:
+    """A server context serving the configured chain (its key never touches the disk)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     if settings.legacy_only:
         with quietly(DeprecationWarning):  # deliberate: the lab's TLS 1.0-only server
@@ -42,20 +42,33 @@ def tls_context(settings: TlsSettings, workdir: Path) -> ssl.SSLContext:
     leaf = settings.chain[0]
     send = settings.send if settings.send is not None else tuple(range(len(settings.chain)))
     pem = b"".join(settings.chain[i].cert_pem for i in send)
-    with tempfile.NamedTemporaryFile(dir=workdir, suffix=".pem", delete=False) as cf:
-        cf.write(pem)
-    with tempfile.NamedTemporaryFile(dir=workdir, suffix=".key", delete=False) as kf:
-        kf.write(leaf.key_pem)
-    try:
-        ctx.load_cert_chain(cf.name, kf.name)
-    finally:
-        Path(cf.name).unlink()
-        Path(kf.name).unlink()
+    with _pipe_path(pem) as cert_path, _pipe_path(leaf.key_pem) as key_path:
+        ctx.load_cert_chain(cert_path, key_path)
     if settings.client_ca_pem:
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.load_verify_locations(cadata=settings.client_ca_pem.decode("ascii"))
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
+
+
+PIPE_MAX = 16384  # the smallest pipe buffer of the systems with /dev/fd (macOS)
+
+
+@contextlib.contextmanager
+def _pipe_path(data: bytes) -> Iterator[str]:
+    """A ``/dev/fd/N`` path that reads ``data``: a pipe, filled and closed before the read.
+
+    ``SSLContext.load_cert_chain`` takes only paths; a pipe hands it a key without a file.
+    """
+    if len(data) > PIPE_MAX:  # a fuller pipe would block the write before anyone reads
+        raise ValueError(f"{len(data)} bytes of PEM do not fit a pipe ({PIPE_MAX})")
+    read_fd, write_fd = os.pipe()
+    try:
+        with os.fdopen(write_fd, "wb") as out:
+            out.write(data)
+        yield f"/dev/fd/{read_fd}"
+    finally:
+        os.close(read_fd)
 
 
 class LabServer:
