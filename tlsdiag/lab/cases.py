@@ -19,7 +19,7 @@ from tlsdiag.core.certbuild import Issued, resign_sha1
 from tlsdiag.lab.keys import LabKeys
 from tlsdiag.lab.pki import make_ca, make_leaf
 from tlsdiag.lab.pki_http import PkiHttpServer
-from tlsdiag.lab.servers import LabServer, TlsSettings, tls_context
+from tlsdiag.lab.servers import Acceptor, LabServer, TlsSettings, tls_context
 
 DOMAIN = "lab.test"
 ROOT_FILE = "lab-root.pem"
@@ -133,6 +133,7 @@ class Lab:
     root_pem_path: Path = field(default=Path())
     _tmp: tempfile.TemporaryDirectory[str] | None = None
     _http: PkiHttpServer | None = None
+    _acceptor: Acceptor | None = None  # one accepting thread for all the servers
 
     def __enter__(self) -> Lab:
         try:
@@ -170,6 +171,7 @@ class Lab:
         if unknown:
             raise ValueError(f"unknown lab case(s): {', '.join(unknown)}")
         keys = self.keys or LabKeys(self.names)  # RSA keys: on another core meanwhile
+        self._acceptor = Acceptor()
         if self.directory is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="tlsdiag-lab-")
             self.directory = Path(self._tmp.name)
@@ -210,11 +212,13 @@ class Lab:
                     on_case(case)
 
     def _start_case(self, spec: CaseSpec, pki: _LabPki) -> RunningCase:
+        assert self._acceptor is not None
         name = spec.name
         host = spec.host
         now, root, inter = pki.now, pki.root, pki.inter
         if name in ("not-tls", "reset"):
-            server = LabServer("http" if name == "not-tls" else "reset").start()
+            kind = "http" if name == "not-tls" else "reset"
+            server = LabServer(kind, acceptor=self._acceptor).start()
             return RunningCase(spec, server.port, server)
         leaf_args: dict[str, object] = {
             "names": [host],
@@ -278,7 +282,10 @@ class Lab:
             leaf = Issued(resign_sha1(leaf.cert, issuer.key), leaf.key)
         settings = TlsSettings(chain=(leaf, *chain_tail), send=send, **settings_extra)  # type: ignore[arg-type]
         server = LabServer(
-            "tls", ctx=tls_context(settings), body=f"tlsdiag lab: {name}\n".encode()
+            "tls",
+            ctx=tls_context(settings),
+            body=f"tlsdiag lab: {name}\n".encode(),
+            acceptor=self._acceptor,
         ).start()
         return RunningCase(spec, server.port, server)
 
@@ -286,6 +293,8 @@ class Lab:
         """Stop every server and remove the temporary directory."""
         for case in self.cases.values():
             case.server.stop()
+        if self._acceptor is not None:
+            self._acceptor.stop()
         if self._http is not None:
             self._http.stop()
         if self._tmp is not None:
