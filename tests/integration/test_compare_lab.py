@@ -80,7 +80,7 @@ def tls12_only(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     now = datetime.now(UTC)
     ca = make_ca("Legacy Test Root", now=now, not_before=now - timedelta(days=30))
     leaf = make_leaf(ca, now=now, names=["legacy.lab.test"], not_before=now - timedelta(days=30))
-    ctx = tls_context(TlsSettings(chain=(leaf, ca)), tmp_path)
+    ctx = tls_context(TlsSettings(chain=(leaf, ca)))
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     server = LabServer("tls", ctx=ctx).start()
     pem = tmp_path / "ca.pem"

@@ -105,7 +105,7 @@ def test_check_revocation_on_a_dripping_server_ends_within_bound(drip: Drip, kin
         crl_url=drip.url("/ca.crl") if kind == "crl" else None,
     )
     with tempfile.TemporaryDirectory() as work:
-        ctx = tls_context(TlsSettings(chain=(leaf, root)), Path(work))
+        ctx = tls_context(TlsSettings(chain=(leaf, root)))
         ca_pem = Path(work) / "root.pem"
         ca_pem.write_bytes(root.cert_pem)
         server = LabServer("tls", ctx=ctx).start()

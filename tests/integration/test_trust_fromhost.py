@@ -4,9 +4,7 @@ recognised, and the clock is compared with a Date header the test chooses."""
 
 from __future__ import annotations
 
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -39,8 +37,7 @@ def pki():
 
 
 def serve(chain, date_offset: float = 0.0) -> LabServer:
-    workdir = Path(tempfile.mkdtemp(prefix="tlsdiag-trust-"))
-    ctx = tls_context(TlsSettings(chain=chain), workdir)
+    ctx = tls_context(TlsSettings(chain=chain))
     return LabServer("tls", ctx=ctx, date_offset=date_offset).start()
 
 

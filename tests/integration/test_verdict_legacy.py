@@ -104,7 +104,7 @@ def tls10(pki: tuple[Path, Path, Path], tmp_path: Path) -> Iterator[int]:
         chain.read_bytes()
     )
     priv = serialization.load_pem_private_key(key.read_bytes(), None)
-    ctx = tls_context(TlsSettings(chain=(Issued(cert, priv),), legacy_only=True), tmp_path)  # type: ignore[arg-type]
+    ctx = tls_context(TlsSettings(chain=(Issued(cert, priv),), legacy_only=True))  # type: ignore[arg-type]
     server = LabServer("tls", ctx=ctx).start()
     yield server.port
     server.stop()

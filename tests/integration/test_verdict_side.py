@@ -160,7 +160,7 @@ def test_inspected_chain_whose_issuer_has_a_public_aia_host_ranks_the_server_fir
         not_before=now - timedelta(days=30),
         aia_ca_issuers="http://pki.acme-corp.com/issuing.crt",
     )
-    ctx = tls_context(TlsSettings(chain=(leaf,)), tmp_path)
+    ctx = tls_context(TlsSettings(chain=(leaf,)))
     server = LabServer("tls", ctx=ctx).start()
     try:
         target = parse_target(f"{host}:{server.port}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,10 +15,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tlsdiag import codes
-from tlsdiag.core.certbuild import Issued, new_key, resign_sha1
+from tlsdiag.core.certbuild import Issued, resign_sha1
+from tlsdiag.lab.keys import LabKeys
 from tlsdiag.lab.pki import make_ca, make_leaf
 from tlsdiag.lab.pki_http import PkiHttpServer
-from tlsdiag.lab.servers import LabServer, TlsSettings, tls_context
+from tlsdiag.lab.servers import Acceptor, LabServer, TlsSettings, tls_context
 
 DOMAIN = "lab.test"
 ROOT_FILE = "lab-root.pem"
@@ -108,16 +109,31 @@ class RunningCase:
         return f"{self.spec.host}:{self.port}:127.0.0.1"
 
 
+@dataclass(frozen=True, slots=True)
+class _LabPki:
+    """What every case is built from: the time, the lab CAs, the PKI URLs, the RSA keys."""
+
+    now: datetime
+    root: Issued
+    inter: Issued
+    issuer_url: str
+    ocsp_url: str
+    revoked_serial: int
+    keys: LabKeys
+
+
 @dataclass
 class Lab:
     """Start with ``with Lab() as lab:``; ``lab.cases[name]`` gives ports and commands."""
 
     names: Sequence[str] = CASE_NAMES
     directory: Path | None = None
+    keys: LabKeys | None = None  # RSA keys begun early (demo); made at start when None
     cases: dict[str, RunningCase] = field(default_factory=dict)
     root_pem_path: Path = field(default=Path())
     _tmp: tempfile.TemporaryDirectory[str] | None = None
     _http: PkiHttpServer | None = None
+    _acceptor: Acceptor | None = None  # one accepting thread for all the servers
 
     def __enter__(self) -> Lab:
         try:
@@ -143,11 +159,19 @@ class Lab:
             f"--cafile {shlex.quote(str(self.root_pem_path))}"
         )
 
-    def start(self) -> None:
-        """Generate the PKI, write the lab root, start every server."""
+    def start(self, on_case: Callable[[RunningCase], None] | None = None) -> None:
+        """Generate the PKI, write the lab root, start every server.
+
+        Args:
+            on_case: called with each case as soon as its server accepts (the lab root file and
+                the OCSP responder are ready by then), so a caller can check the first cases
+                while the others are still being built.
+        """
         unknown = [n for n in self.names if n not in CASE_NAMES]
         if unknown:
             raise ValueError(f"unknown lab case(s): {', '.join(unknown)}")
+        keys = self.keys or LabKeys(self.names)  # RSA keys: on another core meanwhile
+        self._acceptor = Acceptor()
         if self.directory is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="tlsdiag-lab-")
             self.directory = Path(self._tmp.name)
@@ -173,39 +197,32 @@ class Lab:
             inter.cert.public_bytes(serialization.Encoding.DER),
             "application/pkix-cert",
         )
-        pending: dict[str, Issued] = {}
-        ocsp_url = http.url_for("/ocsp")
+        # the revoked case's serial is chosen now, so the responder answers before its leaf exists
+        revoked_serial = x509.random_serial_number()
+        revoked = {revoked_serial: (now - timedelta(days=2), x509.ReasonFlags.key_compromise)}
+        ocsp_url = http.add_ocsp_responder(
+            "/ocsp", inter.cert, inter.key, revoked=revoked if "revoked" in self.names else {}
+        )
+        pki = _LabPki(now, root, inter, issuer_url, ocsp_url, revoked_serial, keys)
         for spec in CASES:
-            if spec.name not in self.names:
-                continue
-            self._start_case(spec, now, root, inter, issuer_url, ocsp_url, pending)
-        revoked = {
-            leaf.cert.serial_number: (now - timedelta(days=2), x509.ReasonFlags.key_compromise)
-            for name, leaf in pending.items()
-            if name == "revoked"
-        }
-        http.add_ocsp_responder("/ocsp", inter.cert, inter.key, revoked=revoked)
+            if spec.name in self.names:
+                case = self._start_case(spec, pki)
+                self.cases[spec.name] = case
+                if on_case is not None:
+                    on_case(case)
 
-    def _start_case(
-        self,
-        spec: CaseSpec,
-        now: datetime,
-        root: Issued,
-        inter: Issued,
-        issuer_url: str,
-        ocsp_url: str,
-        pending: dict[str, Issued],
-    ) -> None:
-        assert self.directory is not None
+    def _start_case(self, spec: CaseSpec, pki: _LabPki) -> RunningCase:
+        assert self._acceptor is not None
         name = spec.name
         host = spec.host
+        now, root, inter = pki.now, pki.root, pki.inter
         if name in ("not-tls", "reset"):
-            server = LabServer("http" if name == "not-tls" else "reset").start()
-            self.cases[name] = RunningCase(spec, server.port, server)
-            return
+            kind = "http" if name == "not-tls" else "reset"
+            server = LabServer(kind, acceptor=self._acceptor).start()
+            return RunningCase(spec, server.port, server)
         leaf_args: dict[str, object] = {
             "names": [host],
-            "aia_ocsp": ocsp_url,
+            "aia_ocsp": pki.ocsp_url,
             "not_before": now - timedelta(days=60),  # not "newly published"
             "not_after": now + timedelta(days=90),
         }
@@ -236,7 +253,7 @@ class Lab:
             issuer, chain_tail = other, (other,)
             leaf_args.pop("aia_ocsp")
         elif name == "incomplete-chain":
-            leaf_args["aia_ca_issuers"] = issuer_url
+            leaf_args["aia_ca_issuers"] = pki.issuer_url
             send = (0,)
         elif name == "incomplete-no-aia":
             send = (0,)
@@ -247,31 +264,37 @@ class Lab:
                 issuer=root,
                 org=LAB_ORG,
                 path_length=0,
-                key=new_key("rsa", 2048),
+                key=pki.keys.key(name),
             )
             issuer, chain_tail = legacy, (legacy,)
             settings_extra["seclevel0"] = True
         elif name == "rsa1024":
-            leaf_args["key"] = new_key("rsa", 1024)
+            leaf_args["key"] = pki.keys.key(name)
             settings_extra["seclevel0"] = True
         elif name == "tls10":
             settings_extra["legacy_only"] = True
         elif name == "client-cert":
             settings_extra["client_ca_pem"] = root.cert_pem
+        elif name == "revoked":
+            leaf_args["serial"] = pki.revoked_serial
         leaf = make_leaf(issuer, now=now, **leaf_args)  # type: ignore[arg-type]
         if name == "sha1" and issuer is not None and isinstance(issuer.key, rsa.RSAPrivateKey):
             leaf = Issued(resign_sha1(leaf.cert, issuer.key), leaf.key)
-        pending[name] = leaf
         settings = TlsSettings(chain=(leaf, *chain_tail), send=send, **settings_extra)  # type: ignore[arg-type]
         server = LabServer(
-            "tls", ctx=tls_context(settings, self.directory), body=f"tlsdiag lab: {name}\n".encode()
+            "tls",
+            ctx=tls_context(settings),
+            body=f"tlsdiag lab: {name}\n".encode(),
+            acceptor=self._acceptor,
         ).start()
-        self.cases[name] = RunningCase(spec, server.port, server)
+        return RunningCase(spec, server.port, server)
 
     def stop(self) -> None:
         """Stop every server and remove the temporary directory."""
         for case in self.cases.values():
             case.server.stop()
+        if self._acceptor is not None:
+            self._acceptor.stop()
         if self._http is not None:
             self._http.stop()
         if self._tmp is not None:

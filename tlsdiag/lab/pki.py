@@ -48,8 +48,10 @@ def make_leaf(
     aia_ca_issuers: str | None = None,
     aia_ocsp: str | None = None,
     crl_url: str | None = None,
+    serial: int | None = None,
 ) -> Issued:
-    """A server certificate. ``issuer=None`` makes it self-signed."""
+    """A server certificate. ``issuer=None`` makes it self-signed; ``serial`` is random when
+    None."""
     return build_leaf(
         name(cn if cn is not None else (names[0] if names else None), "Example Lab Server"),
         issuer=issuer,
@@ -60,4 +62,5 @@ def make_leaf(
         aia_ca_issuers=aia_ca_issuers,
         aia_ocsp=aia_ocsp,
         crl_url=crl_url,
+        serial=serial,
     )

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
+import selectors
+import socket
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -40,6 +43,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
 from tlsdiag.core.certbuild import signature_hash
+from tlsdiag.lab.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +92,10 @@ class PkiHttpServer:
         self._responders: dict[str, _Responder] = {}
         self._crls: dict[str, _Crl] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) in arrival order
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._workers = Workers("pki-http")
+        self._httpd = _PooledHTTPServer(("127.0.0.1", port), self._handler_class(), self._workers)
         self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = socket.socketpair()  # stop() wakes the serving loop
         host, port = self._httpd.server_address[:2]
         self.port: int = int(port)
         self.base_url: str = f"http://{host!s}:{self.port}"
@@ -175,21 +180,32 @@ class PkiHttpServer:
         """Serve from a daemon thread (idempotent)."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name=f"pki-http-{self.port}",
-                daemon=True,
+                target=self._serve, name=f"pki-http-{self.port}", daemon=True
             )
             self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving at once (a byte on a socket pair wakes the loop) and close the socket."""
         if self._thread is not None:
-            self._httpd.shutdown()
+            self._wake_w.send(b"x")
             self._thread.join(timeout=5)
             self._thread = None
+        self._workers.close()
+        self._wake_r.close()
+        self._wake_w.close()
         self._httpd.server_close()
+
+    def _serve(self) -> None:
+        """Accept until :meth:`stop` writes to the wake-up pair (no polling interval)."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._httpd, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while True:
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_r:
+                        return
+                    self._httpd.handle_request()
 
     def __enter__(self) -> PkiHttpServer:
         return self.start()
@@ -341,6 +357,31 @@ class PkiHttpServer:
                 log.debug("pki http: " + format, *args)
 
         return Handler
+
+
+class _PooledHTTPServer(HTTPServer):
+    """An ``HTTPServer`` whose requests run on reusable daemon threads (a new thread per
+    connection costs a scheduler round trip)."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        workers: Workers,
+    ) -> None:
+        super().__init__(address, handler)
+        self.workers = workers
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.workers.submit(functools.partial(self._process, request, client_address))
+
+    def _process(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
 
 
 def _norm(path: str) -> str:

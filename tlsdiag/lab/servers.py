@@ -1,19 +1,22 @@
-"""Small TLS (and deliberately broken) servers on 127.0.0.1, one thread each."""
+"""Small TLS (and deliberately broken) servers on 127.0.0.1, served by one accepting thread."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
+import selectors
 import socket
 import ssl
 import struct
-import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
-from pathlib import Path
 
 from tlsdiag.core.certbuild import Issued
 from tlsdiag.core.quiet import quietly
+from tlsdiag.lab.workers import Workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +32,8 @@ class TlsSettings:
     date_offset: float = 0.0  # seconds added to the Date header (clock-skew tests)
 
 
-def tls_context(settings: TlsSettings, workdir: Path) -> ssl.SSLContext:
-    """A server context serving the configured chain."""
+def tls_context(settings: TlsSettings) -> ssl.SSLContext:
+    """A server context serving the configured chain (its key never touches the disk)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     if settings.legacy_only:
         with quietly(DeprecationWarning):  # deliberate: the lab's TLS 1.0-only server
@@ -42,15 +45,8 @@ def tls_context(settings: TlsSettings, workdir: Path) -> ssl.SSLContext:
     leaf = settings.chain[0]
     send = settings.send if settings.send is not None else tuple(range(len(settings.chain)))
     pem = b"".join(settings.chain[i].cert_pem for i in send)
-    with tempfile.NamedTemporaryFile(dir=workdir, suffix=".pem", delete=False) as cf:
-        cf.write(pem)
-    with tempfile.NamedTemporaryFile(dir=workdir, suffix=".key", delete=False) as kf:
-        kf.write(leaf.key_pem)
-    try:
-        ctx.load_cert_chain(cf.name, kf.name)
-    finally:
-        Path(cf.name).unlink()
-        Path(kf.name).unlink()
+    with _pipe_path(pem) as cert_path, _pipe_path(leaf.key_pem) as key_path:
+        ctx.load_cert_chain(cert_path, key_path)
     if settings.client_ca_pem:
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.load_verify_locations(cadata=settings.client_ca_pem.decode("ascii"))
@@ -58,11 +54,93 @@ def tls_context(settings: TlsSettings, workdir: Path) -> ssl.SSLContext:
     return ctx
 
 
+PIPE_MAX = 16384  # the smallest pipe buffer of the systems with /dev/fd (macOS)
+
+
+@contextlib.contextmanager
+def _pipe_path(data: bytes) -> Iterator[str]:
+    """A ``/dev/fd/N`` path that reads ``data``: a pipe, filled and closed before the read.
+
+    ``SSLContext.load_cert_chain`` takes only paths; a pipe hands it a key without a file.
+    """
+    if len(data) > PIPE_MAX:  # a fuller pipe would block the write before anyone reads
+        raise ValueError(f"{len(data)} bytes of PEM do not fit a pipe ({PIPE_MAX})")
+    read_fd, write_fd = os.pipe()
+    try:
+        with os.fdopen(write_fd, "wb") as out:
+            out.write(data)
+        yield f"/dev/fd/{read_fd}"
+    finally:
+        os.close(read_fd)
+
+
+class Acceptor:
+    """One thread accepting on any number of listening sockets; each connection is handled
+    on a reusable worker thread (:class:`tlsdiag.lab.workers.Workers`).
+
+    A lab of seventeen servers then starts two threads instead of seventeen plus one per
+    connection. :meth:`stop` wakes the loop through a socket pair: no polling interval.
+    """
+
+    def __init__(self, name: str = "lab") -> None:
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
+        self._workers = Workers(f"{name}-conn")
+        self._thread = threading.Thread(target=self._serve, name=f"{name}-accept", daemon=True)
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def add(self, sock: socket.socket, handler: Callable[[socket.socket], None]) -> None:
+        """Accept on ``sock`` (listening) and run ``handler(conn)`` for each connection."""
+        sock.setblocking(False)  # a connection gone between select and accept: no hang
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the acceptor is stopped")
+            self._selector.register(sock, selectors.EVENT_READ, handler)
+            if not self._thread.is_alive():
+                self._thread.start()
+
+    def remove(self, sock: socket.socket) -> None:
+        """Stop accepting on ``sock`` (the caller closes it)."""
+        with self._lock, contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(sock)
+
+    def stop(self) -> None:
+        """Stop accepting on every socket and end the thread; running handlers finish."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            started = self._thread.is_alive()
+        self._wake_w.send(b"x")
+        if started:
+            self._thread.join(timeout=2)
+        self._workers.close()
+        self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _serve(self) -> None:
+        while True:
+            for key, _ in self._selector.select():
+                if key.fileobj is self._wake_r:
+                    return
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                try:
+                    conn, _ = sock.accept()
+                except OSError:  # gone already, or the socket was just closed
+                    continue
+                self._workers.submit(functools.partial(key.data, conn))
+
+
 class LabServer:
-    """A listening socket on 127.0.0.1 and a thread accepting connections.
+    """A listening socket on 127.0.0.1 whose connections are served by an :class:`Acceptor`.
 
     ``kind`` is ``"tls"`` (serve HTTPS), ``"http"`` (plain HTTP: not TLS) or ``"reset"``
-    (accept, then reset the connection).
+    (accept, then reset the connection). Servers of one lab share one acceptor; a server
+    made without one has its own.
     """
 
     def __init__(
@@ -74,6 +152,7 @@ class LabServer:
         date_offset: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        acceptor: Acceptor | None = None,
     ) -> None:
         self.kind = kind
         self.ctx = ctx
@@ -86,31 +165,20 @@ class LabServer:
         self.sock.listen(64)
         self.host = host
         self.port: int = self.sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._serve, name=f"lab-{kind}-{self.port}", daemon=True
-        )
+        self._own_acceptor = acceptor is None
+        self._acceptor = acceptor or Acceptor(f"lab-{kind}-{self.port}")
 
     def start(self) -> LabServer:
         """Start accepting."""
-        self._thread.start()
+        self._acceptor.add(self.sock, self._handle)
         return self
 
     def stop(self) -> None:
         """Stop accepting and close the socket."""
-        self._stop.set()
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
+        self._acceptor.remove(self.sock)
+        if self._own_acceptor:
+            self._acceptor.stop()
         self.sock.close()
-        self._thread.join(timeout=2)
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(5)
