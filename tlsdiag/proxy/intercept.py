@@ -143,7 +143,7 @@ async def inspect(conn: Connection, req: RequestHead, hello: ClientHello, name: 
         return
     ev.forged = spec.signer.value
     alpn = up.tls.selected_alpn_protocol()
-    if not await client_tls(conn, srv.forger.context(spec, alpn)):
+    if not await client_tls(conn, spec, alpn):
         up.close()
         return
     conn.link()
@@ -266,14 +266,14 @@ def _server_alert(conn: Connection, up: Endpoint, failure: TlsFailure) -> None:
             ev.tls_error_type = "warning" if level == 1 else "fatal"
 
 
-async def client_tls(conn: Connection, ctx: ssl.SSLContext) -> bool:
+async def client_tls(conn: Connection, spec: ForgeSpec, alpn: str | None) -> bool:
     """Finish the client's handshake with a forged certificate; classify a refusal."""
     client = conn.client
     assert client is not None
     ev = conn.ev
     t0 = time.perf_counter()
     try:
-        client.start_tls(ctx, server_side=True)
+        client.start_forged(conn.server.forger, spec, alpn)
         async with asyncio.timeout(conn.server.config.handshake_timeout):
             await client.handshake()
     except ssl.SSLError as exc:
@@ -334,7 +334,7 @@ async def block(
     ev.detail = detail
     ev.forged = "trusted"
     alpn = "http/1.1" if (not hello.alpn or "http/1.1" in hello.alpn) else None
-    if not await client_tls(conn, conn.server.forger.context(spec_for(name), alpn)):
+    if not await client_tls(conn, spec_for(name), alpn):
         return
     client = conn.client
     assert client is not None

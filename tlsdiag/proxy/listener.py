@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import ssl
 import threading
 import time
@@ -69,6 +70,7 @@ class ProxyConfig:
     backlog: int = 1024
     listener: Callable[[ProxyEvent], None] | None = None
     leaf_key: KeyType = KeyType.EC256  # the forged leaves' key type
+    native_certs: bool = True  # present leaves through libssl when it checks out (native.py)
 
 
 def _release_memory() -> None:
@@ -101,6 +103,7 @@ class ProxyServer:
             cache_size=config.cache_size,
             client_versions=TlsVersions(policy.client_min, policy.client_max),
             leaf_key_type=config.leaf_key,
+            native=config.native_certs and os.environ.get("TLSDIAG_PROXY_NATIVE_CERTS") != "0",
         )
         self.upstream = UpstreamContexts(
             minimum=policy.server_min,
