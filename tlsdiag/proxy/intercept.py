@@ -81,12 +81,7 @@ async def inspect(conn: Connection, req: RequestHead, hello: ClientHello, name: 
     verify_failed: ssl.SSLCertVerificationError | None = None
     session_key = (req.host, req.port, server_name, hello.alpn)
     try:
-        up.start_tls(
-            srv.upstream.get(hello.alpn),
-            server_side=False,
-            server_hostname=server_name,
-            session=srv.session_for(session_key),
-        )
+        srv.start_upstream_tls(up, session_key, server_name)
         async with asyncio.timeout(cfg.handshake_timeout):
             await up.handshake()
     except ssl.SSLCertVerificationError as exc:

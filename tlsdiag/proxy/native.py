@@ -5,7 +5,8 @@ leaf per name costs a new context and ``load_cert_chain`` (OpenSSL 3 decodes the
 certificates on every call, about 0.7 ms). ``NativeCerts`` instead calls the libssl that
 Python's ``_ssl`` module loaded: the leaf key and the CA are decoded once, each forged leaf
 once, and every connection of one shared server context gets its leaf with one
-``SSL_use_cert_and_key`` call.
+``SSL_use_cert_and_key`` call. Kept upstream sessions are taken and offered the same way
+(``SSL_get1_session``/``SSL_set_session``), without CPython's copy through DER.
 
 This reaches into CPython's ``_ssl`` objects (the ``SSL *`` of a ``_ssl._SSLSocket`` and the
 ``SSL_CTX *`` of a ``_ssl._SSLContext``, the first fields after the object header in CPython
@@ -81,6 +82,10 @@ class NativeCerts:
             ("OPENSSL_sk_free", None, [p]),
             ("SSL_get_SSL_CTX", p, [p]),
             ("SSL_use_cert_and_key", i, [p, p, p, p, i]),
+            ("SSL_get1_session", p, [p]),
+            ("SSL_set_session", i, [p, p]),
+            ("SSL_SESSION_free", None, [p]),
+            ("SSL_SESSION_has_ticket", i, [p]),
             ("ERR_clear_error", None, []),
         ):
             fn = getattr(lib, fname)
@@ -133,21 +138,48 @@ class NativeCerts:
     def _field(obj: object, offset: int) -> int:
         return int(ctypes.c_void_p.from_address(id(obj) + offset).value or 0)
 
+    def _ssl(self, tls: ssl.SSLObject) -> int:
+        """The connection's ``SSL *``, or 0 when it is not the one its context made."""
+        raw = getattr(tls, "_sslobj", None)
+        if raw is None:
+            return 0
+        ssl_ptr = self._field(raw, _SSL_OFFSET)
+        # ssl.SSLContext subclasses the C type _ssl._SSLContext: the field is on the object.
+        ctx_ptr = self._field(tls.context, _CTX_OFFSET)
+        if not ssl_ptr or not ctx_ptr or self._lib.SSL_get_SSL_CTX(ssl_ptr) != ctx_ptr:
+            return 0
+        return ssl_ptr
+
     def use(self, tls: ssl.SSLObject, cert: int, key: int, chain: int | None) -> bool:
         """Present ``cert`` (with ``key`` and ``chain``) on this connection before its
         handshake. False when the connection's ``SSL *`` cannot be confirmed or libssl
         refuses: the caller then uses a context with the certificate loaded."""
-        raw = getattr(tls, "_sslobj", None)
-        ctx = tls.context  # ssl.SSLContext subclasses the C type _ssl._SSLContext
-        if raw is None:
-            return False
-        ssl_ptr = self._field(raw, _SSL_OFFSET)
-        ctx_ptr = self._field(ctx, _CTX_OFFSET)
+        ssl_ptr = self._ssl(tls)
         lib = self._lib
-        if not ssl_ptr or not ctx_ptr or lib.SSL_get_SSL_CTX(ssl_ptr) != ctx_ptr:
+        if not ssl_ptr:
             return False
         if lib.SSL_use_cert_and_key(ssl_ptr, cert, key, chain, 1) != 1:
             lib.ERR_clear_error()
+            return False
+        return True
+
+    def session(self, tls: ssl.SSLObject) -> NativeSession | None:
+        """The connection's TLS session when it has a ticket to resume with (no copy: CPython's
+        ``SSLObject.session`` copies it through DER, about 0.15 ms each way)."""
+        ssl_ptr = self._ssl(tls)
+        if not ssl_ptr:
+            return None
+        sess = self._lib.SSL_get1_session(ssl_ptr)
+        if not sess:
+            return None
+        kept = NativeSession(self._lib, int(sess))  # frees it when dropped
+        return kept if self._lib.SSL_SESSION_has_ticket(sess) else None
+
+    def resume(self, tls: ssl.SSLObject, kept: NativeSession) -> bool:
+        """Offer a kept session on a client connection before its handshake."""
+        ssl_ptr = self._ssl(tls)
+        if not ssl_ptr or self._lib.SSL_set_session(ssl_ptr, kept.ptr) != 1:
+            self._lib.ERR_clear_error()
             return False
         return True
 
@@ -193,3 +225,18 @@ class NativeCerts:
         finally:
             self.free_x509(cert)
             self.free_pkey(key)
+
+
+class NativeSession:
+    """One reference to a libssl ``SSL_SESSION``, released when this object goes."""
+
+    __slots__ = ("_lib", "ptr")
+
+    def __init__(self, lib: Any, ptr: int) -> None:
+        self._lib = lib
+        self.ptr = ptr
+
+    def __del__(self) -> None:
+        if self.ptr:
+            self._lib.SSL_SESSION_free(self.ptr)
+            self.ptr = 0
