@@ -39,10 +39,18 @@ def forger(ca: tuple[x509.Certificate, object], request: pytest.FixtureRequest) 
 
 
 def _handshake(
-    forger: Forger, host: str, cadata: str, *, signer: Signer = Signer.TRUSTED, alpn: str = "h2"
+    forger: Forger,
+    host: str,
+    cadata: str,
+    *,
+    signer: Signer = Signer.TRUSTED,
+    alpn: str = "h2",
+    tls12: bool = False,
 ) -> tuple[ssl.SSLObject, list[bytes]]:
     """A client trusting ``cadata`` against ``forger.wrap`` over memory BIOs."""
     client_ctx = ssl.create_default_context(cadata=cadata)
+    if tls12:
+        client_ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     client_ctx.set_alpn_protocols(["h2", "http/1.1"])
     c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
     client = client_ctx.wrap_bio(c_in, c_out, server_hostname=host)
@@ -76,6 +84,18 @@ def test_both_paths_send_the_leaf_then_the_ca(
             ca[0].public_bytes(serialization.Encoding.DER),
         ]
     assert forger.misses == 1
+
+
+def test_a_tls12_client_gets_the_same_leaf(
+    forger: Forger, ca: tuple[x509.Certificate, object]
+) -> None:
+    """TLS 1.2 picks its cipher suite from the certificate set on the connection."""
+    client, chain = _handshake(forger, "old.test", _pem(ca[0]), tls12=True)
+    cipher = client.cipher()
+    assert client.version() == "TLSv1.2" and cipher is not None and "ECDSA" in cipher[0]
+    assert chain[0] == forger.certificate(spec_for("old.test")).public_bytes(
+        serialization.Encoding.DER
+    )
 
 
 def test_both_paths_send_an_untrusted_leaf_alone(
