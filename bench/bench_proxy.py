@@ -16,7 +16,10 @@ run on CPU 0. Phases, each against direct (no proxy), tlsdiag and mitmdump:
    (enough concurrency that a CPU, not the round trips, is the limit), then the same with 200
    rotating (known) names;
 5. bulk MB/s: one 64 MiB response over one established connection (median of 3);
-6. proxy RSS with 1000 idle tunnels open (per tunnel) and after they close.
+6. proxy RSS with 1000 idle tunnels open (per tunnel) and after they close;
+7. with ``--callgrind N``: the instructions the proxy executes per new connection (new name,
+   then known name) under callgrind, for tlsdiag and ``--baseline``: unlike CPU time, these
+   counts hold still on a loaded machine.
 
 Both proxies sign with the same CA (``--ca-key``: EC P-256 by default, or RSA 2048/4096) and
 verify the origin against the same bench root; ``--leaf-key`` picks tlsdiag's forged leaf key
@@ -189,13 +192,16 @@ def start_tlsdiag(
     leaf_key: str = "ec256",
     src: Path | None = None,
     name: str = "tlsdiag",
+    prefix: tuple[str, ...] = (),
 ) -> Proxy:
-    """Start ``python -m tlsdiag proxy``; ``src``: run the tlsdiag of that checkout instead."""
+    """Start ``python -m tlsdiag proxy``; ``src``: run the tlsdiag of that checkout instead;
+    ``prefix``: a command that runs it (valgrind)."""
     port = _free_port()
     cmd = [
         "taskset",
         "-c",
         str(PROXY_CPU),
+        *prefix,
         sys.executable,
         "-m",
         "tlsdiag",
@@ -222,7 +228,7 @@ def start_tlsdiag(
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=src
     )
-    _wait_port(port)
+    _wait_port(port, 300 if prefix else 20)
     return Proxy(name, proc, port)
 
 
@@ -438,6 +444,60 @@ async def run_memory(proxy: Proxy, port: int) -> dict[str, float]:
     return await phase_memory(proxy, port)
 
 
+async def _visit(proxy: Proxy, port: int, hosts: list[str], workers: int = 4) -> None:
+    sem = asyncio.Semaphore(workers)
+
+    async def one(host: str) -> None:
+        async with sem:
+            r, w = await open_conn(proxy, port, host)
+            await request(r, w)
+            await close(w)
+
+    await asyncio.gather(*(one(h) for h in hosts))
+
+
+def _callgrind_total(path: Path) -> int:
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith(("totals:", "summary:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"{path}: no totals line")
+
+
+def callgrind_counts(
+    start: Callable[[tuple[str, ...]], Proxy], port: int, n: int
+) -> dict[str, float]:
+    """Instructions the proxy executes per connection (user space, all of its code: Python,
+    OpenSSL, libc) over the first visits of ``n`` new names, then their repeat visits, under
+    ``valgrind --tool=callgrind``. Unlike CPU time, the counts do not move with the load."""
+    out_dir = Path(tempfile.mkdtemp(prefix="tlsdiag-callgrind-"))
+    p = start(("valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p"))
+    assert p.proc is not None
+    pid = str(p.proc.pid)
+    out: dict[str, float] = {}
+    try:
+        asyncio.run(_visit(p, port, fresh_hosts(10)))  # warm up: imports, contexts, caches
+        subprocess.run(["callgrind_control", "-z", pid], capture_output=True, check=True)
+        hosts = fresh_hosts(n)
+        for key in ("ir_new_name_m", "ir_known_name_m"):
+            asyncio.run(_visit(p, port, hosts))
+            time.sleep(0.5)  # the last connections' callbacks
+            before = set(out_dir.glob("cg.*"))
+            subprocess.run(["callgrind_control", "-d", pid], capture_output=True, check=True)
+            new: set[Path] = set()
+            deadline = time.monotonic() + 30
+            while not new and time.monotonic() < deadline:
+                time.sleep(0.2)
+                new = set(out_dir.glob("cg.*")) - before
+            if not new:
+                raise RuntimeError("callgrind wrote no dump")
+            time.sleep(0.5)  # let it finish writing
+            out[key] = _callgrind_total(max(new, key=lambda q: q.stat().st_mtime)) / n / 1e6
+    finally:
+        p.stop()
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return out
+
+
 def median_of(rounds: list[dict[str, float]]) -> dict[str, float]:
     keys = rounds[0].keys()
     return {k: statistics.median(r[k] for r in rounds) for k in keys}
@@ -453,6 +513,14 @@ def main() -> None:
     ap.add_argument("--ca-key", choices=CA_KEYS, default="ec256", help="the proxies' CA key")
     ap.add_argument("--leaf-key", choices=LEAF_KEYS, default="ec256", help="tlsdiag's leaf key")
     ap.add_argument("--no-direct", action="store_true", help="skip the direct rounds")
+    ap.add_argument(
+        "--callgrind",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also count the instructions per connection of each tlsdiag column under callgrind"
+        " over N new names then N known ones (stable under load; needs valgrind; 0: skip)",
+    )
     ap.add_argument(
         "--baseline",
         type=Path,
@@ -473,12 +541,18 @@ def main() -> None:
     origin.start()
     port = int(q.get(timeout=20))
     starters: dict[str, Callable[[], Proxy]] = {}
+    counted: dict[str, Callable[[tuple[str, ...]], Proxy]] = {}  # tlsdiag columns (callgrind)
+
+    def tlsdiag_column(name: str, src: Path | None) -> None:
+        def start(prefix: tuple[str, ...] = ()) -> Proxy:
+            events = tmp / f"events-{name}.jsonl"
+            return start_tlsdiag(paths, events, args.leaf_key, src=src, name=name, prefix=prefix)
+
+        starters[name] = counted[name] = start
+
     if args.baseline:
-        base = args.baseline.resolve()
-        starters["baseline"] = lambda: start_tlsdiag(
-            paths, tmp / "events-base.jsonl", args.leaf_key, src=base, name="baseline"
-        )
-    starters["tlsdiag"] = lambda: start_tlsdiag(paths, tmp / "events.jsonl", args.leaf_key)
+        tlsdiag_column("baseline", args.baseline.resolve())
+    tlsdiag_column("tlsdiag", None)
     if args.mitmdump:
         starters["mitmdump"] = lambda: start_mitmdump(args.mitmdump, paths)
     rounds: dict[str, list[dict[str, float]]] = {"direct": [], **{n: [] for n in starters}}
@@ -503,6 +577,10 @@ def main() -> None:
                     results[name].update(asyncio.run(run_memory(p, port)))
                 finally:
                     p.stop()
+        if args.callgrind:
+            for name, start_counted in counted.items():
+                print(f"callgrind: {name}", file=sys.stderr)
+                results[name].update(callgrind_counts(start_counted, port, args.callgrind))
     finally:
         origin.terminate()
     print(f"CA key {args.ca_key}, tlsdiag leaf key {args.leaf_key}, {args.rounds} rounds")
@@ -520,6 +598,8 @@ def report(results: dict[str, dict[str, float]]) -> None:
         ("median new connection, known host (ms)", "new_conn_ms", "{:.2f}"),
         ("proxy CPU per new connection, new name (ms)", "cpu_new_name_ms", "{:.2f}"),
         ("proxy CPU per new connection, known name (ms)", "cpu_known_name_ms", "{:.2f}"),
+        ("instructions per new connection, new name (M)", "ir_new_name_m", "{:.2f}"),
+        ("instructions per new connection, known name (M)", "ir_known_name_m", "{:.2f}"),
         ("new connections/s, distinct names", "new_conn_distinct_per_s", "{:.0f}"),
         ("new connections/s (200 known hosts)", "new_conn_per_s", "{:.0f}"),
         ("proxy CPU in phases 1-4, one round (s)", "proxy_cpu_s", "{:.1f}"),

@@ -92,7 +92,9 @@ def p384_ca(tmp_path_factory: pytest.TempPathFactory) -> CaMaterial:
     return load_ca(_ca_files(tmp_path_factory.mktemp("p384") / "ca", KeyType.EC384))
 
 
-def _proxy(ca: CaMaterial, origin: tuple[int, Path], leaf_key: KeyType) -> RunningProxy:
+def _proxy(
+    ca: CaMaterial, origin: tuple[int, Path], leaf_key: KeyType, *, native: bool = True
+) -> RunningProxy:
     port, origin_ca = origin
     cfg = ProxyConfig(
         ca=ca,
@@ -101,8 +103,14 @@ def _proxy(ca: CaMaterial, origin: tuple[int, Path], leaf_key: KeyType) -> Runni
         resolve=(ResolveTo(HOST, port, ("127.0.0.1",)),),
         upstream_cafiles=(origin_ca,),
         leaf_key=leaf_key,
+        native_certs=native,
     )
     return RunningProxy(cfg)
+
+
+def _mode(p: RunningProxy) -> str:
+    assert p.server is not None
+    return p.server.forger.mode
 
 
 def _forged_leaf(p: RunningProxy, port: int, cafile: Path) -> x509.Certificate:
@@ -123,14 +131,21 @@ def _curl(p: RunningProxy, port: int, cafile: Path) -> subprocess.CompletedProce
     return subprocess.run([*cmd, url], env=ENV, capture_output=True, text=True, timeout=30)
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["native", "context"])
 @pytest.mark.parametrize("leaf_key", [KeyType.EC256, KeyType.RSA2048])
 @pytest.mark.parametrize("which", ["rsa4096_ca", "p384_ca"])
 def test_clients_accept_leaves_forged_by_rsa_and_p384_cas(
-    which: str, leaf_key: KeyType, origin: tuple[int, Path], request: pytest.FixtureRequest
+    which: str,
+    leaf_key: KeyType,
+    native: bool,
+    origin: tuple[int, Path],
+    request: pytest.FixtureRequest,
 ) -> None:
+    """Both ways of presenting a leaf (libssl per connection, a context per leaf)."""
     ca: CaMaterial = request.getfixturevalue(which)
     port, _ = origin
-    with _proxy(ca, origin, leaf_key) as p:
+    with _proxy(ca, origin, leaf_key, native=native) as p:
+        assert _mode(p) == ("native" if native else "context")
         leaf = _forged_leaf(p, port, ca.paths.cert)
         assert leaf.issuer == ca.cert.subject
         leaf.verify_directly_issued_by(ca.cert)  # signed by the CA's key
@@ -146,14 +161,50 @@ def test_clients_accept_leaves_forged_by_rsa_and_p384_cas(
             assert r.returncode == 0 and r.stdout.endswith("200"), r.stderr
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["native", "context"])
+def test_openssl_sees_the_leaf_then_the_ca_and_verifies(
+    native: bool, p384_ca: CaMaterial, origin: tuple[int, Path]
+) -> None:
+    """``openssl s_client -showcerts`` through the tunnel: leaf and CA sent, verified."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl")
+    port, _ = origin
+    with _proxy(p384_ca, origin, KeyType.EC256, native=native) as p:
+        for _ in range(2):  # a new name, then the cached leaf
+            cmd = [
+                "openssl",
+                "s_client",
+                "-proxy",
+                f"127.0.0.1:{p.port}",
+                "-connect",
+                f"{HOST}:{port}",
+                "-servername",
+                HOST,
+                "-verify_hostname",
+                HOST,
+                "-verify_return_error",
+                "-CAfile",
+                str(p384_ca.paths.cert),
+                "-showcerts",
+            ]
+            r = subprocess.run(cmd, input="", capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert "Verify return code: 0 (ok)" in r.stdout
+            pems = x509.load_pem_x509_certificates(r.stdout.encode())
+            assert [c.subject for c in pems][1:] == [p384_ca.cert.subject]
+            assert pems[1] == p384_ca.cert
+            pems[0].verify_directly_issued_by(p384_ca.cert)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "context"])
 def test_a_client_without_the_ca_refuses_the_forged_leaf(
-    rsa4096_ca: CaMaterial, origin: tuple[int, Path], tmp_path: Path
+    native: bool, rsa4096_ca: CaMaterial, origin: tuple[int, Path], tmp_path: Path
 ) -> None:
     """Negative control: the same client, trusting another root, fails verification."""
     other = tmp_path / "other.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
     port, _ = origin
-    with _proxy(rsa4096_ca, origin, KeyType.EC256) as p:
+    with _proxy(rsa4096_ca, origin, KeyType.EC256, native=native) as p:
         with pytest.raises(ssl.SSLCertVerificationError):
             _forged_leaf(p, port, other)
         if shutil.which("curl"):

@@ -743,10 +743,13 @@ def test_name_constrained_ca_bypasses_other_domains(
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+@pytest.mark.parametrize("native", [True, False], ids=["native", "context"])
 def test_upstream_session_is_resumed_on_the_next_connection(
-    start_proxy: ProxyFactory, pki: dict[str, Any], lab: Lab
+    native: bool, start_proxy: ProxyFactory, pki: dict[str, Any], lab: Lab
 ) -> None:
-    p = start_proxy()
+    """Kept through libssl (native) or CPython's SSLSession (context): resumed either way."""
+    p = start_proxy(native_certs=native)
+    assert p.server is not None and p.server.forger.mode == ("native" if native else "context")
     case = lab.cases["good"]
     for _ in range(2):
         assert _status(_curl(p, f"https://{case.target}/", pki["ca"].paths.cert)) == "200"

@@ -3,14 +3,16 @@
 The leaf key is EC P-256 (the default) or RSA 2048 (``--leaf-key``), whatever the CA's key is;
 the signature hash suits the CA's key (SHA-384 for a P-384 CA, SHA-256 otherwise).
 
-``spec_for`` decides what a forged certificate says (pure); ``Forger`` mints it and keeps the
-``ssl.SSLContext`` that presents it. Python's ``ssl`` loads certificates only from files, so
-the forger keeps them in a private temporary directory (mode 0700) that it removes on close.
+``spec_for`` decides what a forged certificate says (pure); ``Forger`` mints it and presents it
+on a client connection: through libssl on one shared context (``native.py``), or, where that is
+unavailable, with an ``ssl.SSLContext`` per leaf. Python's ``ssl`` loads certificates only from
+files, so that path keeps them in a private temporary directory (mode 0700) removed on close.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import shutil
 import ssl
@@ -22,6 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from tlsdiag.core.certbuild import (
@@ -34,6 +37,9 @@ from tlsdiag.core.certbuild import (
     new_key,
 )
 from tlsdiag.proxy.ca import untrusted_twin, write_private
+from tlsdiag.proxy.native import NativeCerts
+
+log = logging.getLogger(__name__)
 
 VALIDITY = timedelta(days=30)
 BACKDATE = timedelta(days=1)
@@ -180,8 +186,24 @@ def _fast_tmp() -> str | None:
     return None
 
 
+@dataclass(slots=True)
+class _Leaf:
+    """One cached forged certificate: parsed, as DER, and as a libssl object or a PEM file."""
+
+    cert: x509.Certificate
+    der: bytes
+    ptr: int = 0  # X509 * (the native path)
+    path: Path | None = None  # PEM file with the chain (the context path, written on demand)
+
+
 class Forger:
-    """Mints forged leaves and the server-side contexts that present them, with an LRU cache."""
+    """Mints forged leaves and presents them to clients, with an LRU cache.
+
+    Two ways to present a leaf: the native path (``native.NativeCerts``) sets the cached leaf
+    on each connection of one shared server context per ALPN value; the context path (when the
+    native one is unavailable or refused, or ``native=False``) keeps a context per leaf, loaded
+    from a PEM file. Both send the same certificates.
+    """
 
     def __init__(
         self,
@@ -191,6 +213,7 @@ class Forger:
         cache_size: int = DEFAULT_CACHE,
         client_versions: TlsVersions | None = None,
         leaf_key_type: KeyType = KeyType.EC256,
+        native: bool = True,
     ) -> None:
         if cache_size < 1:
             raise ValueError("cache_size must be positive")
@@ -203,20 +226,64 @@ class Forger:
         self.versions = client_versions or TlsVersions()
         self.leaf_key = new_key(leaf_key_type)
         self._twin: tuple[x509.Certificate, PrivateKey] | None = None
-        self._dir = Path(tempfile.mkdtemp(prefix="tlsdiag-forge-", dir=_fast_tmp()))  # mode 0700
-        self._key_path = self._dir / "leaf-key.pem"
-        write_private(self._key_path, key_pem(self.leaf_key))
-        self._certs: OrderedDict[ForgeSpec, tuple[x509.Certificate, Path]] = OrderedDict()
+        self._dir: Path | None = None  # created for the context path only (mode 0700)
+        self._certs: OrderedDict[ForgeSpec, _Leaf] = OrderedDict()
         self._contexts: OrderedDict[tuple[ForgeSpec, str | None], ssl.SSLContext] = OrderedDict()
+        self._shared: dict[str | None, ssl.SSLContext] = {}
         self._serial = 0
         self.hits = 0
         self.misses = 0
+        self.native: NativeCerts | None = None
+        self._key_ptr = self._ca_ptr = self._chain_ptr = 0
+        if native:
+            self._start_native(NativeCerts.load())
+
+    def _start_native(self, lib: NativeCerts | None) -> None:
+        if lib is None:
+            return
+        der = serialization.Encoding.DER
+        try:
+            self._key_ptr = lib.pkey(
+                self.leaf_key.private_bytes(
+                    der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
+            self._ca_ptr = lib.x509(self.ca_cert.public_bytes(der))
+            self._chain_ptr = lib.chain([self._ca_ptr])
+        except ValueError:
+            self._free_native(lib)
+            return
+        self.native = lib
+
+    def _free_native(self, lib: NativeCerts) -> None:
+        for leaf in self._certs.values():
+            if leaf.ptr:
+                lib.free_x509(leaf.ptr)
+                leaf.ptr = 0
+        if self._chain_ptr:
+            lib.free_chain(self._chain_ptr)
+        if self._ca_ptr:
+            lib.free_x509(self._ca_ptr)
+        if self._key_ptr:
+            lib.free_pkey(self._key_ptr)
+        self._key_ptr = self._ca_ptr = self._chain_ptr = 0
+        self.native = None
+
+    @property
+    def mode(self) -> str:
+        """How leaves are presented: "native" or "context"."""
+        return "native" if self.native is not None else "context"
 
     def close(self) -> None:
-        """Remove the temporary files (the leaf key among them)."""
+        """Free the libssl objects and remove the temporary files (the leaf key among them)."""
+        if self.native is not None:
+            self._free_native(self.native)
         self._certs.clear()
         self._contexts.clear()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        self._shared.clear()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
     def _issuer(self, signer: Signer) -> tuple[x509.Certificate, PrivateKey]:
         if signer is Signer.UNTRUSTED:
@@ -227,9 +294,9 @@ class Forger:
 
     def certificate(self, spec: ForgeSpec) -> x509.Certificate:
         """The forged certificate for ``spec`` (minted on a cache miss)."""
-        return self._entry(spec)[0]
+        return self._entry(spec).cert
 
-    def _entry(self, spec: ForgeSpec) -> tuple[x509.Certificate, Path]:
+    def _entry(self, spec: ForgeSpec) -> _Leaf:
         entry = self._certs.get(spec)
         if entry is not None:
             self._certs.move_to_end(spec)
@@ -244,19 +311,48 @@ class Forger:
             issuer_key=issuer_key,
             now=datetime.now(UTC),
         )
-        self._serial += 1
-        path = self._dir / f"leaf-{self._serial}.pem"
-        pem = cert_pem(cert)
-        if spec.signer is Signer.TRUSTED:
-            # Send the CA after the leaf, as most inspection products do: clients that pin or
-            # allow-list the CA's key (Chromium's SPKI flag) see it in the chain.
-            pem += self._ca_pem
-        path.write_bytes(pem)
-        self._certs[spec] = (cert, path)
+        entry = _Leaf(cert, cert.public_bytes(serialization.Encoding.DER))
+        if self.native is not None:
+            entry.ptr = self.native.x509(entry.der)
+        self._certs[spec] = entry
         while len(self._certs) > self.cache_size:
-            _, (_, old) = self._certs.popitem(last=False)
-            old.unlink(missing_ok=True)
-        return cert, path
+            _, old = self._certs.popitem(last=False)
+            if old.ptr and self.native is not None:
+                self.native.free_x509(old.ptr)
+            if old.path is not None:
+                old.path.unlink(missing_ok=True)
+        return entry
+
+    def _files(self) -> Path:
+        """The private directory of the context path, with the leaf key in it."""
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="tlsdiag-forge-", dir=_fast_tmp()))
+            write_private(self._dir / "leaf-key.pem", key_pem(self.leaf_key))
+        return self._dir
+
+    def _path(self, spec: ForgeSpec, entry: _Leaf) -> Path:
+        if entry.path is None:
+            self._serial += 1
+            path = self._files() / f"leaf-{self._serial}.pem"
+            pem = cert_pem(entry.cert)
+            if spec.signer is Signer.TRUSTED:
+                # Send the CA after the leaf, as most inspection products do: clients that pin
+                # or allow-list the CA's key (Chromium's SPKI flag) see it in the chain.
+                pem += self._ca_pem
+            path.write_bytes(pem)
+            entry.path = path
+        return entry.path
+
+    def _base_context(self, alpn: str | None) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = self.versions.minimum
+        ctx.maximum_version = self.versions.maximum
+        if self.versions.minimum < ssl.TLSVersion.TLSv1_2:
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        ctx.num_tickets = 0
+        if alpn:
+            ctx.set_alpn_protocols([alpn])
+        return ctx
 
     def context(self, spec: ForgeSpec, alpn: str | None = None) -> ssl.SSLContext:
         """A server-side context presenting the forged certificate and selecting ``alpn``."""
@@ -267,17 +363,31 @@ class Forger:
             self._certs.move_to_end(spec)
             self.hits += 1
             return ctx
-        _, path = self._entry(spec)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = self.versions.minimum
-        ctx.maximum_version = self.versions.maximum
-        if self.versions.minimum < ssl.TLSVersion.TLSv1_2:
-            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-        ctx.num_tickets = 0
-        ctx.load_cert_chain(os.fspath(path), os.fspath(self._key_path))
-        if alpn:
-            ctx.set_alpn_protocols([alpn])
+        entry = self._entry(spec)
+        ctx = self._base_context(alpn)
+        key_path = self._files() / "leaf-key.pem"
+        ctx.load_cert_chain(os.fspath(self._path(spec, entry)), os.fspath(key_path))
         self._contexts[key] = ctx
         while len(self._contexts) > self.cache_size:
             self._contexts.popitem(last=False)
         return ctx
+
+    def wrap(
+        self, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, spec: ForgeSpec, alpn: str | None
+    ) -> ssl.SSLObject:
+        """The server side of a client's TLS connection, presenting the forged certificate."""
+        native = self.native
+        if native is not None:
+            entry = self._entry(spec)
+            ctx = self._shared.get(alpn)
+            if ctx is None:
+                ctx = self._shared[alpn] = self._base_context(alpn)
+                while len(self._shared) > 64:  # ALPN values come from servers: keep it bounded
+                    self._shared.pop(next(iter(self._shared)))
+            tls = ctx.wrap_bio(incoming, outgoing, server_side=True)
+            chain = self._chain_ptr if spec.signer is Signer.TRUSTED else None
+            if native.use(tls, entry.ptr, self._key_ptr, chain):
+                return tls
+            log.warning("presenting a certificate per connection failed: one context per leaf")
+            self._free_native(native)
+        return self.context(spec, alpn).wrap_bio(incoming, outgoing, server_side=True)

@@ -81,12 +81,7 @@ async def inspect(conn: Connection, req: RequestHead, hello: ClientHello, name: 
     verify_failed: ssl.SSLCertVerificationError | None = None
     session_key = (req.host, req.port, server_name, hello.alpn)
     try:
-        up.start_tls(
-            srv.upstream.get(hello.alpn),
-            server_side=False,
-            server_hostname=server_name,
-            session=srv.session_for(session_key),
-        )
+        srv.start_upstream_tls(up, session_key, server_name)
         async with asyncio.timeout(cfg.handshake_timeout):
             await up.handshake()
     except ssl.SSLCertVerificationError as exc:
@@ -143,7 +138,7 @@ async def inspect(conn: Connection, req: RequestHead, hello: ClientHello, name: 
         return
     ev.forged = spec.signer.value
     alpn = up.tls.selected_alpn_protocol()
-    if not await client_tls(conn, srv.forger.context(spec, alpn)):
+    if not await client_tls(conn, spec, alpn):
         up.close()
         return
     conn.link()
@@ -266,14 +261,14 @@ def _server_alert(conn: Connection, up: Endpoint, failure: TlsFailure) -> None:
             ev.tls_error_type = "warning" if level == 1 else "fatal"
 
 
-async def client_tls(conn: Connection, ctx: ssl.SSLContext) -> bool:
+async def client_tls(conn: Connection, spec: ForgeSpec, alpn: str | None) -> bool:
     """Finish the client's handshake with a forged certificate; classify a refusal."""
     client = conn.client
     assert client is not None
     ev = conn.ev
     t0 = time.perf_counter()
     try:
-        client.start_tls(ctx, server_side=True)
+        client.start_forged(conn.server.forger, spec, alpn)
         async with asyncio.timeout(conn.server.config.handshake_timeout):
             await client.handshake()
     except ssl.SSLError as exc:
@@ -334,7 +329,7 @@ async def block(
     ev.detail = detail
     ev.forged = "trusted"
     alpn = "http/1.1" if (not hello.alpn or "http/1.1" in hello.alpn) else None
-    if not await client_tls(conn, conn.server.forger.context(spec_for(name), alpn)):
+    if not await client_tls(conn, spec_for(name), alpn):
         return
     client = conn.client
     assert client is not None

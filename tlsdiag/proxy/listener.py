@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import ssl
 import threading
 import time
@@ -27,6 +28,7 @@ from tlsdiag.proxy.ca import CaMaterial, permitted_domains
 from tlsdiag.proxy.events import EventLog, ProxyEvent
 from tlsdiag.proxy.forge import Forger, ForgeSpec, TlsVersions, spec_for
 from tlsdiag.proxy.intercept import load_cert
+from tlsdiag.proxy.native import NativeSession
 from tlsdiag.proxy.policy import Decision, Policy
 from tlsdiag.proxy.relay import Connection
 from tlsdiag.proxy.tls import Endpoint, raw_msg_callback
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 SESSION_REFRESH = 30.0  # seconds before a kept upstream session is replaced by a newer one
 SESSION_MAX_AGE = 3600.0  # never resume older sessions (servers' tickets expire too)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Session = ssl.SSLSession | NativeSession  # a kept upstream session (libssl's own when native)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,7 @@ class ProxyConfig:
     backlog: int = 1024
     listener: Callable[[ProxyEvent], None] | None = None
     leaf_key: KeyType = KeyType.EC256  # the forged leaves' key type
+    native_certs: bool = True  # present leaves through libssl when it checks out (native.py)
 
 
 def _release_memory() -> None:
@@ -101,6 +105,7 @@ class ProxyServer:
             cache_size=config.cache_size,
             client_versions=TlsVersions(policy.client_min, policy.client_max),
             leaf_key_type=config.leaf_key,
+            native=config.native_certs and os.environ.get("TLSDIAG_PROXY_NATIVE_CERTS") != "0",
         )
         self.upstream = UpstreamContexts(
             minimum=policy.server_min,
@@ -118,9 +123,9 @@ class ProxyServer:
         self.trusted_by: set[str] = set()
         self.decisions: dict[tuple[str, str, int, str | None], Decision] = {}
         self._allowed: dict[str, bool] = {}  # client address -> allowed (parsed once)
-        self.sessions: OrderedDict[
-            tuple[str, int, str, tuple[str, ...]], tuple[ssl.SSLSession, float]
-        ] = OrderedDict()
+        self.sessions: OrderedDict[tuple[str, int, str, tuple[str, ...]], tuple[Session, float]] = (
+            OrderedDict()
+        )
         self._mtls: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._specs: OrderedDict[tuple[str, bytes], tuple[ForgeSpec, str, str]] = OrderedDict()
         self._server: asyncio.Server | None = None
@@ -244,29 +249,45 @@ class ProxyServer:
         kept = self.sessions.get(key)
         now = time.monotonic()
         if kept is not None and now - kept[1] < SESSION_REFRESH:
-            return  # reading a session costs ~0.1 ms (CPython copies it): not every time
-        alpn = key[3]
-        try:
-            # The session must belong to the context new connections start with.
-            tls.context = self.upstream.get(alpn)
-            session = tls.session
-        except (ValueError, ssl.SSLError):
-            return
-        if session is not None and session.has_ticket:
+            return  # a newer session is rarely needed: not every time
+        session: Session | None
+        native = self.forger.native
+        if native is not None:
+            session = native.session(tls)  # no copy, no context switch needed
+        else:
+            alpn = key[3]
+            try:
+                # The session must belong to the context new connections start with.
+                tls.context = self.upstream.get(alpn)
+                session = tls.session  # CPython copies it (~0.15 ms)
+            except (ValueError, ssl.SSLError):
+                return
+            if session is not None and not session.has_ticket:
+                session = None
+        if session is not None:
             self.sessions[key] = (session, now)
             self.sessions.move_to_end(key)
             while len(self.sessions) > self.config.cache_size:
                 self.sessions.popitem(last=False)
 
-    def session_for(self, key: tuple[str, int, str, tuple[str, ...]]) -> ssl.SSLSession | None:
-        """A kept upstream session for this host, port, SNI and ALPN offer (None when stale)."""
+    def start_upstream_tls(
+        self, up: Endpoint, key: tuple[str, int, str, tuple[str, ...]], server_name: str
+    ) -> None:
+        """Start TLS toward the server, offering the session kept for this host, port, SNI
+        and ALPN offer (none when stale)."""
+        ctx = self.upstream.get(key[3])
         kept = self.sessions.get(key)
-        if kept is None:
-            return None
-        if time.monotonic() - kept[1] > SESSION_MAX_AGE:
+        if kept is not None and time.monotonic() - kept[1] > SESSION_MAX_AGE:
             del self.sessions[key]
-            return None
-        return kept[0]
+            kept = None
+        session = kept[0] if kept is not None else None
+        if isinstance(session, NativeSession):
+            up.start_tls(ctx, server_side=False, server_hostname=server_name)
+            native = self.forger.native
+            if native is not None and up.tls is not None:
+                native.resume(up.tls, session)  # refused: a full handshake, nothing worse
+        else:
+            up.start_tls(ctx, server_side=False, server_hostname=server_name, session=session)
 
     def learn_mutual_tls(self, host: str, port: int) -> None:
         self._mtls[(host, port)] = None

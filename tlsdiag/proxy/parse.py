@@ -392,11 +392,13 @@ def _hello_body(b: bytes, raw_length: int) -> ClientHello:
 
 
 def _vec(b: bytes, pos: int, size: int) -> tuple[bytes, int]:
-    n = int.from_bytes(b[pos : pos + size], "big")
     start = pos + size
-    if len(b[start : start + n]) != n or len(b[pos : pos + size]) != size:
+    if start > len(b) or pos < 0:
         raise IndexError("truncated vector")
-    return b[start : start + n], start + n
+    end = start + int.from_bytes(b[pos:start], "big")
+    if end > len(b):
+        raise IndexError("truncated vector")
+    return b[start:end], end
 
 
 class BadServerName(NotTls):

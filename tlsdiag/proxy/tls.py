@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tlsdiag import codes
 
 if TYPE_CHECKING:
+    from tlsdiag.proxy.forge import Forger, ForgeSpec
     from tlsdiag.proxy.parse import RequestBody
     from tlsdiag.proxy.relay import Connection
 
@@ -256,13 +257,25 @@ class Endpoint(asyncio.Protocol):
         """Switch to TLS; bytes already received (the ClientHello) are fed to it."""
         self.bio_in = ssl.MemoryBIO()
         self.bio_out = ssl.MemoryBIO()
-        self.tls = ctx.wrap_bio(
-            self.bio_in,
-            self.bio_out,
-            server_side=server_side,
-            server_hostname=server_hostname,
-            session=session,
+        self._begin(
+            ctx.wrap_bio(
+                self.bio_in,
+                self.bio_out,
+                server_side=server_side,
+                server_hostname=server_hostname,
+                session=session,
+            )
         )
+
+    def start_forged(self, forger: Forger, spec: ForgeSpec, alpn: str | None) -> None:
+        """Switch to TLS as the server, presenting the forged certificate for ``spec``."""
+        self.bio_in = ssl.MemoryBIO()
+        self.bio_out = ssl.MemoryBIO()
+        self._begin(forger.wrap(self.bio_in, self.bio_out, spec, alpn))
+
+    def _begin(self, tls: ssl.SSLObject) -> None:
+        assert self.bio_in is not None
+        self.tls = tls
         self.tls._tlsdiag_ep = self  # type: ignore[attr-defined] # for the message callback
         if self.pending:
             self.bio_in.write(bytes(self.pending))
