@@ -14,6 +14,13 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """A test run started in the background of a shell (``pytest &``) ignores SIGINT, and a
+    child inherits that, so Python would never raise KeyboardInterrupt: give the child a
+    terminal's default, as a user pressing Ctrl-C has."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(("sig", "codes"), [(signal.SIGTERM, (143,)), (signal.SIGINT, (0, 130))])
 def test_lab_serve_cleans_its_temp_folder_on_signals(
     sig: signal.Signals, codes: tuple[int, ...]
@@ -23,6 +30,7 @@ def test_lab_serve_cleans_its_temp_folder_on_signals(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     ) as proc:
         try:
             assert proc.stdout is not None and proc.stderr is not None
