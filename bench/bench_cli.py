@@ -5,7 +5,10 @@
 
 Each row runs tlsdiag (A) and its reference (B) in turn, A B A B ..., after one warm-up each
 (which also writes the bytecode caches), and prints the median wall time, the median CPU time
-(user + system of the finished process, from ``os.wait4``) and the median peak RSS. Pairing
+(user + system of the finished process, from ``os.wait4``) and the peak RSS of one more run
+under GNU ``time -f %M`` (``/usr/bin/time``; "-" without it). The peak cannot come from
+``os.wait4``: a child forked from this process (which holds the lab, ~40 MB) inherits that
+high-water mark until it execs, so every command would show at least this process's size. Pairing
 keeps the comparison fair when a shared machine's speed drifts during the run. The rows:
 
   version   ``tlsdiag --version``              vs ``python -c pass``
@@ -22,6 +25,7 @@ interpreter running this script.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import statistics
@@ -39,11 +43,12 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 EXE = [sys.executable, "-m", "tlsdiag"]
 ERROR = "curl: (60) SSL certificate problem: unable to get local issuer certificate"
 
-Run = Callable[[], tuple[float, float, float]]  # wall s, cpu s, peak KiB
+Run = Callable[[], tuple[float, float]]  # wall s, cpu s
+GNU_TIME = "/usr/bin/time"
 
 
-def one(cmd: Sequence[str]) -> tuple[float, float, float]:
-    """Run ``cmd`` once: wall seconds, CPU seconds and peak RSS (KiB) of that process."""
+def one(cmd: Sequence[str]) -> tuple[float, float]:
+    """Run ``cmd`` once: wall seconds and CPU seconds of that process."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV
@@ -51,18 +56,34 @@ def one(cmd: Sequence[str]) -> tuple[float, float, float]:
     _, _, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = 0  # reaped above
-    return wall, usage.ru_utime + usage.ru_stime, float(usage.ru_maxrss)
+    return wall, usage.ru_utime + usage.ru_stime
 
 
-def many(cmds: Sequence[Sequence[str]]) -> tuple[float, float, float]:
-    """Run the commands one after the other: total wall and CPU, largest peak."""
+def many(cmds: Sequence[Sequence[str]]) -> tuple[float, float]:
+    """Run the commands one after the other: total wall and CPU."""
     start = time.perf_counter()
-    cpu = peak = 0.0
+    cpu = 0.0
     for cmd in cmds:
-        _, c, p = one(cmd)
-        cpu += c
-        peak = max(peak, p)
-    return time.perf_counter() - start, cpu, peak
+        cpu += one(cmd)[1]
+    return time.perf_counter() - start, cpu
+
+
+def peak_mib(cmd: Sequence[str] | None) -> str:
+    """The peak RSS of one run of ``cmd``, measured by GNU time (its own small process forks
+    the command, so the figure is the command's alone)."""
+    if cmd is None or not os.access(GNU_TIME, os.X_OK):
+        return "-"
+    with tempfile.NamedTemporaryFile("r") as out:
+        subprocess.run(
+            [GNU_TIME, "-f", "%M", "-o", out.name, *cmd],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=ENV,
+            check=False,
+        )
+        kib = out.read().strip().splitlines()[-1:]
+    return f"{int(kib[0]) / 1024:.1f}MB" if kib and kib[0].isdigit() else "-"
 
 
 def pair(
@@ -80,13 +101,12 @@ def pair(
     return out_a, out_b
 
 
-def fmt(samples: list[tuple[float, ...]]) -> str:
+def fmt(samples: list[tuple[float, ...]], peak: str) -> str:
     if not samples:
         return f"{'-':>10} {'-':>10} {'-':>9}"
     wall = statistics.median(s[0] for s in samples)
     cpu = statistics.median(s[1] for s in samples)
-    peak = statistics.median(s[2] for s in samples) / 1024
-    return f"{wall * 1000:8.0f}ms {cpu * 1000:8.0f}ms {peak:7.1f}MB"
+    return f"{wall * 1000:8.0f}ms {cpu * 1000:8.0f}ms {peak:>9}"
 
 
 def main() -> None:
@@ -113,52 +133,42 @@ def main() -> None:
 
         curl_cmd = [curl or "curl", "-s", "-o", "/dev/null", "--max-time", "5", "--cacert", root]
 
-        rows: list[tuple[str, str, Run, Run | None]] = [
-            (
-                "version",
-                "python -c pass",
-                lambda: one([*EXE, "--version"]),
-                lambda: one([sys.executable, "-c", "pass"]),
-            ),
+        check_cmd = [*EXE, "check", good.target, "--resolve", good.resolve, "--cafile", root]
+        many_cmd = [*EXE, "check", "--from", str(listing), "--cafile", root, *resolves]
+        curl_urls = [[*curl_cmd, "--resolve", c.resolve, f"https://{c.target}/"] for c in targets]
+        # name, reference label, A's command, B's commands (one, or several run in a row)
+        rows: list[tuple[str, str, list[str], list[list[str]] | None]] = [
+            ("version", "python -c pass", [*EXE, "--version"], [[sys.executable, "-c", "pass"]]),
             (
                 "check",
                 "curl -s, same URL",
-                lambda: one(
-                    [*EXE, "check", good.target, "--resolve", good.resolve, "--cafile", root]
-                ),
-                ((lambda: one([*curl_cmd, "--resolve", curl_resolve, url])) if curl else None),
+                check_cmd,
+                [[*curl_cmd, "--resolve", curl_resolve, url]] if curl else None,
             ),
-            ("explain", "", lambda: one([*EXE, "explain", ERROR]), None),
-            ("log", "", lambda: one([*EXE, "explain", "--file", str(log)]), None),
-            ("demo", "", lambda: one([*EXE, "demo"]), None),
-            (
-                "many",
-                f"curl x{args.names}",
-                lambda: one([*EXE, "check", "--from", str(listing), "--cafile", root, *resolves]),
-                (
-                    (
-                        lambda: many(
-                            [
-                                [*curl_cmd, "--resolve", c.resolve, f"https://{c.target}/"]
-                                for c in targets
-                            ]
-                        )
-                    )
-                    if curl
-                    else None
-                ),
-            ),
+            ("explain", "", [*EXE, "explain", ERROR], None),
+            ("log", "", [*EXE, "explain", "--file", str(log)], None),
+            ("demo", "", [*EXE, "demo"], None),
+            ("many", f"curl x{args.names}", many_cmd, curl_urls if curl else None),
         ]
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.runs} runs, medians")
         print(
             f"{'row':<8} {'A: tlsdiag wall, cpu, peak':>31}   {'B':<20} {'B wall, cpu, peak':>31}"
         )
-        for name, ref, a, b in rows:
+        for name, ref, a_cmd, b_cmds in rows:
             if name not in only:
                 continue
             runs = max(3, args.runs // 3) if name in ("demo", "many") else args.runs
+            a: Run = functools.partial(one, a_cmd)
+            b: Run | None = None
+            if b_cmds:
+                b = (
+                    functools.partial(one, b_cmds[0])
+                    if len(b_cmds) == 1
+                    else functools.partial(many, b_cmds)
+                )
             sa, sb = pair(runs, a, b)
-            print(f"{name:<8} {fmt(sa)}   {ref:<20} {fmt(sb) if b else ''}", flush=True)
+            line = f"{name:<8} {fmt(sa, peak_mib(a_cmd))}   {ref:<20} "
+            print(line + (fmt(sb, peak_mib(b_cmds[0])) if b_cmds else ""), flush=True)
 
 
 if __name__ == "__main__":
