@@ -2,6 +2,7 @@
 
     python bench/bench_cli.py                 # 10 runs of each pair, medians
     python bench/bench_cli.py --runs 5 --only version,check
+    python bench/bench_cli.py --baseline /tmp/old-venv/bin/python   # before/after, interleaved
 
 Each row runs tlsdiag (A) and its reference (B) in turn, A B A B ..., after one warm-up each
 (which also writes the bytecode caches), and prints the median wall time, the median CPU time
@@ -17,6 +18,10 @@ keeps the comparison fair when a shared machine's speed drifts during the run. T
   log       ``tlsdiag explain --file`` of a 1 MB log with one error line (no reference)
   demo      ``tlsdiag demo`` (17 lab cases; no reference)
   many      ``tlsdiag check --from FILE`` of 200 lab targets vs ``curl`` run 200 times
+
+``--baseline PYTHON`` adds another installation of tlsdiag (run as ``PYTHON -m tlsdiag``, e.g.
+the previous release installed in its own venv) as a third column, run in the same turns. Each
+installation gets its own cache directory (``TLSDIAG_CACHE_DIR``), warmed by the warm-up run.
 
 Only the standard library and curl are needed; tlsdiag is run as ``python -m tlsdiag`` with the
 interpreter running this script.
@@ -47,11 +52,11 @@ Run = Callable[[], tuple[float, float]]  # wall s, cpu s
 GNU_TIME = "/usr/bin/time"
 
 
-def one(cmd: Sequence[str]) -> tuple[float, float]:
+def one(cmd: Sequence[str], env: dict[str, str] = ENV) -> tuple[float, float]:
     """Run ``cmd`` once: wall seconds and CPU seconds of that process."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
     _, _, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -68,7 +73,7 @@ def many(cmds: Sequence[Sequence[str]]) -> tuple[float, float]:
     return time.perf_counter() - start, cpu
 
 
-def peak_mib(cmd: Sequence[str] | None) -> str:
+def peak_mib(cmd: Sequence[str] | None, env: dict[str, str] = ENV) -> str:
     """The peak RSS of one run of ``cmd``, measured by GNU time (its own small process forks
     the command, so the figure is the command's alone)."""
     if cmd is None or not os.access(GNU_TIME, os.X_OK):
@@ -79,29 +84,25 @@ def peak_mib(cmd: Sequence[str] | None) -> str:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=ENV,
+            env=env,
             check=False,
         )
         kib = out.read().strip().splitlines()[-1:]
     return f"{int(kib[0]) / 1024:.1f}MB" if kib and kib[0].isdigit() else "-"
 
 
-def pair(
-    runs: int, a: Run, b: Run | None
-) -> tuple[list[tuple[float, ...]], list[tuple[float, ...]]]:
-    a()
-    if b:
-        b()
-    out_a: list[tuple[float, ...]] = []
-    out_b: list[tuple[float, ...]] = []
+def interleave(runs: int, commands: Sequence[Run]) -> list[list[tuple[float, float]]]:
+    """One warm-up each, then ``runs`` rounds of every command in turn (A B C A B C ...)."""
+    for run in commands:
+        run()
+    samples: list[list[tuple[float, float]]] = [[] for _ in commands]
     for _ in range(runs):
-        out_a.append(a())
-        if b:
-            out_b.append(b())
-    return out_a, out_b
+        for out, run in zip(samples, commands, strict=True):
+            out.append(run())
+    return samples
 
 
-def fmt(samples: list[tuple[float, ...]], peak: str) -> str:
+def fmt(samples: list[tuple[float, float]], peak: str) -> str:
     if not samples:
         return f"{'-':>10} {'-':>10} {'-':>9}"
     wall = statistics.median(s[0] for s in samples)
@@ -114,10 +115,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--only", default="version,check,explain,log,demo,many")
     parser.add_argument("--names", type=int, default=200, help="targets of the 'many' row")
+    parser.add_argument(
+        "--baseline",
+        metavar="PYTHON",
+        help="also run tlsdiag with this interpreter (another installation, e.g. the previous "
+        "release in its own venv) as a third column, in turn with the others",
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     curl = shutil.which("curl")
     with Lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        # ``python -m`` puts the working directory first on sys.path: run from an empty one,
+        # so each interpreter runs its own installation, not a source tree it was started in
+        os.chdir(tmp)
         root = str(lab.root_pem_path)
         good = lab.cases["good"]
         url = f"https://{good.target}/"
@@ -133,42 +143,49 @@ def main() -> None:
 
         curl_cmd = [curl or "curl", "-s", "-o", "/dev/null", "--max-time", "5", "--cacert", root]
 
-        check_cmd = [*EXE, "check", good.target, "--resolve", good.resolve, "--cafile", root]
-        many_cmd = [*EXE, "check", "--from", str(listing), "--cafile", root, *resolves]
+        check_args = ["check", good.target, "--resolve", good.resolve, "--cafile", root]
+        many_args = ["check", "--from", str(listing), "--cafile", root, *resolves]
         curl_urls = [[*curl_cmd, "--resolve", c.resolve, f"https://{c.target}/"] for c in targets]
-        # name, reference label, A's command, B's commands (one, or several run in a row)
+        # name, reference label, tlsdiag's arguments, B's commands (one, or several in a row)
         rows: list[tuple[str, str, list[str], list[list[str]] | None]] = [
-            ("version", "python -c pass", [*EXE, "--version"], [[sys.executable, "-c", "pass"]]),
+            ("version", "python -c pass", ["--version"], [[sys.executable, "-c", "pass"]]),
             (
                 "check",
                 "curl -s, same URL",
-                check_cmd,
+                check_args,
                 [[*curl_cmd, "--resolve", curl_resolve, url]] if curl else None,
             ),
-            ("explain", "", [*EXE, "explain", ERROR], None),
-            ("log", "", [*EXE, "explain", "--file", str(log)], None),
-            ("demo", "", [*EXE, "demo"], None),
-            ("many", f"curl x{args.names}", many_cmd, curl_urls if curl else None),
+            ("explain", "", ["explain", ERROR], None),
+            ("log", "", ["explain", "--file", str(log)], None),
+            ("demo", "", ["demo"], None),
+            ("many", f"curl x{args.names}", many_args, curl_urls if curl else None),
         ]
+        # each installation keeps its own warm caches, as it would on a user's machine
+        tlsdiags = [(EXE, dict(ENV, TLSDIAG_CACHE_DIR=str(Path(tmp) / "cache-a")))]
+        if args.baseline:
+            base_env = dict(ENV, TLSDIAG_CACHE_DIR=str(Path(tmp) / "cache-baseline"))
+            tlsdiags.append(([args.baseline, "-m", "tlsdiag"], base_env))
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.runs} runs, medians")
-        print(
-            f"{'row':<8} {'A: tlsdiag wall, cpu, peak':>31}   {'B':<20} {'B wall, cpu, peak':>31}"
-        )
-        for name, ref, a_cmd, b_cmds in rows:
+        header = f"{'row':<8} {'A: tlsdiag wall, cpu, peak':>31}"
+        if args.baseline:
+            header += f"   {'baseline wall, cpu, peak':>31}"
+        print(f"{header}   {'B':<20} {'B wall, cpu, peak':>31}")
+        for name, ref, tail, b_cmds in rows:
             if name not in only:
                 continue
             runs = max(3, args.runs // 3) if name in ("demo", "many") else args.runs
-            a: Run = functools.partial(one, a_cmd)
-            b: Run | None = None
+            commands: list[Run] = [functools.partial(one, [*e, *tail], env) for e, env in tlsdiags]
             if b_cmds:
-                b = (
-                    functools.partial(one, b_cmds[0])
-                    if len(b_cmds) == 1
-                    else functools.partial(many, b_cmds)
+                single = len(b_cmds) == 1
+                commands.append(
+                    functools.partial(one, b_cmds[0]) if single else functools.partial(many, b_cmds)
                 )
-            sa, sb = pair(runs, a, b)
-            line = f"{name:<8} {fmt(sa, peak_mib(a_cmd))}   {ref:<20} "
-            print(line + (fmt(sb, peak_mib(b_cmds[0])) if b_cmds else ""), flush=True)
+            samples = interleave(runs, commands)
+            cells = [
+                fmt(samples[i], peak_mib([*e, *tail], env)) for i, (e, env) in enumerate(tlsdiags)
+            ]
+            line = f"{name:<8} " + "   ".join(cells) + f"   {ref:<20} "
+            print(line + (fmt(samples[-1], peak_mib(b_cmds[0])) if b_cmds else ""), flush=True)
 
 
 if __name__ == "__main__":
