@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from tlsdiag.facts.ids import Platform
 from tlsdiag.kb._load import load_validated
@@ -46,8 +46,7 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class NamePattern:
+class NamePattern(NamedTuple):
     """An anchored, case-insensitive pattern of the data files, compiled on first real use.
 
     Compiling the ~140 patterns costs more than a whole check's analysis; the literal needles
@@ -67,8 +66,7 @@ class NamePattern:
         return _regex(self.pattern).fullmatch(value)
 
 
-@dataclass(frozen=True, slots=True)
-class NameRule:
+class NameRule(NamedTuple):
     """Anchored, case-insensitive patterns on one certificate name; every set field must match."""
 
     cn: NamePattern | None = None
@@ -105,8 +103,7 @@ class Vendor:
     note: str
 
 
-@dataclass(frozen=True, slots=True)
-class PublicIssuer:
+class PublicIssuer(NamedTuple):
     """An organisation that runs a public issuing CA."""
 
     id: str

@@ -52,8 +52,8 @@ def snippet_lines(text: str) -> list[str] | None:
 
 def _value(value: Any) -> Any:
     if isinstance(value, str):
-        return printable(value)
-    if isinstance(value, Mapping):
+        return value if value.isascii() and value.isprintable() else printable(value)
+    if isinstance(value, dict | Mapping):  # dict first: the common case, without the ABC check
         return {printable(str(k)): _value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(_value(v) for v in value)
