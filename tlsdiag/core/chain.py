@@ -8,7 +8,7 @@ verifier's message is evidence only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -43,8 +43,7 @@ class FetchedIssuer(NamedTuple):
     cert: x509.Certificate
 
 
-@dataclass(frozen=True, slots=True)
-class ChainAnalysis:
+class ChainAnalysis(NamedTuple):
     """The result of analysing a presented chain."""
 
     presented: tuple[x509.Certificate, ...]

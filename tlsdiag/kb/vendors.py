@@ -8,7 +8,6 @@ against it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -83,8 +82,7 @@ class NameRule(NamedTuple):
         return ", ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class Vendor:
+class Vendor(NamedTuple):
     """One TLS-inspection product or local MITM program."""
 
     id: str
