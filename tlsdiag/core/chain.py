@@ -8,8 +8,9 @@ verifier's message is evidence only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from cryptography import x509
 
@@ -27,8 +28,7 @@ EXPIRY_WARNING_DAYS = 30
 MAX_DEPTH = 10
 
 
-@dataclass(frozen=True, slots=True)
-class Roots:
+class Roots(NamedTuple):
     """A named set of trust anchors (what ``stores.bundles.RootSet`` provides)."""
 
     name: RootSetId
@@ -36,16 +36,14 @@ class Roots:
     subject_keys: tuple[str, ...] = ()  # certs.name_key of each subject, when cached (or empty)
 
 
-@dataclass(frozen=True, slots=True)
-class FetchedIssuer:
+class FetchedIssuer(NamedTuple):
     """An issuer certificate fetched from an AIA caIssuers URL."""
 
     url: str
     cert: x509.Certificate
 
 
-@dataclass(frozen=True, slots=True)
-class ChainAnalysis:
+class ChainAnalysis(NamedTuple):
     """The result of analysing a presented chain."""
 
     presented: tuple[x509.Certificate, ...]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from tlsdiag.facts.machine import MachineFacts
 from tlsdiag.model import Report
@@ -19,8 +20,7 @@ from tlsdiag.model import Report
 _SALT = b"tlsdiag machine id v1\x00"
 
 
-@dataclass(frozen=True, slots=True)
-class MachineRaw:
+class MachineRaw(NamedTuple):
     """What the edge read about this machine and session (plain values, nothing secret)."""
 
     hostname: str

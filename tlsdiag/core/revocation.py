@@ -14,8 +14,8 @@ proxies and firewalls, and that says nothing about the certificate.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -40,8 +40,7 @@ MAX_AGE_WITHOUT_NEXT_UPDATE = timedelta(days=7)
 """An OCSP response without nextUpdate is accepted this long after its thisUpdate."""
 
 
-@dataclass(frozen=True, slots=True)
-class RevocationStatus:
+class RevocationStatus(NamedTuple):
     """What one source (stapled OCSP, an OCSP responder, a CRL) said about one certificate."""
 
     status: str  # "good" | "revoked" | "unknown"

@@ -7,7 +7,7 @@ a usage error (exit 2).
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tlsdiag.model import Target
 
@@ -208,8 +208,7 @@ def _split_host_port(text: str, raw: str, default_port: int) -> tuple[str, int]:
     return text, default_port
 
 
-@dataclass(frozen=True, slots=True)
-class ResolveRule:
+class ResolveRule(NamedTuple):
     """``--resolve HOST:PORT:ADDR[,ADDR...]`` (host ``*`` matches any)."""
 
     host: str
@@ -252,8 +251,7 @@ def parse_resolve(spec: str) -> ResolveRule:
     return ResolveRule(name, port, tuple(addresses))
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectTo:
+class ConnectTo(NamedTuple):
     """``--connect-to HOST1:PORT1:HOST2:PORT2`` (empty parts match / keep anything)."""
 
     host: str

@@ -9,8 +9,9 @@ expects. No I/O here: every input is data.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from tlsdiag import codes
 from tlsdiag.core import certs as C
@@ -26,8 +27,7 @@ HOW_TO_DECIDE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class MissingIssuer:
+class MissingIssuer(NamedTuple):
     """Who the issuer is that the server did not send and no store here holds.
 
     ``public`` is the evidence that it is a public CA (a public CA organisation in its name, an

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.x509 import DNSName, IPAddress
@@ -34,8 +34,7 @@ SERVER_AUTH = ExtendedKeyUsageOID.SERVER_AUTH
 ANY_EKU = ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyOutcome:
+class VerifyOutcome(NamedTuple):
     """Whether the chain verified, the path the verifier built, and its message."""
 
     ok: bool

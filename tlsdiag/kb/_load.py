@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from tlsdiag import __version__
 
 T = TypeVar("T")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: vendors and public issuers keep their derived needles
 
 
 def data_bytes(name: str) -> bytes:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from tlsdiag.kb._load import load_toml
 from tlsdiag.model import Severity
 
 
-@dataclass(frozen=True, slots=True)
-class FindingInfo:
+class FindingInfo(NamedTuple):
     """The words for one finding code."""
 
     code: str

@@ -8,9 +8,8 @@ against it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from tlsdiag.facts.ids import Platform
 from tlsdiag.kb._load import load_validated
@@ -46,8 +45,7 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class NamePattern:
+class NamePattern(NamedTuple):
     """An anchored, case-insensitive pattern of the data files, compiled on first real use.
 
     Compiling the ~140 patterns costs more than a whole check's analysis; the literal needles
@@ -67,8 +65,7 @@ class NamePattern:
         return _regex(self.pattern).fullmatch(value)
 
 
-@dataclass(frozen=True, slots=True)
-class NameRule:
+class NameRule(NamedTuple):
     """Anchored, case-insensitive patterns on one certificate name; every set field must match."""
 
     cn: NamePattern | None = None
@@ -85,8 +82,7 @@ class NameRule:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class Vendor:
+class Vendor(NamedTuple):
     """One TLS-inspection product or local MITM program."""
 
     id: str
@@ -105,8 +101,7 @@ class Vendor:
     note: str
 
 
-@dataclass(frozen=True, slots=True)
-class PublicIssuer:
+class PublicIssuer(NamedTuple):
     """An organisation that runs a public issuing CA."""
 
     id: str
@@ -114,9 +109,27 @@ class PublicIssuer:
     note: str = ""
 
 
-def _compile(pattern: Any, where: str, *, checked: bool = False) -> NamePattern:
+# Key of the cached document (kb._load) under which the needles derived from its patterns are
+# kept, so a run that reads an accepted file from the cache does not derive them again.
+_NEEDLES_KEY = "derived_needles"
+
+
+def _needle_memo(doc: dict[str, Any], checked: bool) -> dict[str, Any]:
+    """Pattern -> needles of ``doc``: the ones kept with an accepted document, else a new map
+    that building fills (``load_validated`` then caches it with the document)."""
+    memo = doc.get(_NEEDLES_KEY) if checked else None
+    if not isinstance(memo, dict):
+        memo = {}
+        doc[_NEEDLES_KEY] = memo
+    return memo
+
+
+def _compile(
+    pattern: Any, where: str, *, checked: bool = False, memo: dict[str, Any] | None = None
+) -> NamePattern:
     """A :class:`NamePattern`; the regex is compiled now (to reject a bad one) unless
-    ``checked`` says this data file was accepted before."""
+    ``checked`` says this data file was accepted before; its needles come from ``memo`` when
+    there (else they are derived and put there)."""
     if not isinstance(pattern, str) or not pattern:
         raise ValueError(f"{where}: pattern must be a non-empty string")
     if not checked:
@@ -124,10 +137,19 @@ def _compile(pattern: Any, where: str, *, checked: bool = False) -> NamePattern:
             _regex(pattern)
         except re.error as exc:
             raise ValueError(f"{where}: bad regex {pattern!r}: {exc}") from exc
-    return NamePattern(pattern, derive_needles(pattern))
+    known = memo.get(pattern) if memo is not None else None
+    if isinstance(known, list) and all(isinstance(n, str) for n in known):
+        needles = tuple(known)
+    else:
+        needles = derive_needles(pattern)
+        if memo is not None:
+            memo[pattern] = list(needles)
+    return NamePattern(pattern, needles)
 
 
-def _rule(entry: Any, where: str, checked: bool = False) -> NameRule:
+def _rule(
+    entry: Any, where: str, checked: bool = False, memo: dict[str, Any] | None = None
+) -> NameRule:
     if not isinstance(entry, dict):
         raise ValueError(f"{where}: a rule must be a table like {{ cn = '...' }}")
     unknown = set(entry) - _RULE_KEYS
@@ -136,7 +158,8 @@ def _rule(entry: Any, where: str, checked: bool = False) -> NameRule:
     if not entry:
         raise ValueError(f"{where}: empty rule")
     compiled = {
-        key: _compile(value, f"{where}.{key}", checked=checked) for key, value in entry.items()
+        key: _compile(value, f"{where}.{key}", checked=checked, memo=memo)
+        for key, value in entry.items()
     }
     return NameRule(cn=compiled.get("cn"), o=compiled.get("o"), ou=compiled.get("ou"))
 
@@ -147,11 +170,13 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_vendor(entry: dict[str, Any], *, checked: bool = False) -> Vendor:
+def parse_vendor(
+    entry: dict[str, Any], *, checked: bool = False, memo: dict[str, Any] | None = None
+) -> Vendor:
     """Validate one ``[[vendor]]`` table and build a :class:`Vendor`.
 
     ``checked``: the entry comes from a data file accepted before (its regexes compile), so
-    they are compiled only when first needed.
+    they are compiled only when first needed. ``memo``: the needles known per pattern.
 
     Raises:
         ValueError: unknown or missing keys, bad kinds/platforms, regexes that do not compile.
@@ -179,8 +204,10 @@ def parse_vendor(entry: dict[str, Any], *, checked: bool = False) -> Vendor:
     root_rules = entry["root"]
     if not isinstance(issuer_rules, list) or not isinstance(root_rules, list):
         raise ValueError(f"{where}: issuer and root must be arrays of rules")
-    issuer = tuple(_rule(r, f"{where}.issuer[{i}]", checked) for i, r in enumerate(issuer_rules))
-    root = tuple(_rule(r, f"{where}.root[{i}]", checked) for i, r in enumerate(root_rules))
+    issuer = tuple(
+        _rule(r, f"{where}.issuer[{i}]", checked, memo) for i, r in enumerate(issuer_rules)
+    )
+    root = tuple(_rule(r, f"{where}.root[{i}]", checked, memo) for i, r in enumerate(root_rules))
     if not issuer and not root:
         raise ValueError(f"{where}: needs at least one issuer or root rule")
     apps = _strings(entry["default_bypass_apps"], f"{where}.default_bypass_apps")
@@ -211,8 +238,9 @@ def vendors() -> tuple[Vendor, ...]:
 def _vendors(doc: dict[str, Any], checked: bool) -> tuple[Vendor, ...]:
     out: list[Vendor] = []
     seen: set[str] = set()
+    memo = _needle_memo(doc, checked)
     for entry in doc["vendor"]:
-        vendor = parse_vendor(entry, checked=checked)
+        vendor = parse_vendor(entry, checked=checked, memo=memo)
         if vendor.id in seen:
             raise ValueError(f"vendors.toml: duplicate id {vendor.id}")
         seen.add(vendor.id)
@@ -237,6 +265,7 @@ def public_issuers() -> tuple[PublicIssuer, ...]:
 def _public_issuers(doc: dict[str, Any], checked: bool) -> tuple[PublicIssuer, ...]:
     out: list[PublicIssuer] = []
     seen: set[str] = set()
+    memo = _needle_memo(doc, checked)
     for entry in doc["issuer"]:
         unknown = set(entry) - _ISSUER_KEYS
         if unknown:
@@ -250,7 +279,9 @@ def _public_issuers(doc: dict[str, Any], checked: bool) -> tuple[PublicIssuer, .
         out.append(
             PublicIssuer(
                 id=pid,
-                org=_compile(entry["org"], f"public_issuers.toml: {pid}.org", checked=checked),
+                org=_compile(
+                    entry["org"], f"public_issuers.toml: {pid}.org", checked=checked, memo=memo
+                ),
                 note=str(entry.get("note", "")),
             )
         )

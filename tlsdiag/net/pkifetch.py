@@ -20,7 +20,7 @@ import ipaddress
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from tlsdiag import __version__
@@ -28,8 +28,7 @@ from tlsdiag import __version__
 MAX_REDIRECTS = 3
 
 
-@dataclass(frozen=True, slots=True)
-class HttpBody:
+class HttpBody(NamedTuple):
     """The outcome of one fetch: a body, or an error in plain words."""
 
     url: str

@@ -21,7 +21,6 @@ from typing import Any
 from tlsdiag import codes
 from tlsdiag.core.quiet import quietly
 from tlsdiag.core.target import ConnectTo, ResolveRule
-from tlsdiag.core.tls_failure import classify
 from tlsdiag.model import (
     ConnectAttempt,
     DnsAnswer,
@@ -199,6 +198,8 @@ def _ssl_failure(exc: BaseException, wire: Wire, rec: Recorder) -> ProbeFailure:
     message = str(exc)
     if isinstance(exc, ConnectionResetError):
         return ProbeFailure(codes.NETWORK_RESET, "handshake", "connection reset during handshake")
+    from tlsdiag.core.tls_failure import classify  # a failed handshake only: its table costs
+
     alerts = rec.alert_codes_in
     found = classify(
         peer="server",

@@ -7,33 +7,31 @@ line. JSON escapes them itself and HTML uses ``html.escape``; this is for consol
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from tlsdiag.model import Finding, Report
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# The characters ``printable`` escapes: C0 and C1 controls, DEL, line and paragraph separators.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_UNSAFE_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def _escape_char(ch: str) -> str:
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
     if ch in _NAMED:
         return _NAMED[ch]
     code = ord(ch)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def _unsafe(ch: str) -> bool:
-    code = ord(ch)
-    return code < 0x20 or 0x7F <= code < 0xA0 or code in (0x2028, 0x2029)
-
-
 def printable(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` with control characters escaped (``\\x1b``, ``\\n``); newlines kept if asked."""
-    if not any(_unsafe(c) for c in text):
+    if text.isascii() and text.isprintable():  # the common case, without a regex
         return text
-    return "".join(
-        c if not _unsafe(c) or (keep_newlines and c == "\n") else _escape_char(c) for c in text
-    )
+    return (_UNSAFE_BUT_NEWLINE if keep_newlines else _UNSAFE).sub(_escape, text)
 
 
 RULE_SNIPPET = "[[rule]]"
@@ -54,8 +52,8 @@ def snippet_lines(text: str) -> list[str] | None:
 
 def _value(value: Any) -> Any:
     if isinstance(value, str):
-        return printable(value)
-    if isinstance(value, Mapping):
+        return value if value.isascii() and value.isprintable() else printable(value)
+    if isinstance(value, dict | Mapping):  # dict first: the common case, without the ABC check
         return {printable(str(k)): _value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(_value(v) for v in value)

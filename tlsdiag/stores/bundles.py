@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import os
 import ssl
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography import x509
 
@@ -26,8 +26,7 @@ OS_BUNDLE_CANDIDATES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RootSet:
+class RootSet(NamedTuple):
     """A named set of trusted roots."""
 
     name: RootSetId

@@ -5,12 +5,11 @@ untrusted inspection root must not hide a wrong clock."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class DateSample:
+class DateSample(NamedTuple):
     """The server's ``Date`` header and the local clock when the answer arrived."""
 
     url: str

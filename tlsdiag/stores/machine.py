@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
-import platform
+import re
 import socket
 import sys
 from collections.abc import Mapping, Sequence
@@ -88,22 +88,58 @@ def machine_id(env: Mapping[str, str]) -> tuple[str, str]:
     return _system_id() or _generated_id(env)
 
 
+# The os-release format (freedesktop.org): NAME=value lines, the value optionally quoted, five
+# characters backslash-escaped; read as ``platform.freedesktop_os_release`` reads it, without
+# importing ``platform`` (a few ms of regular expressions at every start).
+_OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
+_OS_RELEASE_LINE = re.compile("^(?P<name>[a-zA-Z0-9_]+)=(?P<quote>[\"']?)(?P<value>.*)(?P=quote)$")
+_OS_RELEASE_UNESCAPE = re.compile(r"\\([\\\$\"\'`])")
+
+
+def _os_release() -> dict[str, str]:
+    for candidate in _OS_RELEASE_FILES:
+        try:
+            with open(candidate, encoding="utf-8") as f:
+                lines = f.readlines()
+        except OSError:
+            continue
+        info = {"NAME": "Linux", "ID": "linux", "PRETTY_NAME": "Linux"}
+        for line in lines:
+            mo = _OS_RELEASE_LINE.match(line)
+            if mo is not None:
+                info[mo.group("name")] = _OS_RELEASE_UNESCAPE.sub(r"\1", mo.group("value"))
+        return info
+    return {}
+
+
 def _os() -> tuple[str, str, str]:
     if sys.platform == "darwin":
+        import platform
+
         version = platform.mac_ver()[0]
         return "macos", f"macOS {version}".strip(), version
     if sys.platform == "win32":
+        import platform
+
         release, version, _, _ = platform.win32_ver()
         return "windows", f"Windows {release}".strip(), version
     kernel: str = sys.platform  # a plain str: mypy must not narrow this to one platform
     if kernel.startswith("linux"):
-        try:
-            info = platform.freedesktop_os_release()
-        except OSError:
-            info = {}
+        info = _os_release()
         name = info.get("PRETTY_NAME") or info.get("NAME") or "Linux"
-        return "linux", name, info.get("VERSION_ID", platform.release())
+        return "linux", name, info.get("VERSION_ID", os.uname().release)
+    import platform
+
     return sys.platform, platform.system(), platform.release()
+
+
+def _arch() -> str:
+    """The machine's architecture as ``platform.machine()`` gives it (``x86_64``, ``arm64``)."""
+    if hasattr(os, "uname"):
+        return os.uname().machine
+    import platform
+
+    return platform.machine()
 
 
 def _user(env: Mapping[str, str]) -> str:
@@ -123,12 +159,12 @@ def gather(env: Mapping[str, str], now: datetime) -> MachineRaw:
         os=os_family,
         os_name=os_name,
         os_version=os_version,
-        arch=platform.machine(),
+        arch=_arch(),
         user=_user(env),
         machine_id=ident,
         id_source=source,
         tool_version=__version__,
-        python_version=platform.python_version(),
+        python_version=sys.version.split(" ", 1)[0],  # platform.python_version()
         time_zone=zone,
         utc_offset_seconds=offset,
     )

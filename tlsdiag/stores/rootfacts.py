@@ -17,9 +17,8 @@ import json
 import os
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography import x509
 
@@ -30,8 +29,7 @@ from tlsdiag.stores.bundles import RootSet
 CACHE_FORMAT = 1
 
 
-@dataclass(frozen=True, slots=True)
-class RootFacts:
+class RootFacts(NamedTuple):
     """Answers about each root of a bundle, in the bundle's order."""
 
     fingerprints: tuple[str, ...]  # SHA-256, lower-case hex

@@ -14,18 +14,16 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from tlsdiag.errors import InputError
 
 MiB = 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class _Limit:
+class _Limit(NamedTuple):
     label: str
     max_bytes: int
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -15,8 +15,7 @@ from tlsdiag.core.certs import name_string
 from tlsdiag.kb.vendors import NameRule, Vendor, vendors
 
 
-@dataclass(frozen=True, slots=True)
-class VendorMatch:
+class VendorMatch(NamedTuple):
     """Which vendor rule matched which certificate name."""
 
     vendor: Vendor

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from cryptography import x509
 
@@ -48,8 +48,7 @@ PLATFORM_LABELS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Interception:
+class Interception(NamedTuple):
     """The verdict: is the presented chain an inspecting proxy's, whose, and how sure we are."""
 
     inspected: bool
