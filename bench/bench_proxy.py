@@ -18,8 +18,8 @@ run on CPU 0. Phases, each against direct (no proxy), tlsdiag and mitmdump:
 5. bulk MB/s: one 64 MiB response over one established connection (median of 3);
 6. proxy RSS with 1000 idle tunnels open (per tunnel) and after they close;
 7. with ``--callgrind N``: the instructions the proxy executes per new connection (new name,
-   then known name) under callgrind, for tlsdiag and ``--baseline``: unlike CPU time, these
-   counts hold still on a loaded machine.
+   then known name) and per MB of a bulk response, under callgrind, for tlsdiag and
+   ``--baseline``: unlike CPU time and MB/s, these counts hold still on a loaded machine.
 
 Both proxies sign with the same CA (``--ca-key``: EC P-256 by default, or RSA 2048/4096) and
 verify the origin against the same bench root; ``--leaf-key`` picks tlsdiag's forged leaf key
@@ -463,35 +463,63 @@ def _callgrind_total(path: Path) -> int:
     raise RuntimeError(f"{path}: no totals line")
 
 
+async def _bulk_counted(proxy: Proxy, port: int, zero: Callable[[], None], n: int = 2) -> None:
+    """``n`` bulk responses over one established connection, the counters zeroed first."""
+    r, w = await open_conn(proxy, port, "bench.test")
+    await request(r, w)
+    zero()
+    for _ in range(n):
+        w.write(b"GET /bulk HTTP/1.1\r\nHost: bench.test\r\n\r\n")
+        await r.readuntil(b"\r\n\r\n")
+        left = BULK
+        while left:
+            got = await r.read(min(left, 1 << 20))
+            if not got:
+                raise RuntimeError("bulk response cut short")
+            left -= len(got)
+    await asyncio.sleep(0.5)  # the last writes' callbacks
+    await close(w)
+
+
 def callgrind_counts(
     start: Callable[[tuple[str, ...]], Proxy], port: int, n: int
 ) -> dict[str, float]:
     """Instructions the proxy executes per connection (user space, all of its code: Python,
-    OpenSSL, libc) over the first visits of ``n`` new names, then their repeat visits, under
-    ``valgrind --tool=callgrind``. Unlike CPU time, the counts do not move with the load."""
+    OpenSSL, libc) over the first visits of ``n`` new names, then their repeat visits, and per
+    MB of a bulk response relayed, under ``valgrind --tool=callgrind``. Unlike CPU time and
+    MB/s, the counts do not move with the load."""
     out_dir = Path(tempfile.mkdtemp(prefix="tlsdiag-callgrind-"))
     p = start(("valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p"))
     assert p.proc is not None
     pid = str(p.proc.pid)
     out: dict[str, float] = {}
+
+    def zero() -> None:
+        subprocess.run(["callgrind_control", "-z", pid], capture_output=True, check=True)
+
+    def dump() -> int:
+        before = set(out_dir.glob("cg.*"))
+        subprocess.run(["callgrind_control", "-d", pid], capture_output=True, check=True)
+        new: set[Path] = set()
+        deadline = time.monotonic() + 30
+        while not new and time.monotonic() < deadline:
+            time.sleep(0.2)
+            new = set(out_dir.glob("cg.*")) - before
+        if not new:
+            raise RuntimeError("callgrind wrote no dump")
+        time.sleep(0.5)  # let it finish writing
+        return _callgrind_total(max(new, key=lambda q: q.stat().st_mtime))
+
     try:
         asyncio.run(_visit(p, port, fresh_hosts(10)))  # warm up: imports, contexts, caches
-        subprocess.run(["callgrind_control", "-z", pid], capture_output=True, check=True)
+        zero()
         hosts = fresh_hosts(n)
         for key in ("ir_new_name_m", "ir_known_name_m"):
             asyncio.run(_visit(p, port, hosts))
             time.sleep(0.5)  # the last connections' callbacks
-            before = set(out_dir.glob("cg.*"))
-            subprocess.run(["callgrind_control", "-d", pid], capture_output=True, check=True)
-            new: set[Path] = set()
-            deadline = time.monotonic() + 30
-            while not new and time.monotonic() < deadline:
-                time.sleep(0.2)
-                new = set(out_dir.glob("cg.*")) - before
-            if not new:
-                raise RuntimeError("callgrind wrote no dump")
-            time.sleep(0.5)  # let it finish writing
-            out[key] = _callgrind_total(max(new, key=lambda q: q.stat().st_mtime)) / n / 1e6
+            out[key] = dump() / n / 1e6
+        asyncio.run(_bulk_counted(p, port, zero))
+        out["ir_per_mb_m"] = dump() / (2 * BULK / 1e6) / 1e6
     finally:
         p.stop()
         shutil.rmtree(out_dir, ignore_errors=True)
@@ -600,6 +628,7 @@ def report(results: dict[str, dict[str, float]]) -> None:
         ("proxy CPU per new connection, known name (ms)", "cpu_known_name_ms", "{:.2f}"),
         ("instructions per new connection, new name (M)", "ir_new_name_m", "{:.2f}"),
         ("instructions per new connection, known name (M)", "ir_known_name_m", "{:.2f}"),
+        ("instructions per MB of bulk relayed (M)", "ir_per_mb_m", "{:.2f}"),
         ("new connections/s, distinct names", "new_conn_distinct_per_s", "{:.0f}"),
         ("new connections/s (200 known hosts)", "new_conn_per_s", "{:.0f}"),
         ("proxy CPU in phases 1-4, one round (s)", "proxy_cpu_s", "{:.1f}"),

@@ -72,6 +72,8 @@ class ProxyEvent:
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(ProxyEvent))
 _FIELD_VALUES = operator.attrgetter(*FIELD_NAMES)  # one call for all the values
+# One encoder for every line (``json.dumps`` with options builds a new one per call).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class EventLog:
@@ -105,12 +107,12 @@ class EventLog:
 
     def write(self, event: ProxyEvent) -> None:
         """Record one event (thread-safe; the file is flushed after each line)."""
-        line = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        line = _ENCODE(event.to_dict()) + "\n" if self._fh is not None else ""  # no file: none
         with self._lock:
             self.count += 1
             self.recent.append(event)
             if self._fh is not None:
-                self._fh.write(line + "\n")
+                self._fh.write(line)
                 self._fh.flush()
         if self.listener is not None:
             self.listener(event)
