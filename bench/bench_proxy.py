@@ -92,15 +92,15 @@ def make_pki(d: Path, ca_key: str = "ec256") -> dict[str, Path]:
     paths["leaf"].write_bytes(leaf.cert_pem)
     paths["leaf_key"].write_bytes(leaf.key_pem)
     # The proxies' CA (the same for both).
-    ca, ca_key = create_ca(now=now, machine="bench", key_type=KeyType(ca_key))
+    ca, signer = create_ca(now=now, machine="bench", key_type=KeyType(ca_key))
     paths["ca"] = d / "ca.pem"
     paths["ca_key"] = d / "ca-key.pem"
     paths["ca"].write_bytes(cert_pem(ca))
-    paths["ca_key"].write_bytes(key_pem(ca_key))
+    paths["ca_key"].write_bytes(key_pem(signer))
     paths["ca_key"].chmod(0o600)  # the proxy refuses a CA key others can read
     conf = d / "mitm"
     conf.mkdir()
-    (conf / "mitmproxy-ca.pem").write_bytes(key_pem(ca_key) + cert_pem(ca))
+    (conf / "mitmproxy-ca.pem").write_bytes(key_pem(signer) + cert_pem(ca))
     paths["mitm_conf"] = conf
     return paths
 
@@ -350,6 +350,18 @@ async def phase_new_latency(proxy: Proxy | None, port: int) -> dict[str, float]:
     return out
 
 
+async def _one_bulk(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+    """Ask for one bulk response on an open connection and read all of it."""
+    w.write(b"GET /bulk HTTP/1.1\r\nHost: bench.test\r\n\r\n")
+    await r.readuntil(b"\r\n\r\n")
+    left = BULK
+    while left:
+        got = await r.read(min(left, 1 << 20))
+        if not got:
+            raise RuntimeError("bulk response cut short")
+        left -= len(got)
+
+
 async def phase_bulk(proxy: Proxy | None, port: int, n: int = 3) -> float:
     """MB/s of one 64 MiB response over one established connection (median of ``n``)."""
     r, w = await open_conn(proxy, port, "bench.test")
@@ -357,14 +369,7 @@ async def phase_bulk(proxy: Proxy | None, port: int, n: int = 3) -> float:
     rates = []
     for _ in range(n):
         t0 = time.perf_counter()
-        w.write(b"GET /bulk HTTP/1.1\r\nHost: bench.test\r\n\r\n")
-        await r.readuntil(b"\r\n\r\n")
-        left = BULK
-        while left:
-            got = await r.read(min(left, 1 << 20))
-            if not got:
-                raise RuntimeError("bulk response cut short")
-            left -= len(got)
+        await _one_bulk(r, w)
         rates.append(BULK / 1e6 / (time.perf_counter() - t0))
     await close(w)
     return statistics.median(rates)
@@ -469,14 +474,7 @@ async def _bulk_counted(proxy: Proxy, port: int, zero: Callable[[], None], n: in
     await request(r, w)
     zero()
     for _ in range(n):
-        w.write(b"GET /bulk HTTP/1.1\r\nHost: bench.test\r\n\r\n")
-        await r.readuntil(b"\r\n\r\n")
-        left = BULK
-        while left:
-            got = await r.read(min(left, 1 << 20))
-            if not got:
-                raise RuntimeError("bulk response cut short")
-            left -= len(got)
+        await _one_bulk(r, w)
     await asyncio.sleep(0.5)  # the last writes' callbacks
     await close(w)
 
@@ -555,7 +553,7 @@ def main() -> None:
         help="another tlsdiag checkout (e.g. main's worktree) measured as a column 'baseline'",
     )
     args = ap.parse_args()
-    if shutil.which("taskset") is None or os.cpu_count() is None or os.cpu_count() < 2:
+    if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
         sys.exit("needs taskset and at least 2 CPUs")
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
