@@ -47,7 +47,7 @@ def _spec_path(command: str) -> Path | None:
     pipx say, keep a file each instead of replacing each other's)."""
     import zlib
 
-    from tlsdiag.kb._explain_cache import cache_dir
+    from tlsdiag.kb._cache import cache_dir
 
     directory = cache_dir()
     if directory is None:
@@ -91,7 +91,7 @@ def save_specs(app: typer.Typer, command: str) -> None:
     import typer as typer_module
     from typer.main import get_command
 
-    from tlsdiag.kb._explain_cache import write_cache
+    from tlsdiag.kb._cache import write_cache
 
     click_command = get_command(app).commands[command]  # type: ignore[attr-defined]
     specs: dict[str, Spec] = {}

@@ -16,9 +16,7 @@ first asked for.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import zlib
 from collections.abc import Sequence
 from functools import cache
@@ -26,9 +24,8 @@ from pathlib import Path
 from typing import Any, NamedTuple, overload
 
 from tlsdiag import __version__
-from tlsdiag.facts.ids import Platform
+from tlsdiag.kb._cache import cache_dir, write_text_cache
 from tlsdiag.kb._needles import _needles
-from tlsdiag.model import platform_name
 
 CACHE_FORMAT = 2  # 1: one JSON document (explain-kb-*.json); 2: JSON lines, lazy patterns
 _FILES = (
@@ -41,21 +38,6 @@ _HEAD = 4  # header, contexts, causes, needles; then one line per pattern
 _STALE = ("explain-kb-*.json",)
 
 Entry = dict[str, Any]
-
-
-def cache_dir(env: dict[str, str] | None = None) -> Path | None:
-    """Where the parsed knowledge base is cached, or None when caching is off."""
-    env = dict(os.environ) if env is None else env
-    if env.get("TLSDIAG_NO_CACHE", "") not in ("", "0"):
-        return None
-    if env.get("TLSDIAG_CACHE_DIR"):
-        return Path(env["TLSDIAG_CACHE_DIR"])
-    if env.get("XDG_CACHE_HOME"):
-        return Path(env["XDG_CACHE_HOME"]) / "tlsdiag"
-    if platform_name() == Platform.WINDOWS and env.get("LOCALAPPDATA"):
-        return Path(env["LOCALAPPDATA"]) / "tlsdiag" / "cache"
-    home = env.get("HOME") or env.get("USERPROFILE")
-    return Path(home) / ".cache" / "tlsdiag" if home else None
 
 
 class PatternRows(Sequence[Entry]):
@@ -191,41 +173,6 @@ def load_tables(directory: Path | None) -> Tables:
         if text is not None:
             write_text_cache(path, text, stale=_STALE)
     return tables
-
-
-def write_cache(path: Path, doc: dict[str, Any], *, stale: str) -> None:
-    """Write ``doc`` as JSON to ``path`` atomically and remove older files matching ``stale``;
-    a document that is not JSON (a TOML date) or any OS problem just leaves no cache."""
-    try:
-        text = json.dumps(doc, separators=(",", ":"))
-    except (TypeError, ValueError):
-        return
-    write_text_cache(path, text, stale=(stale,))
-
-
-def write_text_cache(path: Path, text: str, *, stale: tuple[str, ...]) -> None:
-    """Write ``text`` to ``path`` atomically and remove other files matching a ``stale``
-    pattern; any OS problem just leaves no cache (and no temporary file)."""
-    import tempfile
-
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
-        ) as fh:
-            tmp = fh.name
-            fh.write(text)
-        os.replace(tmp, path)
-        tmp = None
-        for pattern in stale:
-            for old in path.parent.glob(pattern):
-                if old != path:
-                    old.unlink(missing_ok=True)
-    except OSError:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 @cache

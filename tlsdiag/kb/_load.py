@@ -51,7 +51,7 @@ def data_key(name: str) -> str:
 
 
 def _cache_path(name: str, key: str) -> Path | None:
-    from tlsdiag.kb._explain_cache import cache_dir
+    from tlsdiag.kb._cache import cache_dir
 
     directory = cache_dir()
     if directory is None:
@@ -75,7 +75,7 @@ def _from_cache(path: Path | None, key: str) -> tuple[dict[str, Any], bool] | No
 def _to_cache(path: Path | None, name: str, key: str, doc: dict[str, Any], checked: bool) -> None:
     if path is None:
         return
-    from tlsdiag.kb._explain_cache import write_cache
+    from tlsdiag.kb._cache import write_cache
 
     stale = f"toml-{name.removesuffix('.toml')}-*.json"
     write_cache(path, {"key": key, "checked": checked, "doc": doc}, stale=stale)

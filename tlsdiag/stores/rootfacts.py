@@ -53,7 +53,7 @@ def derive_facts(certs: Sequence[x509.Certificate]) -> RootFacts:
 
 def _cache_file(roots: RootSet) -> tuple[Path, str] | None:
     """Where the facts of ``roots`` are cached and the key they must carry (None: no cache)."""
-    from tlsdiag.kb._explain_cache import cache_dir
+    from tlsdiag.kb._cache import cache_dir
     from tlsdiag.kb._load import data_key
 
     directory = cache_dir()
@@ -122,7 +122,7 @@ def root_facts(roots: RootSet) -> RootFacts:
             return found
     facts = derive_facts(roots.certs)
     if where is not None:
-        from tlsdiag.kb._explain_cache import write_cache
+        from tlsdiag.kb._cache import write_cache
 
         doc = {
             "key": where[1],

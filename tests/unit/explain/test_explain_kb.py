@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from tlsdiag import codes
-from tlsdiag.kb._explain_cache import CACHE_FORMAT, Tables, cache_dir, load_tables
+from tlsdiag.kb._cache import cache_dir
+from tlsdiag.kb._explain_cache import CACHE_FORMAT, Tables, load_tables
 from tlsdiag.kb._needles import derive_needle, derive_needles
 from tlsdiag.kb.explain import (
     build_causes,
