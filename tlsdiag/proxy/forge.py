@@ -11,6 +11,7 @@ files, so that path keeps them in a private temporary directory (mode 0700) remo
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import os
@@ -188,10 +189,11 @@ def _fast_tmp() -> str | None:
 
 @dataclass(slots=True)
 class _Leaf:
-    """One cached forged certificate: parsed, as DER, and as a libssl object or a PEM file."""
+    """One cached forged certificate: parsed, as a libssl object or a PEM file, and the
+    session ID context that keeps its TLS sessions to itself (the native path)."""
 
     cert: x509.Certificate
-    der: bytes
+    sid: bytes
     ptr: int = 0  # X509 * (the native path)
     path: Path | None = None  # PEM file with the chain (the context path, written on demand)
 
@@ -311,9 +313,10 @@ class Forger:
             issuer_key=issuer_key,
             now=datetime.now(UTC),
         )
-        entry = _Leaf(cert, cert.public_bytes(serialization.Encoding.DER))
+        der = cert.public_bytes(serialization.Encoding.DER)
+        entry = _Leaf(cert, hashlib.sha256(der).digest())
         if self.native is not None:
-            entry.ptr = self.native.x509(entry.der)
+            entry.ptr = self.native.x509(der)
         self._certs[spec] = entry
         while len(self._certs) > self.cache_size:
             _, old = self._certs.popitem(last=False)
@@ -386,7 +389,7 @@ class Forger:
                     self._shared.pop(next(iter(self._shared)))
             tls = ctx.wrap_bio(incoming, outgoing, server_side=True)
             chain = self._chain_ptr if spec.signer is Signer.TRUSTED else None
-            if native.use(tls, entry.ptr, self._key_ptr, chain):
+            if native.use(tls, entry.ptr, self._key_ptr, chain, entry.sid):
                 return tls
             log.warning("presenting a certificate per connection failed: one context per leaf")
             self._free_native(native)

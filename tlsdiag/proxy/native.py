@@ -82,6 +82,7 @@ class NativeCerts:
             ("OPENSSL_sk_free", None, [p]),
             ("SSL_get_SSL_CTX", p, [p]),
             ("SSL_use_cert_and_key", i, [p, p, p, p, i]),
+            ("SSL_set_session_id_context", i, [p, ctypes.c_char_p, ctypes.c_uint]),
             ("SSL_get1_session", p, [p]),
             ("SSL_set_session", i, [p, p]),
             ("SSL_SESSION_free", None, [p]),
@@ -150,15 +151,25 @@ class NativeCerts:
             return 0
         return ssl_ptr
 
-    def use(self, tls: ssl.SSLObject, cert: int, key: int, chain: int | None) -> bool:
+    def use(self, tls: ssl.SSLObject, cert: int, key: int, chain: int | None, sid: bytes) -> bool:
         """Present ``cert`` (with ``key`` and ``chain``) on this connection before its
-        handshake. False when the connection's ``SSL *`` cannot be confirmed or libssl
-        refuses: the caller then uses a context with the certificate loaded."""
+        handshake, with ``sid`` (at most 32 bytes, one per certificate) as its session ID
+        context. False when the connection's ``SSL *`` cannot be confirmed or libssl
+        refuses: the caller then uses a context with the certificate loaded.
+
+        All connections share one context, so its session cache and ticket key too: without
+        a context per certificate, a client could resume a session made with one leaf on a
+        connection due to present another, skip the certificate, and accept what it must
+        refuse. OpenSSL resumes a session (from its cache or a ticket) only into the session
+        ID context it was made in."""
         ssl_ptr = self._ssl(tls)
         lib = self._lib
         if not ssl_ptr:
             return False
-        if lib.SSL_use_cert_and_key(ssl_ptr, cert, key, chain, 1) != 1:
+        if (
+            lib.SSL_set_session_id_context(ssl_ptr, sid, len(sid)) != 1
+            or lib.SSL_use_cert_and_key(ssl_ptr, cert, key, chain, 1) != 1
+        ):
             lib.ERR_clear_error()
             return False
         return True
@@ -214,7 +225,7 @@ class NativeCerts:
             c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
             client = client_ctx.wrap_bio(c_in, c_out, server_hostname="self-test.invalid")
             server = server_ctx.wrap_bio(s_in, s_out, server_side=True)
-            if not self.use(server, cert, key, None):
+            if not self.use(server, cert, key, None, b"self-test"):
                 return False
             for _ in range(6):
                 for obj, out, peer_in in ((client, c_out, s_in), (server, s_out, c_in)):

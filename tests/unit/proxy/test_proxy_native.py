@@ -46,22 +46,32 @@ def _handshake(
     signer: Signer = Signer.TRUSTED,
     alpn: str = "h2",
     tls12: bool = False,
+    client_ctx: ssl.SSLContext | None = None,
+    session: ssl.SSLSession | None = None,
 ) -> tuple[ssl.SSLObject, list[bytes]]:
-    """A client trusting ``cadata`` against ``forger.wrap`` over memory BIOs."""
-    client_ctx = ssl.create_default_context(cadata=cadata)
-    if tls12:
-        client_ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    client_ctx.set_alpn_protocols(["h2", "http/1.1"])
+    """A client trusting ``cadata`` (or using ``client_ctx``, offering ``session``) against
+    ``forger.wrap`` over memory BIOs."""
+    if client_ctx is None:
+        client_ctx = _client_context(cadata, tls12=tls12)
     c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
-    client = client_ctx.wrap_bio(c_in, c_out, server_hostname=host)
+    client = client_ctx.wrap_bio(c_in, c_out, server_hostname=host, session=session)
     server = forger.wrap(s_in, s_out, spec_for(host, signer=signer), alpn)
     for _ in range(10):
         for obj, out, other_in in ((client, c_out, s_in), (server, s_out, c_in)):
             with contextlib.suppress(ssl.SSLWantReadError):
                 obj.do_handshake()
             other_in.write(out.read())
-    chain = client._sslobj.get_unverified_chain()  # type: ignore[attr-defined]
+    chain = client._sslobj.get_unverified_chain() or []  # type: ignore[attr-defined]
+    # A resumed session sends no certificate.
     return client, [c.public_bytes(ssl._ssl.ENCODING_DER) for c in chain]  # type: ignore[attr-defined]
+
+
+def _client_context(cadata: str, *, tls12: bool = False) -> ssl.SSLContext:
+    client_ctx = ssl.create_default_context(cadata=cadata)
+    if tls12:
+        client_ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    client_ctx.set_alpn_protocols(["h2", "http/1.1"])
+    return client_ctx
 
 
 def _pem(cert: x509.Certificate) -> str:
@@ -108,6 +118,33 @@ def test_both_paths_send_an_untrusted_leaf_alone(
     assert cert.issuer != ca[0].subject
 
 
+def test_a_session_resumes_only_into_the_leaf_it_was_made_with(
+    forger: Forger, ca: tuple[x509.Certificate, object]
+) -> None:
+    """A TLS 1.2 client that resumes skips the certificate: a session made with a trusted
+    leaf must never resume where the untrusted twin (or another name's leaf) is due, or the
+    client would accept what it has to refuse."""
+    client_ctx = _client_context(_pem(ca[0]), tls12=True)
+    first, _ = _handshake(forger, "resume.test", "", client_ctx=client_ctx)
+    session = first.session
+    assert session is not None and first.version() == "TLSv1.2"
+    again, _ = _handshake(forger, "resume.test", "", client_ctx=client_ctx, session=session)
+    assert again.session_reused  # the same leaf: resumption still works
+    with pytest.raises(ssl.SSLCertVerificationError):
+        _handshake(
+            forger,
+            "resume.test",
+            "",
+            client_ctx=client_ctx,
+            session=session,
+            signer=Signer.UNTRUSTED,
+        )
+    other, chain = _handshake(forger, "other-name.test", "", client_ctx=client_ctx, session=session)
+    assert not other.session_reused
+    got = x509.load_der_x509_certificate(chain[0])
+    assert got.subject.rfc4514_string() == "CN=other-name.test"
+
+
 def test_a_client_trusting_another_root_refuses_both_paths(forger: Forger) -> None:
     with pytest.raises(ssl.SSLCertVerificationError):
         _handshake(forger, "other.test", trustme.CA().cert_pem.bytes().decode())
@@ -150,7 +187,7 @@ def test_a_pointer_that_does_not_belong_to_the_context_is_refused(
         tls = ctx.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True)
         # Read the context pointer from the wrong field (the object's type): no match.
         monkeypatch.setattr(native_mod, "_CTX_OFFSET", native_mod._HEAD // 2)
-        assert not f.native.use(tls, 0, 0, None)
+        assert not f.native.use(tls, 0, 0, None, b"")
     finally:
         f.close()
 
