@@ -24,3 +24,29 @@ def test_ruff_check_and_format() -> None:
 def test_mypy_strict_on_the_package_and_the_tests() -> None:
     out = _run(sys.executable, "-m", "mypy")
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _namedtuple_fields_made_by_dataclasses_field(path: Path) -> list[str]:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+        if not any(ast.unparse(b).endswith("NamedTuple") for b in cls.bases):
+            continue
+        for stmt in cls.body:
+            value = stmt.value if isinstance(stmt, ast.AnnAssign) else None
+            if isinstance(value, ast.Call) and ast.unparse(value.func).endswith("field"):
+                found.append(f"{path.relative_to(ROOT)}:{stmt.lineno} {cls.name}")
+    return found
+
+
+def test_no_namedtuple_takes_a_dataclasses_field_as_its_default() -> None:
+    """``field(default_factory=...)`` means nothing to a NamedTuple: the Field object itself
+    becomes the default, so a record made without that argument carries it instead of a value."""
+    found = [
+        hit
+        for path in sorted((ROOT / "tlsdiag").rglob("*.py"))
+        for hit in _namedtuple_fields_made_by_dataclasses_field(path)
+    ]
+    assert found == []

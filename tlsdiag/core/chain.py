@@ -8,7 +8,6 @@ verifier's message is evidence only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -53,7 +52,7 @@ class ChainAnalysis(NamedTuple):
     verify_messages: Mapping[RootSetId, str]
     missing_issuer: str  # the issuer name that could not be found ("" when none)
     used_fetched: tuple[FetchedIssuer, ...] = ()
-    findings: tuple[Finding, ...] = field(default_factory=tuple)
+    findings: tuple[Finding, ...] = ()
     untrusted: tuple[x509.Certificate, ...] = ()  # --untrusted intermediates (not sent)
     name_checked: bool = True  # False when no host was given (the name check is not done)
 
