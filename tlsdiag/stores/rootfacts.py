@@ -7,19 +7,21 @@ it is a known product's inspection root. Deriving them costs more than the rest 
 analysis, and the answers only change with the bundle, so they are kept as JSON in the user's
 cache directory (the knowledge-base cache's: ``$TLSDIAG_CACHE_DIR``, ``$XDG_CACHE_HOME/tlsdiag``,
 ``~/.cache/tlsdiag``; ``TLSDIAG_NO_CACHE=1`` turns it off), keyed by the SHA-256 of the bundle's
-bytes, the bundle file's path, size and modification time, the tlsdiag version and the vendor
-data. A missing, stale, corrupt or foreign file is ignored and rewritten.
+bytes, the tlsdiag and cryptography versions (the answers are derived with both) and the vendor
+data. Not by the file's path or times: two installations with the same bundle (two venvs with
+the same certifi) share one file instead of replacing each other's. A missing, stale, corrupt
+or foreign file is ignored and rewritten.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import cryptography
 from cryptography import x509
 
 from tlsdiag import __version__
@@ -59,15 +61,10 @@ def _cache_file(roots: RootSet) -> tuple[Path, str] | None:
     directory = cache_dir()
     if directory is None or not roots.digest:
         return None
-    try:
-        st = os.stat(roots.source)
-    except OSError:
-        return None
     key = "/".join(
         (
-            f"{__version__}/{CACHE_FORMAT}",
+            f"{__version__}/{CACHE_FORMAT}/cryptography-{cryptography.__version__}",
             data_key("vendors.toml"),
-            f"{roots.source}:{st.st_size}:{st.st_mtime_ns}",
             roots.digest,
         )
     )

@@ -88,6 +88,32 @@ def test_a_changed_bundle_is_derived_again_and_the_old_file_removed(
     assert len(new) == 1 and new != old
 
 
+def test_the_same_bundle_at_two_paths_shares_one_file(
+    cache: Path, tmp_path: Path, roots: list[x509.Certificate], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two installations (two venvs with the same certifi) must not replace each other's file."""
+    first = load_bundle(RootSetId.PUBLIC, str(_bundle(tmp_path / "a.pem", roots)))
+    second = load_bundle(RootSetId.PUBLIC, str(_bundle(tmp_path / "b.pem", roots)))
+    expected = root_facts(first)
+    written = _files(cache)
+    _no_derive(monkeypatch)
+    assert root_facts(second) == expected
+    assert _files(cache) == written and len(written) == 1
+
+
+def test_another_cryptography_derives_again(
+    cache: Path, tmp_path: Path, roots: list[x509.Certificate], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Subjects keys and fingerprints come from cryptography: another version may word them
+    differently, so its answers are not reused."""
+    rs = load_bundle(RootSetId.OS, str(_bundle(tmp_path / "os.pem", roots)))
+    root_facts(rs)
+    old = _files(cache)
+    monkeypatch.setattr(rootfacts.cryptography, "__version__", "0.0-test")
+    assert root_facts(rs) == derive_facts(roots)
+    assert _files(cache) != old and len(_files(cache)) == 1
+
+
 @pytest.mark.parametrize(
     "content",
     [
