@@ -137,6 +137,16 @@ def test_rsa_keys_are_made_for_the_cases_that_need_them() -> None:
     assert LabKeys(None).key("sha1").key_size == 2048
 
 
+def test_demo_given_no_case_names_runs_them_all() -> None:
+    """An empty list means every case (as the CLI's default does), RSA cases included."""
+    from tlsdiag.commands.demo import demo_report
+
+    report = demo_report([])
+    cases = report.facts["cases"]
+    assert [c["case"] for c in cases] == list(CASE_NAMES)
+    assert report.facts["all_as_expected"] is True
+
+
 def test_pki_server_stops_and_frees_its_port() -> None:
     server = PkiHttpServer().start()
     server.add_file("/x", b"hello", "text/plain")

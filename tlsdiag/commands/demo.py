@@ -133,7 +133,7 @@ def demo_report(names: Sequence[str] | None = None) -> Report:
     Raises:
         UsageError: an unknown case name.
     """
-    keys = LabKeys(names)  # first: these keys take longest, and run on another core
+    keys = LabKeys(names or None)  # first: these keys take longest, and run on another core
     from tlsdiag.lab.cases import CASE_NAMES
 
     bad = [n for n in names or () if n not in CASE_NAMES]
