@@ -3,6 +3,7 @@ as soon as their servers accept, an RSA key thread, and a PKI server that stops.
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import tempfile
@@ -64,6 +65,41 @@ def test_tls_context_writes_no_file(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     finally:
         server.stop()
     assert not (tmp_path / "missing").exists()
+
+
+def test_without_dev_fd_the_key_goes_through_a_private_file_removed_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Windows has no /dev/fd: the chain and key go through a 0600 file in a 0700 directory,
+    gone once the context is loaded, and the server presents that chain."""
+    from tlsdiag.lab import servers
+
+    made: list[tuple[int, int]] = []
+    real_open = os.open
+
+    def watch(path: str, flags: int, mode: int = 0o777, **kwargs: int) -> int:
+        fd = real_open(path, flags, mode, **kwargs)
+        if flags & os.O_CREAT:
+            made.append(
+                (os.stat(fd).st_mode & 0o777, os.stat(os.path.dirname(path)).st_mode & 0o777)
+            )
+        return fd
+
+    monkeypatch.setattr(servers, "DEV_FD", str(tmp_path / "no-dev-fd"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(os, "open", watch)
+    root = make_ca("File Root", now=NOW)
+    leaf = make_leaf(root, now=NOW, names=["localhost"])
+    ctx = tls_context(TlsSettings(chain=(leaf, root)))
+    monkeypatch.undo()
+    assert made == [(0o600, 0o700), (0o600, 0o700)]  # the chain, then the key
+    assert list(tmp_path.iterdir()) == []
+    server = LabServer("tls", ctx=ctx).start()
+    try:
+        client = ssl.create_default_context(cadata=root.cert_pem.decode())
+        assert _get(server.port, client).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        server.stop()
 
 
 def test_servers_share_one_acceptor() -> None:

@@ -55,23 +55,35 @@ def tls_context(settings: TlsSettings) -> ssl.SSLContext:
 
 
 PIPE_MAX = 16384  # the smallest pipe buffer of the systems with /dev/fd (macOS)
+DEV_FD = "/dev/fd"
 
 
 @contextlib.contextmanager
 def _pipe_path(data: bytes) -> Iterator[str]:
-    """A ``/dev/fd/N`` path that reads ``data``: a pipe, filled and closed before the read.
+    """A path that reads ``data``, for ``SSLContext.load_cert_chain`` (which takes only paths).
 
-    ``SSLContext.load_cert_chain`` takes only paths; a pipe hands it a key without a file.
+    Where the system has ``/dev/fd``, a pipe filled and closed before the read: a key without
+    a file. Elsewhere (Windows), or when ``data`` would not fit a pipe's buffer (the write would
+    block before anyone reads), a file readable only by this user in a private temporary
+    directory, removed as soon as the context is loaded.
     """
-    if len(data) > PIPE_MAX:  # a fuller pipe would block the write before anyone reads
-        raise ValueError(f"{len(data)} bytes of PEM do not fit a pipe ({PIPE_MAX})")
-    read_fd, write_fd = os.pipe()
-    try:
-        with os.fdopen(write_fd, "wb") as out:
+    if len(data) <= PIPE_MAX and os.path.isdir(DEV_FD):
+        read_fd, write_fd = os.pipe()
+        try:
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(data)
+            yield f"{DEV_FD}/{read_fd}"
+        finally:
+            os.close(read_fd)
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tlsdiag-lab-") as private:  # mode 0700
+        path = os.path.join(private, "material.pem")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
             out.write(data)
-        yield f"/dev/fd/{read_fd}"
-    finally:
-        os.close(read_fd)
+        yield path
 
 
 class Acceptor:
