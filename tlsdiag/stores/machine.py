@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import socket
 import sys
 from collections.abc import Mapping, Sequence
@@ -88,28 +87,13 @@ def machine_id(env: Mapping[str, str]) -> tuple[str, str]:
     return _system_id() or _generated_id(env)
 
 
-# The os-release format (freedesktop.org): NAME=value lines, the value optionally quoted, five
-# characters backslash-escaped; read as ``platform.freedesktop_os_release`` reads it, without
-# importing ``platform`` (a few ms of regular expressions at every start).
-_OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
-_OS_RELEASE_LINE = re.compile("^(?P<name>[a-zA-Z0-9_]+)=(?P<quote>[\"']?)(?P<value>.*)(?P=quote)$")
-_OS_RELEASE_UNESCAPE = re.compile(r"\\([\\\$\"\'`])")
-
-
 def _os_release() -> dict[str, str]:
-    for candidate in _OS_RELEASE_FILES:
-        try:
-            with open(candidate, encoding="utf-8") as f:
-                lines = f.readlines()
-        except OSError:
-            continue
-        info = {"NAME": "Linux", "ID": "linux", "PRETTY_NAME": "Linux"}
-        for line in lines:
-            mo = _OS_RELEASE_LINE.match(line)
-            if mo is not None:
-                info[mo.group("name")] = _OS_RELEASE_UNESCAPE.sub(r"\1", mo.group("value"))
-        return info
-    return {}
+    import platform
+
+    try:
+        return platform.freedesktop_os_release()
+    except OSError:
+        return {}
 
 
 def _os() -> tuple[str, str, str]:
