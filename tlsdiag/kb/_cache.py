@@ -11,15 +11,18 @@ written is simply not kept. Each cache checks its own key when it reads.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 
-def cache_dir(env: dict[str, str] | None = None) -> Path | None:
+def cache_dir(env: Mapping[str, str] | None = None) -> Path | None:
     """Where tlsdiag keeps its caches, or None when caching is off."""
-    env = dict(os.environ) if env is None else env
+    env = os.environ if env is None else env
     if env.get("TLSDIAG_NO_CACHE", "") not in ("", "0"):
         return None
     if env.get("TLSDIAG_CACHE_DIR"):
@@ -34,6 +37,17 @@ def cache_dir(env: dict[str, str] | None = None) -> Path | None:
             return Path(env["LOCALAPPDATA"]) / "tlsdiag" / "cache"
     home = env.get("HOME") or env.get("USERPROFILE")
     return Path(home) / ".cache" / "tlsdiag" if home else None
+
+
+@functools.cache
+def derivation_key() -> str:
+    """The CRC of ``kb/_needles.py``: caches that keep needles derived from regexes carry it
+    in their key, so a change to how needles are derived invalidates them even without a new
+    version number (an editable install)."""
+    try:
+        return f"{zlib.crc32(Path(__file__).with_name('_needles.py').read_bytes()):08x}"
+    except OSError:
+        return "none"
 
 
 def write_cache(path: Path, doc: dict[str, Any], *, stale: str) -> None:

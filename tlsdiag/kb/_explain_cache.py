@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, overload
 
 from tlsdiag import __version__
-from tlsdiag.kb._cache import cache_dir, write_text_cache
+from tlsdiag.kb._cache import cache_dir, derivation_key, write_text_cache
 from tlsdiag.kb._needles import _needles
 
 CACHE_FORMAT = 2  # 1: one JSON document (explain-kb-*.json); 2: JSON lines, lazy patterns
@@ -155,7 +155,7 @@ def load_tables(directory: Path | None) -> Tables:
 
     blobs = {name: data_bytes(name) for name, _ in _FILES}
     # A cheap content key (zlib is loaded already; hashlib would cost an OpenSSL import).
-    parts = [f"{__version__}/{CACHE_FORMAT}"]
+    parts = [f"{__version__}/{CACHE_FORMAT}/{derivation_key()}"]
     parts += [f"{name}:{len(blobs[name])}:{zlib.crc32(blobs[name]):08x}" for name, _ in _FILES]
     key = "/".join(parts)
     short = f"{zlib.crc32(key.encode()):08x}"

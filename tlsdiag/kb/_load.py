@@ -40,8 +40,11 @@ def data_bytes(name: str) -> bytes:
 
 
 def _read(name: str) -> tuple[bytes, str]:
+    from tlsdiag.kb._cache import derivation_key
+
     blob = data_bytes(name)
-    return blob, f"{__version__}/{CACHE_FORMAT}/{name}:{len(blob)}:{zlib.crc32(blob):08x}"
+    code = f"{__version__}/{CACHE_FORMAT}/{derivation_key()}"
+    return blob, f"{code}/{name}:{len(blob)}:{zlib.crc32(blob):08x}"
 
 
 def data_key(name: str) -> str:

@@ -295,6 +295,30 @@ def test_cache_is_written_reused_and_ignored_when_broken(tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == [cached]
 
 
+def test_a_change_to_how_needles_are_derived_invalidates_the_caches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caches keep needles derived by ``kb/_needles.py``: another derivation (an edited
+    editable install, same version number) must not reuse them."""
+    from tlsdiag.kb import _cache, _explain_cache
+    from tlsdiag.kb._load import data_key
+
+    fresh = load_tables(tmp_path)
+    (cached,) = tmp_path.glob("explain-kb-*")
+    lines = cached.read_bytes().split(b"\n")
+    first = json.loads(lines[4])
+    first["meaning"] = "from the cache"
+    body = b"\n".join([*lines[1:4], json.dumps(first).encode(), *lines[5:]])
+    head = {**json.loads(lines[0]), "crc": zlib.crc32(body)}
+    cached.write_bytes(json.dumps(head).encode() + b"\n" + body)
+    assert load_tables(tmp_path).patterns[0]["meaning"] == "from the cache"
+    before = data_key("vendors.toml")
+    for module in (_cache, _explain_cache):
+        monkeypatch.setattr(module, "derivation_key", lambda: "another derivation")
+    assert load_tables(tmp_path).patterns[0]["meaning"] == fresh.patterns[0]["meaning"]
+    assert data_key("vendors.toml") != before
+
+
 def test_a_directory_in_the_cache_files_place_is_left_alone(tmp_path: Path) -> None:
     load_tables(tmp_path)
     (cached,) = tmp_path.glob("explain-kb-*")
