@@ -33,6 +33,12 @@ _SSL_OFFSET = _HEAD + ctypes.sizeof(ctypes.c_void_p)
 _LAYOUT_VERSIONS = ((3, 11), (3, 12), (3, 13))
 
 
+def _free_threaded_build() -> bool:
+    import sysconfig
+
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
 class NativeCerts:
     """Certificates and keys as libssl objects, presented per connection."""
 
@@ -47,7 +53,7 @@ class NativeCerts:
             sys.implementation.name != "cpython"
             or sys.version_info[:2] not in _LAYOUT_VERSIONS
             or hasattr(sys, "gettotalrefcount")  # a debug build: another object header
-            or getattr(sys, "_is_gil_enabled", lambda: True)() is False
+            or _free_threaded_build()  # another object header, even with the GIL on
         ):
             return None
         try:

@@ -192,12 +192,21 @@ def test_a_pointer_that_does_not_belong_to_the_context_is_refused(
         f.close()
 
 
-@pytest.mark.parametrize("what", ["layout", "openssl", "self_test"])
+@pytest.mark.parametrize("what", ["layout", "openssl", "self_test", "free_threaded"])
 def test_anything_unexpected_means_no_native_path(
     what: str, ca: tuple[x509.Certificate, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if what == "layout":
         monkeypatch.setattr(native_mod, "_LAYOUT_VERSIONS", ())
+    elif what == "free_threaded":  # PYTHON_GIL=1 on a 3.13t build keeps its object header
+        import sysconfig
+
+        real = sysconfig.get_config_var
+        monkeypatch.setattr(
+            sysconfig,
+            "get_config_var",
+            lambda name: 1 if name == "Py_GIL_DISABLED" else real(name),
+        )
     elif what == "openssl":
         monkeypatch.setattr(ssl, "OPENSSL_VERSION_NUMBER", 0x10101000)
     else:
