@@ -759,6 +759,24 @@ def test_upstream_session_is_resumed_on_the_next_connection(
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_kept_sessions_outlive_a_fall_back_of_the_leaf_path(
+    start_proxy: ProxyFactory, pki: dict[str, Any], lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When presenting leaves through libssl fails and the proxy falls back to contexts, the
+    upstream sessions it kept through libssl still resume."""
+    p = start_proxy(native_certs=True)
+    assert p.server is not None and p.server.forger.native is not None
+    case = lab.cases["good"]
+    assert _status(_curl(p, f"https://{case.target}/", pki["ca"].paths.cert)) == "200"
+    monkeypatch.setattr(p.server.forger.native, "use", lambda *args: False)
+    for _ in range(2):  # the connection that falls back, then one after it
+        assert _status(_curl(p, f"https://{case.target}/", pki["ca"].paths.cert)) == "200"
+    assert p.server.forger.mode == "context"
+    events = [e for e in _events(p, 3) if e["sni"] == case.spec.host]
+    assert [e["verification"] for e in events] == ["ok"] + ["ok (resumed session)"] * 2
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 def test_no_resumption_after_a_failed_verification(
     start_proxy: ProxyFactory, pki: dict[str, Any], lab: Lab
 ) -> None:

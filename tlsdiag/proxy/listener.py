@@ -126,6 +126,9 @@ class ProxyServer:
         self.sessions: OrderedDict[tuple[str, int, str, tuple[str, ...]], tuple[Session, float]] = (
             OrderedDict()
         )
+        # Upstream sessions kept as libssl's own when the libssl helper loaded; its own reference,
+        # so a leaf path that falls back to contexts later leaves the kept sessions usable.
+        self._native_sessions = self.forger.native
         self._mtls: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._specs: OrderedDict[tuple[str, bytes], tuple[ForgeSpec, str, str]] = OrderedDict()
         self._server: asyncio.Server | None = None
@@ -251,7 +254,7 @@ class ProxyServer:
         if kept is not None and now - kept[1] < SESSION_REFRESH:
             return  # a newer session is rarely needed: not every time
         session: Session | None
-        native = self.forger.native
+        native = self._native_sessions
         if native is not None:
             session = native.session(tls)  # no copy, no context switch needed
         else:
@@ -283,7 +286,7 @@ class ProxyServer:
         session = kept[0] if kept is not None else None
         if isinstance(session, NativeSession):
             up.start_tls(ctx, server_side=False, server_hostname=server_name)
-            native = self.forger.native
+            native = self._native_sessions
             if native is not None and up.tls is not None:
                 native.resume(up.tls, session)  # refused: a full handshake, nothing worse
         else:
