@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
 
+from tlsdiag.core.memo import IdentityMemo
 from tlsdiag.model import CertSummary
 
 
@@ -176,26 +177,22 @@ def name_key(name: x509.Name) -> str:
 
 
 _Index = dict[object, list[x509.Certificate]]
-_INDEXES: dict[tuple[int, bool], tuple[tuple[x509.Certificate, ...], _Index]] = {}
-"""Subject-name indexes of root sets by the identity of their tuple (the tuple is kept alive
-here, so its id cannot be reused) and the kind of key; a root set is indexed once per process,
-not hashed per call."""
+_INDEXES: IdentityMemo[tuple[x509.Certificate, ...], _Index] = IdentityMemo(32)
+"""Subject-name indexes of root sets: a root set is indexed once per process, not hashed per
+call (by subject, or by the given ``name_key`` texts: the variant)."""
 
 
 def _by_subject(certs: tuple[x509.Certificate, ...], subject_keys: Sequence[str]) -> _Index:
     """``certs`` grouped by subject (``x509.Name``, or the given ``name_key`` texts), in order."""
-    slot = (id(certs), bool(subject_keys))
-    entry = _INDEXES.get(slot)
-    if entry is not None and entry[0] is certs:
-        return entry[1]
-    index: _Index = {}
-    keys: Sequence[object] = subject_keys or [cert.subject for cert in certs]
-    for key, cert in zip(keys, certs, strict=True):
-        index.setdefault(key, []).append(cert)
-    if len(_INDEXES) >= 32:  # many --cafile sets in one process: start over, rebuilt on use
-        _INDEXES.clear()
-    _INDEXES[slot] = (certs, index)
-    return index
+
+    def index_of(certs: tuple[x509.Certificate, ...]) -> _Index:
+        index: _Index = {}
+        keys: Sequence[object] = subject_keys or [cert.subject for cert in certs]
+        for key, cert in zip(keys, certs, strict=True):
+            index.setdefault(key, []).append(cert)
+        return index
+
+    return _INDEXES.get(certs, index_of, bool(subject_keys))
 
 
 def signers_in(

@@ -26,6 +26,7 @@ from cryptography import x509
 
 from tlsdiag import __version__
 from tlsdiag.core import certs as C
+from tlsdiag.core.memo import IdentityMemo
 from tlsdiag.stores.bundles import RootSet
 
 CACHE_FORMAT = 1
@@ -132,19 +133,12 @@ def root_facts(roots: RootSet) -> RootFacts:
     return facts
 
 
-_MEMO: dict[int, tuple[RootSet, RootFacts]] = {}
+_MEMO: IdentityMemo[RootSet, RootFacts] = IdentityMemo(8)
 
 
 def facts_of(roots: RootSet) -> RootFacts:
     """``root_facts`` once per process and root set (``check`` asks several times per run).
 
-    Memoised by the set's identity (kept alive here): hashing a set would hash every
-    certificate, which costs about as much as the answers."""
-    entry = _MEMO.get(id(roots))
-    if entry is not None and entry[0] is roots:
-        return entry[1]
-    facts = root_facts(roots)
-    if len(_MEMO) >= 8:
-        _MEMO.clear()
-    _MEMO[id(roots)] = (roots, facts)
-    return facts
+    Memoised by the set's identity: hashing a set would hash every certificate, which costs
+    about as much as the answers."""
+    return _MEMO.get(roots, root_facts)
