@@ -8,7 +8,6 @@ directory (``machine-id``). Never a hardware serial number.
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
 import socket
@@ -143,6 +142,8 @@ def _arch() -> str:
 
 
 def _user(env: Mapping[str, str]) -> str:
+    import getpass  # here, not at the top: it imports termios (~0.5 ms at every check)
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):
