@@ -8,6 +8,7 @@ directory (``machine-id``). Never a hardware serial number.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import socket
@@ -142,8 +143,6 @@ def _arch() -> str:
 
 
 def _user(env: Mapping[str, str]) -> str:
-    import getpass  # here, not at the top: it imports termios (~0.5 ms at every check)
-
     try:
         return getpass.getuser()
     except (KeyError, OSError):
