@@ -275,6 +275,7 @@ def test_check_and_explain_run_without_typer_once_the_spec_is_cached(
         assert "typer" in first[2]
         warm = _run(args, env)
         assert "typer" not in warm[2] and "typer._click" not in warm[2]
+        assert "certifi" not in warm[2]  # its answer is cached too (stores.bundles)
         cold = _run(args, {**env, "TLSDIAG_NO_CACHE": "1"})
         assert "typer" in cold[2]
         assert warm[0] == cold[0] == first[0] == 0

@@ -16,7 +16,6 @@ import contextlib
 import errno
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -94,6 +93,8 @@ def to_file(data: bytes, output: Path, *, force: bool) -> None:
         UsageError: the path exists (without ``--force``) or is one of the inputs.
         InputError: a directory, a missing folder, or the write failed.
     """
+    import tempfile  # only a file write needs it (with shutil and random: ~3 ms at start)
+
     from tlsdiag.stores.userfile import was_read
 
     what = f"--output {output}"

@@ -105,9 +105,6 @@ def fetch_aia(
 def _revocation(
     analysis: ChainAnalysis, hs: Handshake, timeout: float, now: datetime
 ) -> tuple[list[Finding], list[RevocationFacts]]:
-    from tlsdiag.core.revocation import revocation_findings
-    from tlsdiag.net.revocation import check_revocation
-
     if len(analysis.path) < 2:
         return [], []
     leaf, issuer = analysis.path[0], analysis.path[1]
@@ -120,6 +117,10 @@ def _revocation(
                 "detail": "the certificate names no OCSP responder or CRL",
             }
         ]
+    # only a certificate that names a responder needs these (http.client, email: ~5 ms)
+    from tlsdiag.core.revocation import revocation_findings
+    from tlsdiag.net.revocation import check_revocation
+
     statuses = check_revocation(leaf, issuer, stapled=hs.ocsp_stapled, timeout=timeout, now=now)
     facts: list[RevocationFacts] = [
         {

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
 
 from tlsdiag import __version__
 from tlsdiag.commands.check import CheckOptions, run_check
-from tlsdiag.core.issuer.report import issuer_report
 from tlsdiag.core.issuer.vendor_match import first_per_vendor, installed_vendors
 from tlsdiag.core.issuer.verdict import (
     assess_interception,
@@ -20,11 +20,13 @@ from tlsdiag.core.issuer.verdict import (
     normalize_fingerprint,
 )
 from tlsdiag.errors import UsageError
-from tlsdiag.facts.issuer import ConnectionFacts
 from tlsdiag.kb.vendors import vendors as all_vendors
 from tlsdiag.model import Report, Target, platform_name
 from tlsdiag.stores.bundles import RootSet, os_roots, public_roots
 from tlsdiag.stores.rootfacts import facts_of
+
+if TYPE_CHECKING:
+    from tlsdiag.facts.issuer import ConnectionFacts
 
 
 def validate(opts: CheckOptions, vendor_ids: Sequence[str]) -> None:
@@ -68,6 +70,9 @@ def _os_inspection_roots() -> tuple[tuple[str, str], ...]:
 
 def run_issuer(target: Target, opts: CheckOptions, *, vendors: Sequence[str] = ()) -> Report:
     """Probe ``target`` and build the ``issuer`` report."""
+    # here, not at the top: ``check`` imports this module for ``inspection_roots_here`` only
+    from tlsdiag.core.issuer.report import issuer_report
+
     validate(opts, vendors)
     platform = opts.platform or platform_name()
     outcome = run_check(target, opts)

@@ -22,8 +22,7 @@ import threading
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, NamedTuple, Protocol
 
 _TAG = re.compile(r"\\\\|\\\[|\[([a-z#/@][^\[\]]*)\]")
 _ESCAPE = re.compile(r"[\\\[]")
@@ -43,9 +42,12 @@ _COLOURS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Style:
-    """Text attributes (bold, dim ...) and one foreground colour (an SGR code) or none."""
+class Style(NamedTuple):
+    """Text attributes (bold, dim ...) and one foreground colour (an SGR code) or none.
+
+    A NamedTuple (a frozen dataclass costs ~0.7 ms to build at every start); ``+`` and truth are
+    this class's own, not a tuple's.
+    """
 
     attrs: frozenset[int] = frozenset()
     colour: int | None = None
@@ -65,7 +67,7 @@ class Style:
                 colour = 90 + _COLOURS[word[7:]]
         return cls(frozenset(attrs), colour)
 
-    def __add__(self, inner: Style) -> Style:
+    def __add__(self, inner: Style) -> Style:  # type: ignore[override]
         """This style with ``inner`` on top: attributes add up, the inner colour wins."""
         if not self:
             return inner

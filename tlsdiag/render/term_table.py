@@ -7,8 +7,7 @@ than its column: nothing is cut off. The boxed style is rich's default (heavy he
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from tlsdiag.render.term import NULL, Line, Style, cell_len, wrap
 
@@ -23,13 +22,12 @@ _ROW = "│ ││"
 _BOTTOM = "└─┴┘"
 
 
-@dataclass(slots=True)
-class _Column:
+class _Column(NamedTuple):
     header: str
     style: Style
     justify: Literal["left", "right"]
     no_wrap: bool
-    cells: list[str] = field(default_factory=list)
+    cells: list[str]  # filled row by row
 
 
 def _words_width(line: Line) -> tuple[int, int]:
@@ -118,7 +116,7 @@ class Table:
     ) -> None:
         """A column: header markup, a style for its cells, alignment, and whether it may wrap
         (a ``no_wrap`` column shrinks only when nothing else can)."""
-        self.columns.append(_Column(header, Style.parse(style), justify, no_wrap))
+        self.columns.append(_Column(header, Style.parse(style), justify, no_wrap, []))
 
     def add_row(self, *cells: str, style: str | None = None) -> None:
         """One row of markup cells (missing cells are empty) and an optional row style."""

@@ -4,14 +4,17 @@ and a user-given ``--cafile``. I/O lives here; core functions receive certificat
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import ssl
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
 from cryptography import x509
 
+from tlsdiag import __version__
 from tlsdiag.core.certfile import parse_certificates
 from tlsdiag.errors import InputError
 from tlsdiag.facts.ids import RootSetId
@@ -57,6 +60,8 @@ def load_bundle(name: RootSetId, path: str) -> RootSet:
     return RootSet(name, path, tuple(certs), hashlib.sha256(data).hexdigest())
 
 
+CERTIFI_CACHE_FORMAT = 1
+
 MAX_CAFILE_CERTS = 500
 """Most certificates accepted in one ``--cafile`` bundle (the OS bundles hold about 150)."""
 
@@ -88,9 +93,61 @@ def load_cafile(path: Path, option: str = "--cafile") -> RootSet:
 @cache
 def public_roots() -> RootSet:
     """The public root program as shipped by certifi (Mozilla's list)."""
+    return load_bundle(RootSetId.PUBLIC, certifi_where())
+
+
+def _certifi_cache() -> tuple[Path, str] | None:
+    """Where ``certifi_where`` keeps its answer and the key it must carry (None: no cache)."""
+    from importlib.util import find_spec
+
+    from tlsdiag.kb._cache import cache_dir
+
+    directory = cache_dir()
+    if directory is None:
+        return None
+    try:
+        spec = find_spec("certifi")
+        origin = spec.origin if spec is not None else None
+        if not origin:
+            return None
+        parts = [f"{__version__}/{CERTIFI_CACHE_FORMAT}"]
+        for name in ("__init__.py", "core.py"):  # the code that answers
+            st = os.stat(os.path.join(os.path.dirname(origin), name))
+            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    except (ImportError, ValueError, OSError):  # e.g. a zipped certifi: no files to stat
+        return None
+    key = "/".join([origin, *parts])
+    return directory / f"certifi-{zlib.crc32(key.encode()):08x}.json", key
+
+
+def certifi_where() -> str:
+    """``certifi.where()``, kept in the user cache directory per certifi installation.
+
+    Importing certifi and asking it costs ~4 ms at every check (it imports ``importlib.resources``
+    with ``tempfile`` and ``zipfile``), and the answer only changes with the installed certifi:
+    it is keyed by the tlsdiag version, the package's path and the size and modification time of
+    the certifi code that answers. A missing, stale, corrupt or foreign cache file, or a cached
+    path that is no longer a file, means asking certifi (and caching again); so does
+    ``TLSDIAG_NO_CACHE=1``.
+    """
+    where = _certifi_cache()
+    if where is not None:
+        try:
+            doc = json.loads(where[0].read_bytes())
+        except (OSError, ValueError):
+            doc = None
+        if isinstance(doc, dict) and doc.get("key") == where[1]:
+            found = doc.get("where")
+            if isinstance(found, str) and os.path.isfile(found):
+                return found
     import certifi
 
-    return load_bundle(RootSetId.PUBLIC, certifi.where())
+    answer = str(certifi.where())
+    if where is not None and os.path.isfile(answer):
+        from tlsdiag.kb._cache import write_cache
+
+        write_cache(where[0], {"key": where[1], "where": answer}, stale="certifi-*.json")
+    return answer
 
 
 def os_bundle_path() -> str | None:
