@@ -30,14 +30,9 @@ class _Column(NamedTuple):
     cells: list[str]  # filled row by row
 
 
-def _words_width(line: Line) -> tuple[int, int]:
-    """(longest word, longest line) of a cell, in cells."""
-    longest_word = longest_line = 0
-    for part in line.plain.split("\n"):
-        longest_line = max(longest_line, cell_len(part))
-        for word in part.split():
-            longest_word = max(longest_word, cell_len(word))
-    return longest_word, longest_line
+def _line_width(line: Line) -> int:
+    """The longest line of a cell, in cells."""
+    return max((cell_len(part) for part in line.plain.split("\n")), default=0)
 
 
 def _reduce(excess: int, ratios: list[int], maximums: list[int], values: list[int]) -> list[int]:
@@ -133,7 +128,7 @@ class Table:
         widths: list[int] = []
         for i, column_cells in enumerate(cells):
             pad = sum(self._padding(i))
-            longest = max((_words_width(c)[1] for c in column_cells), default=0)
+            longest = max((_line_width(c) for c in column_cells), default=0)
             widths.append(min(longest + pad, max_width) or 1)
         if sum(widths) > max_width:
             wrapable = [not c.no_wrap for c in self.columns]

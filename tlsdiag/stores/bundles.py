@@ -117,7 +117,9 @@ def _certifi_cache() -> tuple[Path, str] | None:
     except (ImportError, ValueError, OSError):  # e.g. a zipped certifi: no files to stat
         return None
     key = "/".join([origin, *parts])
-    return directory / f"certifi-{zlib.crc32(key.encode()):08x}.json", key
+    # Named per installation too: another venv's certifi keeps its own file (no ping-pong).
+    install = f"{zlib.crc32(origin.encode()):08x}"
+    return directory / f"certifi-{install}-{zlib.crc32(key.encode()):08x}.json", key
 
 
 def certifi_where() -> str:
@@ -146,7 +148,8 @@ def certifi_where() -> str:
     if where is not None and os.path.isfile(answer):
         from tlsdiag.kb._cache import write_cache
 
-        write_cache(where[0], {"key": where[1], "where": answer}, stale="certifi-*.json")
+        stale = where[0].name.rsplit("-", 1)[0] + "-*.json"  # this installation's older files
+        write_cache(where[0], {"key": where[1], "where": answer}, stale=stale)
     return answer
 
 

@@ -97,3 +97,21 @@ def test_no_cache_always_asks(cache: Path, fake: Path, monkeypatch: pytest.Monke
     certifi_where()
     assert _calls() == 2
     assert _files(cache) == []
+
+
+def test_another_installation_keeps_its_own_file(
+    cache: Path, fake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two venvs in turn (another certifi path) must not delete each other's answer."""
+    certifi_where()
+    mine = _files(cache)
+    other = fake.parent.parent / "other-site" / "certifi"
+    other.mkdir(parents=True)
+    for name in ("__init__.py", "core.py", "cacert.pem"):
+        (other / name).write_bytes((fake / name).read_bytes())
+    monkeypatch.syspath_prepend(str(other.parent))
+    for name in ("certifi", "certifi.core"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    importlib.invalidate_caches()
+    assert certifi_where() == str(other / "cacert.pem")
+    assert len(_files(cache)) == 2 and set(mine) < set(_files(cache))
