@@ -3,7 +3,9 @@
 The leaf key is EC P-256 (the default) or RSA 2048 (``--leaf-key``), whatever the CA's key is;
 the signature hash suits the CA's key (SHA-384 for a P-384 CA, SHA-256 otherwise).
 
-``spec_for`` decides what a forged certificate says (pure); ``Forger`` mints it and presents it
+``spec_for`` decides what a forged certificate says (pure; ``leaf_names`` is what it copies from
+a server's leaf, parsed once per certificate); ``Forger`` mints it (``LeafTemplate``: the part
+every leaf of a signer shares is built once) and presents it
 on a client connection: through libssl on one shared context (``native.py``), or, where that is
 unavailable, with an ``ssl.SSLContext`` per leaf. Python's ``ssl`` loads certificates only from
 files, so that path keeps them in a private temporary directory (mode 0700) removed on close.
