@@ -3,7 +3,9 @@
 The leaf key is EC P-256 (the default) or RSA 2048 (``--leaf-key``), whatever the CA's key is;
 the signature hash suits the CA's key (SHA-384 for a P-384 CA, SHA-256 otherwise).
 
-``spec_for`` decides what a forged certificate says (pure); ``Forger`` mints it and presents it
+``spec_for`` decides what a forged certificate says (pure; ``leaf_names`` is what it copies from
+a server's leaf, parsed once per certificate); ``Forger`` mints it (``LeafTemplate``: the part
+every leaf of a signer shares is built once) and presents it
 on a client connection: through libssl on one shared context (``native.py``), or, where that is
 unavailable, with an ``ssl.SSLContext`` per leaf. Python's ``ssl`` loads certificates only from
 files, so that path keeps them in a private temporary directory (mode 0700) removed on close.
@@ -26,16 +28,18 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from tlsdiag.core.certbuild import (
+    SERVER_AUTH,
     Issued,
     KeyType,
     PrivateKey,
-    build_leaf,
     cert_pem,
     key_pem,
     new_key,
+    signature_hash,
 )
 from tlsdiag.proxy.ca import untrusted_twin, write_private
 from tlsdiag.proxy.native import NativeCerts
@@ -70,6 +74,10 @@ class ForgeSpec:
 
 
 def _is_ip(name: str) -> bool:
+    # An IPv4 literal ends with a digit and an IPv6 one has a colon: most names are neither,
+    # and need no parse (ipaddress raises, which costs microseconds per name).
+    if ":" not in name and not name[-1:].isdigit():
+        return False
     try:
         ipaddress.ip_address(name)
     except ValueError:
@@ -80,16 +88,46 @@ def _is_ip(name: str) -> bool:
 def _dns_ok(name: str) -> bool:
     if not name or len(name) > 253 or " " in name or _is_ip(name):
         return False
+    return name.isascii()
+
+
+@dataclass(frozen=True, slots=True)
+class LeafNames:
+    """What ``spec_for`` copies from a server's leaf (parsed once per certificate)."""
+
+    common_name: str = ""
+    organization: str = ""
+    dns_names: tuple[str, ...] = ()  # SAN dNSNames fit to copy, lower case
+    ip_addresses: tuple[str, ...] = ()
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+
+
+def leaf_names(upstream: x509.Certificate) -> LeafNames:
+    """The names (and dates) of a server's leaf that a forged certificate may copy."""
+    cns = upstream.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    orgs = upstream.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    dns: tuple[str, ...] = ()
+    ips: tuple[str, ...] = ()
     try:
-        name.encode("ascii")
-    except UnicodeError:
-        return False
-    return True
+        san = upstream.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns = tuple(n.lower() for n in san.get_values_for_type(x509.DNSName) if _dns_ok(n))
+        ips = tuple(str(a) for a in san.get_values_for_type(x509.IPAddress))
+    except x509.ExtensionNotFound:
+        pass
+    return LeafNames(
+        common_name=str(cns[0].value) if cns else "",
+        organization=str(orgs[0].value) if orgs else "",
+        dns_names=dns,
+        ip_addresses=ips,
+        not_before=upstream.not_valid_before_utc,
+        not_after=upstream.not_valid_after_utc,
+    )
 
 
 def spec_for(
     host: str,
-    upstream: x509.Certificate | None = None,
+    upstream: x509.Certificate | LeafNames | None = None,
     *,
     mimic: bool = False,
     signer: Signer = Signer.TRUSTED,
@@ -98,7 +136,8 @@ def spec_for(
 
     Args:
         host: the name the client asked for; always among the names.
-        upstream: the server's leaf; its SAN names (and a DNS-like CN) are copied.
+        upstream: the server's leaf (or its ``leaf_names``); its SAN names (and a DNS-like CN)
+            are copied.
         mimic: copy the server's own dates and names *only* (so an expired or mismatched
             certificate stays expired or mismatched for the client).
         signer: who signs it.
@@ -111,20 +150,15 @@ def spec_for(
     ips: list[str] = []
     cn = ""
     org = ""
-    if upstream is not None:
-        cns = upstream.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        cn = str(cns[0].value) if cns else ""
-        orgs = upstream.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
-        org = str(orgs[0].value) if orgs else ""
-        try:
-            san = upstream.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-            dns.extend(n.lower() for n in san.get_values_for_type(x509.DNSName) if _dns_ok(n))
-            ips.extend(str(a) for a in san.get_values_for_type(x509.IPAddress))
-        except x509.ExtensionNotFound:
-            pass
+    names = leaf_names(upstream) if isinstance(upstream, x509.Certificate) else upstream
+    if names is not None:
+        cn = names.common_name
+        org = names.organization
+        dns.extend(names.dns_names)
+        ips.extend(names.ip_addresses)
         if _dns_ok(cn) and "." in cn and cn.lower() not in dns and not mimic:
             dns.append(cn.lower())
-    if not mimic or upstream is None:
+    if not mimic or names is None:
         if _is_ip(host):
             if host not in ips:
                 ips.append(host)
@@ -133,9 +167,9 @@ def spec_for(
     if not cn or len(cn) > 64:
         cn = (dns or ips or [host])[0][:64]
     not_before = not_after = None
-    if mimic and upstream is not None:
-        not_before = upstream.not_valid_before_utc
-        not_after = upstream.not_valid_after_utc
+    if mimic and names is not None:
+        not_before = names.not_before
+        not_after = names.not_after
     return ForgeSpec(
         common_name=cn,
         dns_names=tuple(dict.fromkeys(dns)),
@@ -147,6 +181,75 @@ def spec_for(
     )
 
 
+class LeafTemplate:
+    """The forged leaves of one leaf key and one signer, their fixed part built once.
+
+    A forged leaf says what ``build_leaf`` makes with ``key_usage=True, ski=False``:
+    basicConstraints CA:FALSE, keyUsage, EKU serverAuth, the issuer's authorityKeyIdentifier
+    (not when self-signed), then the subjectAltName. Everything up to the names is the same
+    for every leaf of a signer, so the builder holding it is made once (not per name).
+    """
+
+    def __init__(self, leaf_key: PrivateKey, issued: Issued | None) -> None:
+        self.issued = issued
+        self._signer = issued.key if issued is not None else leaf_key
+        self._hash = signature_hash(self._signer)
+        builder = (
+            x509.CertificateBuilder()
+            .public_key(leaf_key.public_key())
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=isinstance(leaf_key, rsa.RSAPrivateKey),
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([SERVER_AUTH]), critical=False)
+        )
+        if issued is not None:
+            builder = builder.issuer_name(issued.cert.subject).add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issued.key.public_key()),
+                critical=False,
+            )
+        self._builder = builder
+
+    def mint(self, spec: ForgeSpec, now: datetime) -> x509.Certificate:
+        """Build and sign the leaf for ``spec`` (one signature; no key generation)."""
+        attrs = [x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name or "tlsdiag")]
+        if spec.organization:
+            attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organization))
+        subject = x509.Name(attrs)
+        builder = (
+            self._builder.subject_name(subject)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(spec.not_before or now - BACKDATE)
+            .not_valid_after(spec.not_after or now + VALIDITY)
+        )
+        if self.issued is None:
+            builder = builder.issuer_name(subject)
+        names = spec.dns_names + spec.ip_addresses
+        if names:
+            # As general_names does: IP literals as iPAddress, the rest as dNSName.
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(
+                    [
+                        x509.IPAddress(ipaddress.ip_address(n)) if _is_ip(n) else x509.DNSName(n)
+                        for n in names
+                    ]
+                ),
+                critical=False,
+            )
+        return builder.sign(self._signer, self._hash)
+
+
 def mint(
     spec: ForgeSpec,
     *,
@@ -156,19 +259,8 @@ def mint(
     now: datetime,
 ) -> x509.Certificate:
     """Build and sign one leaf certificate (one signature; no key generation)."""
-    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name or "tlsdiag")]
-    if spec.organization:
-        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organization))
-    return build_leaf(
-        x509.Name(attrs),
-        issuer=None if spec.signer is Signer.SELF else Issued(issuer, issuer_key),
-        not_before=spec.not_before or now - BACKDATE,
-        not_after=spec.not_after or now + VALIDITY,
-        key=leaf_key,
-        names=spec.dns_names + spec.ip_addresses,
-        key_usage=True,
-        ski=False,
-    ).cert
+    issued = None if spec.signer is Signer.SELF else Issued(issuer, issuer_key)
+    return LeafTemplate(leaf_key, issued).mint(spec, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +324,7 @@ class Forger:
         self._certs: OrderedDict[ForgeSpec, _Leaf] = OrderedDict()
         self._contexts: OrderedDict[tuple[ForgeSpec, str | None], ssl.SSLContext] = OrderedDict()
         self._shared: dict[str | None, ssl.SSLContext] = {}
+        self._templates: dict[Signer, LeafTemplate] = {}
         self._serial = 0
         self.hits = 0
         self.misses = 0
@@ -305,14 +398,11 @@ class Forger:
             self.hits += 1
             return entry
         self.misses += 1
-        issuer, issuer_key = self._issuer(spec.signer)
-        cert = mint(
-            spec,
-            leaf_key=self.leaf_key,
-            issuer=issuer,
-            issuer_key=issuer_key,
-            now=datetime.now(UTC),
-        )
+        template = self._templates.get(spec.signer)
+        if template is None:
+            issued = None if spec.signer is Signer.SELF else Issued(*self._issuer(spec.signer))
+            template = self._templates[spec.signer] = LeafTemplate(self.leaf_key, issued)
+        cert = template.mint(spec, datetime.now(UTC))
         der = cert.public_bytes(serialization.Encoding.DER)
         entry = _Leaf(cert, hashlib.sha256(der).digest())
         if self.native is not None:

@@ -26,7 +26,7 @@ from cryptography import x509
 from tlsdiag.core.certbuild import KeyType
 from tlsdiag.proxy.ca import CaMaterial, permitted_domains
 from tlsdiag.proxy.events import EventLog, ProxyEvent
-from tlsdiag.proxy.forge import Forger, ForgeSpec, TlsVersions, spec_for
+from tlsdiag.proxy.forge import Forger, ForgeSpec, LeafNames, TlsVersions, leaf_names, spec_for
 from tlsdiag.proxy.intercept import load_cert
 from tlsdiag.proxy.native import NativeSession
 from tlsdiag.proxy.policy import Decision, Policy
@@ -131,6 +131,8 @@ class ProxyServer:
         self._native_sessions = self.forger.native
         self._mtls: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._specs: OrderedDict[tuple[str, bytes], tuple[ForgeSpec, str, str]] = OrderedDict()
+        # Per server leaf (DER): its names, issuer and subject (parsed once).
+        self._leaves: dict[bytes, tuple[LeafNames | None, str, str]] = {}
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.port = 0
@@ -301,19 +303,24 @@ class ProxyServer:
         return (host, port) in self._mtls
 
     def spec_for_der(self, name: str, der: bytes | None) -> tuple[ForgeSpec, str, str]:
-        """The forged spec (plus issuer and subject) for a verified upstream leaf, cached."""
+        """The forged spec (plus issuer and subject) for a verified upstream leaf, cached per
+        name and leaf; the leaf is parsed once however many names it serves."""
         key = (name, der or b"")
         hit = self._specs.get(key)
         if hit is not None:
             self._specs.move_to_end(key)
             return hit
-        leaf = load_cert(der) if der else None
-        spec = spec_for(name, leaf)
-        out = (
-            spec,
-            leaf.issuer.rfc4514_string() if leaf is not None else "",
-            leaf.subject.rfc4514_string() if leaf is not None else "",
-        )
+        leaf = self._leaves.get(key[1])
+        if leaf is None:
+            cert = load_cert(der) if der else None
+            leaf = self._leaves[key[1]] = (
+                leaf_names(cert) if cert is not None else None,
+                cert.issuer.rfc4514_string() if cert is not None else "",
+                cert.subject.rfc4514_string() if cert is not None else "",
+            )
+            while len(self._leaves) > self.config.cache_size:
+                self._leaves.pop(next(iter(self._leaves)))
+        out = (spec_for(name, leaf[0]), leaf[1], leaf[2])
         self._specs[key] = out
         while len(self._specs) > self.config.cache_size:
             self._specs.popitem(last=False)

@@ -76,10 +76,11 @@ def check_host(host: str, what: str) -> str:
             return str(ipaddress.IPv6Address(host[1:-1]))
         except ValueError as exc:
             raise ParseError(f"{what}: bad IPv6 literal") from exc
-    try:
-        return str(ipaddress.IPv4Address(host))
-    except ValueError:
-        pass
+    if host[-1:].isdigit():  # an IPv4 literal ends with a digit (a name rarely does)
+        try:
+            return str(ipaddress.IPv4Address(host))
+        except ValueError:
+            pass
     if not _HOST.match(host) or ".." in host:
         raise ParseError(f"{what}: bad host name")
     return host.lower().rstrip(".")

@@ -14,8 +14,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tlsdiag.core.certbuild import Issued, KeyType, build_leaf
 from tlsdiag.proxy.ca import create_ca
-from tlsdiag.proxy.forge import Forger, Signer, spec_for
+from tlsdiag.proxy.forge import Forger, ForgeSpec, Signer, leaf_names, spec_for
 
 NOW = datetime.now(UTC)
 
@@ -136,3 +137,45 @@ def test_context_serves_the_forged_cert_and_alpn(
             other_in.write(out.read())
     assert client.selected_alpn_protocol() == "h2"
     assert client.version() == "TLSv1.3"
+
+
+@pytest.mark.parametrize("signer", list(Signer))
+@pytest.mark.parametrize("leaf_key", [KeyType.EC256, KeyType.RSA2048])
+def test_template_mints_what_build_leaf_makes(
+    ca: tuple[x509.Certificate, Any], signer: Signer, leaf_key: KeyType
+) -> None:
+    f = Forger(ca[0], ca[1], leaf_key_type=leaf_key, native=False)
+    try:
+        spec = ForgeSpec("a.test", ("a.test", "b.test"), ("10.0.0.1", "::1"), "Org", signer)
+        got = f.certificate(spec)
+        issuer = f._issuer(signer)
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, "a.test"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Org"),
+            ]
+        )
+        want = build_leaf(
+            subject,
+            issuer=None if signer is Signer.SELF else Issued(*issuer),
+            not_before=got.not_valid_before_utc,
+            not_after=got.not_valid_after_utc,
+            key=f.leaf_key,
+            names=spec.dns_names + spec.ip_addresses,
+            key_usage=True,
+            ski=False,
+            serial=got.serial_number,
+        ).cert
+        assert got.tbs_certificate_bytes == want.tbs_certificate_bytes
+        signer_cert = got if signer is Signer.SELF else issuer[0]
+        got.verify_directly_issued_by(signer_cert)
+    finally:
+        f.close()
+
+
+def test_spec_from_leaf_names_equals_spec_from_certificate() -> None:
+    up = _upstream(["a.test", "B.test", "10.0.0.1"], cn="cn.test")
+    names = leaf_names(up)
+    for host in ("a.test", "new.test", "10.0.0.2", "CN.test."):
+        for mimic in (False, True):
+            assert spec_for(host, names, mimic=mimic) == spec_for(host, up, mimic=mimic)
