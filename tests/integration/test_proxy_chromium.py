@@ -11,13 +11,14 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
 
+from tlsdiag.facts.proxy import EventFacts
 from tlsdiag.lab.cases import Lab
 from tlsdiag.proxy.ca import CaMaterial, init_ca
 from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
@@ -105,6 +106,22 @@ def _dump_dom(proxy: RunningProxy, url: str, home: Path, trust: list[str]) -> st
     return r.stdout
 
 
+def _events_once(
+    proxy: RunningProxy, skip: int, done: Callable[[list[EventFacts]], bool]
+) -> list[EventFacts]:
+    """The proxy's events after the first ``skip``, once ``done`` holds for them (an event is
+    written when its connection closes, which a busy machine may delay; 10 s at most), then
+    a moment more for any straggler."""
+    deadline = time.monotonic() + 10
+    while True:
+        events = [e.to_dict() for e in proxy.events.recent][skip:]
+        if done(events) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    return [e.to_dict() for e in proxy.events.recent][skip:]
+
+
 def test_chromium_loads_pages_through_the_proxy(
     tmp_path: Path, origin_port: tuple[int, Path], lab: Lab
 ) -> None:
@@ -148,8 +165,11 @@ def test_chromium_loads_pages_through_the_proxy(
         blocked = _dump_dom(proxy, f"https://{expired.target}/", home, trust)
         assert "Invalid server certificate" in blocked
         assert "server.cert_expired" in blocked
-        time.sleep(0.5)
-        events = [e.to_dict() for e in proxy.events.recent]
+        events = _events_once(
+            proxy,
+            0,
+            lambda evs: {"page.test", "direct.test", expired.spec.host} <= {e["sni"] for e in evs},
+        )
         # Negative control: a profile that does not trust the CA gets no page, and the proxy
         # says why (the browser rejected the forged certificate).
         untrusting = tmp_path / "home2"
@@ -157,8 +177,13 @@ def test_chromium_loads_pages_through_the_proxy(
         assert "tlsdiag proxied page" not in _dump_dom(
             proxy, f"https://page.test:{port}/", untrusting, []
         )
-        time.sleep(0.5)
-        rejected = [e.to_dict() for e in proxy.events.recent][len(events) :]
+        rejected = _events_once(
+            proxy,
+            len(events),
+            lambda evs: any(
+                e["client_handshake"] == "failed" and e["sni"] == "page.test" for e in evs
+            ),
+        )
     page = [e for e in events if e["sni"] == "page.test" and e["client_handshake"] == "ok"]
     assert page and page[0]["action"] == "inspect" and page[0]["tls_inspection"] == 1
     assert any(e["bytes_down"] > len(PAGE) for e in page)
