@@ -23,14 +23,6 @@ def where():
 
 
 @pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("TLSDIAG_CACHE_DIR", str(directory))
-    monkeypatch.delenv("TLSDIAG_NO_CACHE", raising=False)
-    return directory
-
-
-@pytest.fixture
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A certifi package of this test's own that counts how often it is asked."""
     package = tmp_path / "site" / "certifi"

@@ -31,14 +31,6 @@ def roots() -> list[x509.Certificate]:
     ]
 
 
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("TLSDIAG_CACHE_DIR", str(directory))
-    monkeypatch.delenv("TLSDIAG_NO_CACHE", raising=False)
-    return directory
-
-
 def _bundle(path: Path, certs: list[x509.Certificate]) -> Path:
     path.write_bytes(b"".join(cert_pem(c) for c in certs))
     return path
