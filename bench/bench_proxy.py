@@ -18,7 +18,8 @@ run on CPU 0. Phases, each against direct (no proxy), tlsdiag and mitmdump:
 5. bulk MB/s: one 64 MiB response over one established connection (median of 3);
 6. proxy RSS with 1000 idle tunnels open (per tunnel) and after they close;
 7. with ``--callgrind N``: the instructions the proxy executes per new connection (new name,
-   then known name) and per MB of a bulk response, under callgrind, for tlsdiag and
+   then known name), per keep-alive request (20 N requests over 10 established tunnels) and
+   per MB of a bulk response, under callgrind, for tlsdiag and
    ``--baseline``: unlike CPU time and MB/s, these counts hold still on a loaded machine.
 
 Both proxies sign with the same CA (``--ca-key``: EC P-256 by default, or RSA 2048/4096) and
@@ -479,12 +480,37 @@ async def _bulk_counted(proxy: Proxy, port: int, zero: Callable[[], None], n: in
     await close(w)
 
 
+KEEPALIVE_TUNNELS = 10
+
+
+async def _keepalive_counted(
+    proxy: Proxy, port: int, zero: Callable[[], None], requests: int
+) -> None:
+    """``requests`` keep-alive requests spread over 10 established tunnels (as in phase 1),
+    the counters zeroed once every tunnel is up and has carried a few requests."""
+    conns = [await open_conn(proxy, port, "bench.test") for _ in range(KEEPALIVE_TUNNELS)]
+    for _ in range(5):
+        for r, w in conns:
+            await request(r, w)
+    zero()
+
+    async def worker(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        for _ in range(requests // KEEPALIVE_TUNNELS):
+            await request(r, w)
+
+    await asyncio.gather(*(worker(r, w) for r, w in conns))
+    await asyncio.sleep(0.5)  # the last writes' callbacks
+    for _, w in conns:
+        await close(w)
+
+
 def callgrind_counts(
     start: Callable[[tuple[str, ...]], Proxy], port: int, n: int
 ) -> dict[str, float]:
     """Instructions the proxy executes per connection (user space, all of its code: Python,
-    OpenSSL, libc) over the first visits of ``n`` new names, then their repeat visits, and per
-    MB of a bulk response relayed, under ``valgrind --tool=callgrind``. Unlike CPU time and
+    OpenSSL, libc) over the first visits of ``n`` new names, then their repeat visits, per
+    keep-alive request (``20 * n`` requests over 10 established tunnels) and per MB of a bulk
+    response relayed, under ``valgrind --tool=callgrind``. Unlike CPU time, requests/s and
     MB/s, the counts do not move with the load."""
     out_dir = Path(tempfile.mkdtemp(prefix="tlsdiag-callgrind-"))
     p = start(("valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p"))
@@ -516,6 +542,8 @@ def callgrind_counts(
             asyncio.run(_visit(p, port, hosts))
             time.sleep(0.5)  # the last connections' callbacks
             out[key] = dump() / n / 1e6
+        asyncio.run(_keepalive_counted(p, port, zero, 20 * n))
+        out["ir_keepalive_m"] = dump() / (20 * n) / 1e6
         asyncio.run(_bulk_counted(p, port, zero))
         out["ir_per_mb_m"] = dump() / (2 * BULK / 1e6) / 1e6
     finally:
@@ -545,7 +573,8 @@ def main() -> None:
         default=0,
         metavar="N",
         help="also count the instructions per connection of each tlsdiag column under callgrind"
-        " over N new names then N known ones (stable under load; needs valgrind; 0: skip)",
+        " over N new names then N known ones, per keep-alive request (20 N requests) and per"
+        " MB relayed (stable under load; needs valgrind; 0: skip)",
     )
     ap.add_argument(
         "--baseline",
@@ -626,6 +655,7 @@ def report(results: dict[str, dict[str, float]]) -> None:
         ("proxy CPU per new connection, known name (ms)", "cpu_known_name_ms", "{:.2f}"),
         ("instructions per new connection, new name (M)", "ir_new_name_m", "{:.2f}"),
         ("instructions per new connection, known name (M)", "ir_known_name_m", "{:.2f}"),
+        ("instructions per keep-alive request (M)", "ir_keepalive_m", "{:.3f}"),
         ("instructions per MB of bulk relayed (M)", "ir_per_mb_m", "{:.2f}"),
         ("new connections/s, distinct names", "new_conn_distinct_per_s", "{:.0f}"),
         ("new connections/s (200 known hosts)", "new_conn_per_s", "{:.0f}"),
