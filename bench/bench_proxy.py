@@ -7,7 +7,8 @@ Run by hand (not part of the test suite)::
 Layout: the proxy under test runs on CPU 1 (taskset); the load generator and the HTTPS origin
 run on CPU 0. Phases, each against direct (no proxy), tlsdiag and mitmdump:
 
-1. requests/s over 10 established keep-alive tunnels (small responses);
+1. requests/s over 10 established keep-alive tunnels (small responses), and how busy each core
+   was meanwhile (client + origin on CPU 0, the proxy on CPU 1: the one near 100% limits it);
 2. median latency of one request on an established tunnel (added = proxy - direct);
 3. median time of a new connection (TCP + CONNECT + TLS + one request);
    The proxy's CPU time over the first visits of 200 new names and over the repeat visits,
@@ -158,10 +159,7 @@ class Proxy:
         return int(m.group(1)) if m else 0
 
     def cpu_seconds(self) -> float:
-        if self.proc is None:
-            return 0.0
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0 if self.proc is None else process_cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -170,6 +168,12 @@ class Proxy:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -431,10 +435,20 @@ async def phase_memory(proxy: Proxy, port: int, n: int = 1000) -> dict[str, floa
     }
 
 
-async def run_all(proxy: Proxy | None, port: int, seconds: float) -> dict[str, float]:
+async def run_all(
+    proxy: Proxy | None, port: int, seconds: float, origin_pid: int
+) -> dict[str, float]:
     out: dict[str, float] = {}
     cpu0 = proxy.cpu_seconds() if proxy else 0.0
+    # Which core limits phase 1: the proxy's (CPU 1) or the client's and origin's (CPU 0).
+    t0, side0 = time.perf_counter(), process_cpu_seconds(os.getpid())
+    side0 += process_cpu_seconds(origin_pid)
     out["rps_10_tunnels"] = await phase_rps(proxy, port, seconds)
+    wall = time.perf_counter() - t0
+    side = process_cpu_seconds(os.getpid()) + process_cpu_seconds(origin_pid) - side0
+    out["rps_cpu0_busy_pct"] = 100 * side / wall
+    if proxy is not None:
+        out["rps_proxy_busy_pct"] = 100 * (proxy.cpu_seconds() - cpu0) / wall
     out["latency_ms"] = await phase_latency(proxy, port)
     out.update(await phase_new_latency(proxy, port))
     out["new_conn_distinct_per_s"] = await phase_new_rate(proxy, port, seconds, distinct=True)
@@ -615,12 +629,12 @@ def main() -> None:
         for i in range(args.rounds):
             if not args.no_direct:
                 print(f"round {i + 1}/{args.rounds}: direct", file=sys.stderr)
-                rounds["direct"].append(asyncio.run(run_all(None, port, args.seconds)))
+                rounds["direct"].append(asyncio.run(run_all(None, port, args.seconds, origin.pid)))
             for name, start in starters.items():
                 print(f"round {i + 1}/{args.rounds}: {name}", file=sys.stderr)
                 p = start()
                 try:
-                    rounds[name].append(asyncio.run(run_all(p, port, args.seconds)))
+                    rounds[name].append(asyncio.run(run_all(p, port, args.seconds, origin.pid)))
                 finally:
                     p.stop()
         results = {name: median_of(rs) for name, rs in rounds.items() if rs}
@@ -648,6 +662,8 @@ def report(results: dict[str, dict[str, float]]) -> None:
     d = results.get("direct", {})
     rows = [
         ("requests/s, 10 keep-alive tunnels", "rps_10_tunnels", "{:.0f}"),
+        ("phase 1: client + origin CPU (% of CPU 0)", "rps_cpu0_busy_pct", "{:.0f}"),
+        ("phase 1: proxy CPU (% of CPU 1)", "rps_proxy_busy_pct", "{:.0f}"),
         ("median request latency (ms)", "latency_ms", "{:.3f}"),
         ("median new connection, new host (ms)", "new_conn_first_ms", "{:.2f}"),
         ("median new connection, known host (ms)", "new_conn_ms", "{:.2f}"),
