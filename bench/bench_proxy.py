@@ -7,7 +7,8 @@ Run by hand (not part of the test suite)::
 Layout: the proxy under test runs on CPU 1 (taskset); the load generator and the HTTPS origin
 run on CPU 0. Phases, each against direct (no proxy), tlsdiag and mitmdump:
 
-1. requests/s over 10 established keep-alive tunnels (small responses);
+1. requests/s over 10 established keep-alive tunnels (small responses), and how busy each core
+   was meanwhile (client + origin on CPU 0, the proxy on CPU 1: the one near 100% limits it);
 2. median latency of one request on an established tunnel (added = proxy - direct);
 3. median time of a new connection (TCP + CONNECT + TLS + one request);
    The proxy's CPU time over the first visits of 200 new names and over the repeat visits,
@@ -18,7 +19,8 @@ run on CPU 0. Phases, each against direct (no proxy), tlsdiag and mitmdump:
 5. bulk MB/s: one 64 MiB response over one established connection (median of 3);
 6. proxy RSS with 1000 idle tunnels open (per tunnel) and after they close;
 7. with ``--callgrind N``: the instructions the proxy executes per new connection (new name,
-   then known name) and per MB of a bulk response, under callgrind, for tlsdiag and
+   then known name), per keep-alive request (20 N requests over 10 established tunnels) and
+   per MB of a bulk response, under callgrind, for tlsdiag and
    ``--baseline``: unlike CPU time and MB/s, these counts hold still on a loaded machine.
 
 Both proxies sign with the same CA (``--ca-key``: EC P-256 by default, or RSA 2048/4096) and
@@ -157,10 +159,7 @@ class Proxy:
         return int(m.group(1)) if m else 0
 
     def cpu_seconds(self) -> float:
-        if self.proc is None:
-            return 0.0
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0 if self.proc is None else process_cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -169,6 +168,12 @@ class Proxy:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -430,10 +435,20 @@ async def phase_memory(proxy: Proxy, port: int, n: int = 1000) -> dict[str, floa
     }
 
 
-async def run_all(proxy: Proxy | None, port: int, seconds: float) -> dict[str, float]:
+async def run_all(
+    proxy: Proxy | None, port: int, seconds: float, origin_pid: int
+) -> dict[str, float]:
     out: dict[str, float] = {}
     cpu0 = proxy.cpu_seconds() if proxy else 0.0
+    # Which core limits phase 1: the proxy's (CPU 1) or the client's and origin's (CPU 0).
+    t0, side0 = time.perf_counter(), process_cpu_seconds(os.getpid())
+    side0 += process_cpu_seconds(origin_pid)
     out["rps_10_tunnels"] = await phase_rps(proxy, port, seconds)
+    wall = time.perf_counter() - t0
+    side = process_cpu_seconds(os.getpid()) + process_cpu_seconds(origin_pid) - side0
+    out["rps_cpu0_busy_pct"] = 100 * side / wall
+    if proxy is not None:
+        out["rps_proxy_busy_pct"] = 100 * (proxy.cpu_seconds() - cpu0) / wall
     out["latency_ms"] = await phase_latency(proxy, port)
     out.update(await phase_new_latency(proxy, port))
     out["new_conn_distinct_per_s"] = await phase_new_rate(proxy, port, seconds, distinct=True)
@@ -479,12 +494,37 @@ async def _bulk_counted(proxy: Proxy, port: int, zero: Callable[[], None], n: in
     await close(w)
 
 
+KEEPALIVE_TUNNELS = 10
+
+
+async def _keepalive_counted(
+    proxy: Proxy, port: int, zero: Callable[[], None], requests: int
+) -> None:
+    """``requests`` keep-alive requests spread over 10 established tunnels (as in phase 1),
+    the counters zeroed once every tunnel is up and has carried a few requests."""
+    conns = [await open_conn(proxy, port, "bench.test") for _ in range(KEEPALIVE_TUNNELS)]
+    for _ in range(5):
+        for r, w in conns:
+            await request(r, w)
+    zero()
+
+    async def worker(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        for _ in range(requests // KEEPALIVE_TUNNELS):
+            await request(r, w)
+
+    await asyncio.gather(*(worker(r, w) for r, w in conns))
+    await asyncio.sleep(0.5)  # the last writes' callbacks
+    for _, w in conns:
+        await close(w)
+
+
 def callgrind_counts(
     start: Callable[[tuple[str, ...]], Proxy], port: int, n: int
 ) -> dict[str, float]:
     """Instructions the proxy executes per connection (user space, all of its code: Python,
-    OpenSSL, libc) over the first visits of ``n`` new names, then their repeat visits, and per
-    MB of a bulk response relayed, under ``valgrind --tool=callgrind``. Unlike CPU time and
+    OpenSSL, libc) over the first visits of ``n`` new names, then their repeat visits, per
+    keep-alive request (``20 * n`` requests over 10 established tunnels) and per MB of a bulk
+    response relayed, under ``valgrind --tool=callgrind``. Unlike CPU time, requests/s and
     MB/s, the counts do not move with the load."""
     out_dir = Path(tempfile.mkdtemp(prefix="tlsdiag-callgrind-"))
     p = start(("valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p"))
@@ -516,6 +556,8 @@ def callgrind_counts(
             asyncio.run(_visit(p, port, hosts))
             time.sleep(0.5)  # the last connections' callbacks
             out[key] = dump() / n / 1e6
+        asyncio.run(_keepalive_counted(p, port, zero, 20 * n))
+        out["ir_keepalive_m"] = dump() / (20 * n) / 1e6
         asyncio.run(_bulk_counted(p, port, zero))
         out["ir_per_mb_m"] = dump() / (2 * BULK / 1e6) / 1e6
     finally:
@@ -545,7 +587,8 @@ def main() -> None:
         default=0,
         metavar="N",
         help="also count the instructions per connection of each tlsdiag column under callgrind"
-        " over N new names then N known ones (stable under load; needs valgrind; 0: skip)",
+        " over N new names then N known ones, per keep-alive request (20 N requests) and per"
+        " MB relayed (stable under load; needs valgrind; 0: skip)",
     )
     ap.add_argument(
         "--baseline",
@@ -586,12 +629,12 @@ def main() -> None:
         for i in range(args.rounds):
             if not args.no_direct:
                 print(f"round {i + 1}/{args.rounds}: direct", file=sys.stderr)
-                rounds["direct"].append(asyncio.run(run_all(None, port, args.seconds)))
+                rounds["direct"].append(asyncio.run(run_all(None, port, args.seconds, origin.pid)))
             for name, start in starters.items():
                 print(f"round {i + 1}/{args.rounds}: {name}", file=sys.stderr)
                 p = start()
                 try:
-                    rounds[name].append(asyncio.run(run_all(p, port, args.seconds)))
+                    rounds[name].append(asyncio.run(run_all(p, port, args.seconds, origin.pid)))
                 finally:
                     p.stop()
         results = {name: median_of(rs) for name, rs in rounds.items() if rs}
@@ -619,6 +662,8 @@ def report(results: dict[str, dict[str, float]]) -> None:
     d = results.get("direct", {})
     rows = [
         ("requests/s, 10 keep-alive tunnels", "rps_10_tunnels", "{:.0f}"),
+        ("phase 1: client + origin CPU (% of CPU 0)", "rps_cpu0_busy_pct", "{:.0f}"),
+        ("phase 1: proxy CPU (% of CPU 1)", "rps_proxy_busy_pct", "{:.0f}"),
         ("median request latency (ms)", "latency_ms", "{:.3f}"),
         ("median new connection, new host (ms)", "new_conn_first_ms", "{:.2f}"),
         ("median new connection, known host (ms)", "new_conn_ms", "{:.2f}"),
@@ -626,6 +671,7 @@ def report(results: dict[str, dict[str, float]]) -> None:
         ("proxy CPU per new connection, known name (ms)", "cpu_known_name_ms", "{:.2f}"),
         ("instructions per new connection, new name (M)", "ir_new_name_m", "{:.2f}"),
         ("instructions per new connection, known name (M)", "ir_known_name_m", "{:.2f}"),
+        ("instructions per keep-alive request (M)", "ir_keepalive_m", "{:.3f}"),
         ("instructions per MB of bulk relayed (M)", "ir_per_mb_m", "{:.2f}"),
         ("new connections/s, distinct names", "new_conn_distinct_per_s", "{:.0f}"),
         ("new connections/s (200 known hosts)", "new_conn_per_s", "{:.0f}"),

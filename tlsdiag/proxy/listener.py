@@ -179,7 +179,7 @@ class ProxyServer:
                 _release_memory()
                 peak = len(self.connections)
                 trimmed_at = self.accepted
-            now = self.loop.time()
+            now = time.monotonic()  # the clock Endpoint.data_received stamps
             for conn in list(self.connections):
                 if conn.relaying and now - conn.last_activity > idle:
                     conn.ev.closed_by = "timeout"

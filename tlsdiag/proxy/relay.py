@@ -82,7 +82,7 @@ class Connection:
         self.relaying = False
         self.finished = False
         self.started = time.perf_counter()
-        self.last_activity = self.loop.time()
+        self.last_activity = time.monotonic()
         self.ev = ProxyEvent(time=_now_iso())
         self.client_ip: str | None = None
         self.task: asyncio.Task[None] | None = None

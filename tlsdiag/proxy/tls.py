@@ -16,6 +16,7 @@ import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from tlsdiag import codes
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from tlsdiag.proxy.parse import RequestBody
     from tlsdiag.proxy.relay import Connection
 
-_READ_BUF = bytearray(256 * 1024)  # one shared buffer: the loop is single-threaded
+_READ_SIZE = 256 * 1024
+_READ_BUF = bytearray(_READ_SIZE)  # one shared buffer: the loop is single-threaded
 _READ_VIEW = memoryview(_READ_BUF)
 PENDING_LIMIT = 256 * 1024
 WRITE_HIGH = 512 * 1024  # plus one read at most: under 1 MiB waits per side
@@ -70,6 +72,7 @@ class Endpoint(asyncio.Protocol):
         "paused",
         "peer",
         "pending",
+        "raw",
         "relayed",
         "role",
         "tls",
@@ -82,6 +85,7 @@ class Endpoint(asyncio.Protocol):
         self.role = role  # "client" or "server"
         self.transport: asyncio.Transport | None = None
         self.tls: ssl.SSLObject | None = None
+        self.raw: Any = None  # tls._sslobj: the C object under ``tls`` (skips the wrapper)
         self.bio_in: ssl.MemoryBIO | None = None
         self.bio_out: ssl.MemoryBIO | None = None
         self.peer: Endpoint | None = None
@@ -108,12 +112,12 @@ class Endpoint(asyncio.Protocol):
             self.conn.client_made(self)
 
     def data_received(self, data: bytes) -> None:
-        self.conn.last_activity = self.conn.loop.time()
-        if self.tls is None:
+        self.conn.last_activity = monotonic()  # a C call; the sweep reads the same clock
+        bio = self.bio_in
+        if bio is None:
             self._deliver(data)
             return
-        assert self.bio_in is not None
-        self.bio_in.write(data)
+        bio.write(data)
         if self.handshaking:
             self._wake()
             return
@@ -169,20 +173,27 @@ class Endpoint(asyncio.Protocol):
         self._wake()
 
     def _decrypt(self) -> None:
-        tls = self.tls
+        raw = self.raw
         bio = self.bio_in
-        assert tls is not None and bio is not None
-        raw: Any = tls._sslobj  # type: ignore[attr-defined] # skip the Python wrapper (hot path)
+        assert raw is not None and bio is not None
         # Decrypt every record at hand into the shared buffer, then hand them on as one chunk:
         # the peer encrypts and sends them in one write (one syscall, not one per 16 KiB record).
-        size = len(_READ_BUF)
+        # Stop without provoking SSLWantReadError (building it costs microseconds).
         got = 0
         try:
+            n = raw.read(_READ_SIZE, _READ_BUF)
+            if n and not bio.pending and not raw.pending():
+                # The usual case (a keep-alive request or response): one read, and a TLS peer
+                # encrypts straight from the shared buffer, no copy in between.
+                self._hand_on(n)
+                out = self.bio_out
+                if out is not None and out.pending and self.transport is not None:
+                    self.transport.write(out.read())
+                return
             while True:
-                n = raw.read(size - got, _READ_VIEW[got:])
-                if not n:
+                if not n:  # close_notify
                     if got:
-                        self._deliver(bytes(_READ_VIEW[:got]))
+                        self._hand_on(got)
                     self._flush()
                     self.eof = True
                     self._wake()
@@ -190,43 +201,55 @@ class Endpoint(asyncio.Protocol):
                         self.conn.side_eof(self)
                     return
                 got += n
-                # Stop without provoking SSLWantReadError (building it costs microseconds).
                 if not bio.pending and not raw.pending():
                     break
-                if size - got < 16384:  # less than a record's room left: hand these on
-                    self._deliver(bytes(_READ_VIEW[:got]))
+                if _READ_SIZE - got < 16384:  # less than a record's room left: hand these on
+                    self._hand_on(got)
                     got = 0
+                n = raw.read(_READ_SIZE - got, _READ_VIEW[got:])
         except ssl.SSLWantReadError:
             pass
         except ssl.SSLError as exc:
             if got:
-                self._deliver(bytes(_READ_VIEW[:got]))
+                self._hand_on(got)
             self.error = exc
             self._flush()
             self.conn.side_tls_error(self, exc)
             return
         if got:
-            self._deliver(bytes(_READ_VIEW[:got]))
+            self._hand_on(got)
         self._flush()
+
+    def _hand_on(self, n: int) -> None:
+        """Deliver the first ``n`` bytes of the shared buffer: straight to a TLS peer while
+        relaying (its ``write`` copies them into OpenSSL), copied anywhere else."""
+        peer = self.peer  # set (with ``conn.relaying``) only when both sides are linked
+        if peer is not None and peer.raw is not None and self.limit is None:
+            self.relayed += n
+            peer.send(_READ_VIEW[:n])
+        else:
+            self._deliver(bytes(_READ_VIEW[:n]))
 
     def _flush(self) -> None:
         bio = self.bio_out
         if bio is not None and bio.pending and self.transport is not None:
             self.transport.write(bio.read())
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes | memoryview) -> None:
         """Send application bytes (encrypted when this side speaks TLS)."""
         t = self.transport
         if t is None or t.is_closing():
             return
-        if self.tls is not None:
+        raw = self.raw
+        if raw is not None:
             try:
-                self.tls.write(data)
+                raw.write(data)
             except ssl.SSLError as exc:
                 self.error = exc
                 t.close()
                 return
-            self._flush()
+            assert self.bio_out is not None
+            t.write(self.bio_out.read())
         else:
             t.write(data)
 
@@ -276,6 +299,7 @@ class Endpoint(asyncio.Protocol):
     def _begin(self, tls: ssl.SSLObject) -> None:
         assert self.bio_in is not None
         self.tls = tls
+        self.raw = tls._sslobj  # type: ignore[attr-defined]
         self.tls._tlsdiag_ep = self  # type: ignore[attr-defined] # for the message callback
         if self.pending:
             self.bio_in.write(bytes(self.pending))
