@@ -24,11 +24,12 @@ from typing import IO, Any
 from tlsdiag.errors import InputError
 
 Member = tuple[str, "bytes | Path"]
+_KEY_LABEL = rb"[A-Z0-9 ]*PRIVATE KEY"  # RSA, EC, ENCRYPTED, none (PKCS#8) ...
 _KEY_BLOCK = re.compile(
-    rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.S
+    rb"-----BEGIN " + _KEY_LABEL + rb"-----.*?(-----END " + _KEY_LABEL + rb"-----|\Z)", re.S
 )
 _KEY_WORDS = re.compile(rb"PRIVATE\s+KEY", re.I)
-KEY_REMOVED = b"[private key removed by tlsdiag]"
+KEY_REMOVED = b"[key material removed by tlsdiag]"  # not "private key": the words are rewritten too
 
 
 def scrub_keys(data: bytes) -> bytes:

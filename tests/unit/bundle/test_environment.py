@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tlsdiag.core.bundle import default_name, manifest_problems
 from tlsdiag.core.environment import (
@@ -19,7 +21,7 @@ from tlsdiag.core.environment import (
     proxy_env,
 )
 from tlsdiag.errors import InputError
-from tlsdiag.stores.bundle_zip import new_file, scrub_keys
+from tlsdiag.stores.bundle_zip import KEY_REMOVED, new_file, scrub_keys
 from tlsdiag.stores.environment import collect_environment, platform_proxy
 
 SCUTIL = """<dictionary> {
@@ -127,10 +129,27 @@ def test_manifest_problems() -> None:
     )
 
 
-def test_keys_are_scrubbed() -> None:
-    pem = b"x\n-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\ny"
-    out = scrub_keys(pem)
-    assert b"PRIVATE KEY" not in out and b"MIIB" not in out and out.startswith(b"x\n")
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        serialization.PrivateFormat.TraditionalOpenSSL,  # "RSA PRIVATE KEY", "EC PRIVATE KEY"
+        serialization.PrivateFormat.PKCS8,  # "PRIVATE KEY"
+    ],
+)
+def test_keys_are_scrubbed(fmt: serialization.PrivateFormat) -> None:
+    """Keys made here and now, in the PEM forms a log or config file may hold."""
+    keys: list[ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey] = [
+        ec.generate_private_key(ec.SECP256R1()),
+        rsa.generate_private_key(65537, 1024),
+    ]
+    none = serialization.NoEncryption()
+    pems = [k.private_bytes(serialization.Encoding.PEM, fmt, none) for k in keys]
+    out = scrub_keys(b"x\n" + b"between\n".join(pems) + b"y")
+    assert out.startswith(b"x\n") and out.endswith(b"y") and b"between" in out
+    assert b"PRIVATE KEY" not in out and out.count(KEY_REMOVED) == 2
+    for pem in pems:
+        body = [line for line in pem.splitlines() if not line.startswith(b"-----")]
+        assert body and not any(line in out for line in body)
 
 
 def test_new_file_refuses_existing_and_leaves_no_temp(tmp_path: Path) -> None:
