@@ -149,10 +149,15 @@ def general_names(names: Sequence[str]) -> list[x509.GeneralName]:
     """SAN entries: IP literals as iPAddress, everything else as dNSName."""
     out: list[x509.GeneralName] = []
     for n in names:
-        try:
-            out.append(x509.IPAddress(ipaddress.ip_address(n)))
-        except ValueError:
-            out.append(x509.DNSName(n))
+        # An IPv4 literal ends with a digit and an IPv6 one has a colon: other names need no
+        # parse (a failed one raises, which costs microseconds per name).
+        if ":" in n or n[-1:].isdigit():
+            try:
+                out.append(x509.IPAddress(ipaddress.ip_address(n)))
+                continue
+            except ValueError:
+                pass
+        out.append(x509.DNSName(n))
     return out
 
 
@@ -276,6 +281,85 @@ def build_ca(
     return _sign(builder, key, issuer)
 
 
+class LeafTemplate:
+    """End-entity certificates of one key and one issuer, their fixed part built once.
+
+    The fixed part: the public key, the issuer's name, basicConstraints CA:FALSE (critical),
+    keyUsage (critical, when asked: digitalSignature, plus keyEncipherment for RSA), the EKUs,
+    a subjectKeyIdentifier and an authorityKeyIdentifier (when asked, in that order). Each
+    certificate then adds its subject, serial, dates and subjectAltName (``builder``): the
+    proxy mints one per name without building the rest again.
+    """
+
+    def __init__(
+        self,
+        key: PrivateKey,
+        issuer: Issued | None,
+        *,
+        eku: Sequence[x509.ObjectIdentifier] = (SERVER_AUTH,),
+        key_usage: bool = False,
+        ski: bool = True,
+        aki: bool = True,
+    ) -> None:
+        self.key = key
+        self.issuer = issuer
+        self._signer = issuer.key if issuer else key
+        self._hash = signature_hash(self._signer)
+        fixed = (
+            x509.CertificateBuilder()
+            .public_key(key.public_key())
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        )
+        if issuer is not None:
+            fixed = fixed.issuer_name(issuer.cert.subject)
+        if key_usage:
+            rsa_key = isinstance(key, rsa.RSAPrivateKey)
+            fixed = fixed.add_extension(
+                _key_usage(ca=False, key_encipherment=rsa_key), critical=True
+            )
+        if eku:
+            fixed = fixed.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
+        if ski:
+            fixed = fixed.add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+        if issuer and aki:
+            fixed = fixed.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
+                critical=False,
+            )
+        self._fixed = fixed
+
+    def builder(
+        self,
+        subject: x509.Name,
+        *,
+        not_before: datetime,
+        not_after: datetime,
+        names: Sequence[str] = (),
+        serial: int | None = None,
+    ) -> x509.CertificateBuilder:
+        """One certificate's builder: the fixed part, then ``subject`` (the issuer too when
+        self-signed), serial (random when None), dates and ``names`` as subjectAltName."""
+        builder = (
+            self._fixed.subject_name(subject)
+            .serial_number(serial if serial is not None else x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+        )
+        if self.issuer is None:
+            builder = builder.issuer_name(subject)
+        if names:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(general_names(names)), critical=False
+            )
+        return builder
+
+    def sign(self, builder: x509.CertificateBuilder) -> x509.Certificate:
+        """Sign with the issuer's key (the certificate's own when self-signed)."""
+        return builder.sign(self._signer, self._hash)
+
+
 def build_leaf(
     subject: x509.Name,
     *,
@@ -317,29 +401,10 @@ def build_leaf(
         The certificate and its key.
     """
     key = key or new_key()
-    builder = _start(subject, key, issuer, not_before, not_after, serial).add_extension(
-        x509.BasicConstraints(ca=False, path_length=None), critical=True
+    template = LeafTemplate(key, issuer, eku=eku, key_usage=key_usage, ski=ski, aki=aki)
+    builder = template.builder(
+        subject, not_before=not_before, not_after=not_after, names=names, serial=serial
     )
-    if key_usage:
-        rsa_key = isinstance(key, rsa.RSAPrivateKey)
-        builder = builder.add_extension(
-            _key_usage(ca=False, key_encipherment=rsa_key), critical=True
-        )
-    if eku:
-        builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
-    if ski:
-        builder = builder.add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-        )
-    if issuer and aki:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
-            critical=False,
-        )
-    if names:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(general_names(names)), critical=False
-        )
     aia = _aia(aia_ca_issuers, aia_ocsp)
     if aia is not None:
         builder = builder.add_extension(aia, critical=False)
@@ -348,7 +413,7 @@ def build_leaf(
         builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
     for ext in extensions:
         builder = builder.add_extension(ext, critical=False)
-    return _sign(builder, key, issuer)
+    return Issued(template.sign(builder), key)
 
 
 _SHA256_RSA = bytes.fromhex("06092a864886f70d01010b")  # OID 1.2.840.113549.1.1.11

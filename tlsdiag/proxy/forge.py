@@ -4,8 +4,8 @@ The leaf key is EC P-256 (the default) or RSA 2048 (``--leaf-key``), whatever th
 the signature hash suits the CA's key (SHA-384 for a P-384 CA, SHA-256 otherwise).
 
 ``spec_for`` decides what a forged certificate says (pure; ``leaf_names`` is what it copies from
-a server's leaf, parsed once per certificate); ``Forger`` mints it (``LeafTemplate``: the part
-every leaf of a signer shares is built once) and presents it
+a server's leaf, parsed once per certificate); ``Forger`` mints it (with ``certbuild``'s
+``LeafTemplate``: the part every leaf of a signer shares is built once) and presents it
 on a client connection: through libssl on one shared context (``native.py``), or, where that is
 unavailable, with an ``ssl.SSLContext`` per leaf. Python's ``ssl`` loads certificates only from
 files, so that path keeps them in a private temporary directory (mode 0700) removed on close.
@@ -28,18 +28,16 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from tlsdiag.core.certbuild import (
-    SERVER_AUTH,
     Issued,
     KeyType,
+    LeafTemplate,
     PrivateKey,
     cert_pem,
     key_pem,
     new_key,
-    signature_hash,
 )
 from tlsdiag.proxy.ca import untrusted_twin, write_private
 from tlsdiag.proxy.native import NativeCerts
@@ -181,73 +179,23 @@ def spec_for(
     )
 
 
-class LeafTemplate:
-    """The forged leaves of one leaf key and one signer, their fixed part built once.
+def _template(leaf_key: PrivateKey, issued: Issued | None) -> LeafTemplate:
+    """What every forged leaf of one signer shares: ``build_leaf``'s leaf with keyUsage and
+    without a subjectKeyIdentifier."""
+    return LeafTemplate(leaf_key, issued, key_usage=True, ski=False)
 
-    A forged leaf says what ``build_leaf`` makes with ``key_usage=True, ski=False``:
-    basicConstraints CA:FALSE, keyUsage, EKU serverAuth, the issuer's authorityKeyIdentifier
-    (not when self-signed), then the subjectAltName. Everything up to the names is the same
-    for every leaf of a signer, so the builder holding it is made once (not per name).
-    """
 
-    def __init__(self, leaf_key: PrivateKey, issued: Issued | None) -> None:
-        self.issued = issued
-        self._signer = issued.key if issued is not None else leaf_key
-        self._hash = signature_hash(self._signer)
-        builder = (
-            x509.CertificateBuilder()
-            .public_key(leaf_key.public_key())
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=isinstance(leaf_key, rsa.RSAPrivateKey),
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.ExtendedKeyUsage([SERVER_AUTH]), critical=False)
-        )
-        if issued is not None:
-            builder = builder.issuer_name(issued.cert.subject).add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(issued.key.public_key()),
-                critical=False,
-            )
-        self._builder = builder
-
-    def mint(self, spec: ForgeSpec, now: datetime) -> x509.Certificate:
-        """Build and sign the leaf for ``spec`` (one signature; no key generation)."""
-        attrs = [x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name or "tlsdiag")]
-        if spec.organization:
-            attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organization))
-        subject = x509.Name(attrs)
-        builder = (
-            self._builder.subject_name(subject)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(spec.not_before or now - BACKDATE)
-            .not_valid_after(spec.not_after or now + VALIDITY)
-        )
-        if self.issued is None:
-            builder = builder.issuer_name(subject)
-        names = spec.dns_names + spec.ip_addresses
-        if names:
-            # As general_names does: IP literals as iPAddress, the rest as dNSName.
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName(
-                    [
-                        x509.IPAddress(ipaddress.ip_address(n)) if _is_ip(n) else x509.DNSName(n)
-                        for n in names
-                    ]
-                ),
-                critical=False,
-            )
-        return builder.sign(self._signer, self._hash)
+def _mint(template: LeafTemplate, spec: ForgeSpec, now: datetime) -> x509.Certificate:
+    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name or "tlsdiag")]
+    if spec.organization:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organization))
+    builder = template.builder(
+        x509.Name(attrs),
+        not_before=spec.not_before or now - BACKDATE,
+        not_after=spec.not_after or now + VALIDITY,
+        names=spec.dns_names + spec.ip_addresses,
+    )
+    return template.sign(builder)
 
 
 def mint(
@@ -260,7 +208,7 @@ def mint(
 ) -> x509.Certificate:
     """Build and sign one leaf certificate (one signature; no key generation)."""
     issued = None if spec.signer is Signer.SELF else Issued(issuer, issuer_key)
-    return LeafTemplate(leaf_key, issued).mint(spec, now)
+    return _mint(_template(leaf_key, issued), spec, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,8 +349,8 @@ class Forger:
         template = self._templates.get(spec.signer)
         if template is None:
             issued = None if spec.signer is Signer.SELF else Issued(*self._issuer(spec.signer))
-            template = self._templates[spec.signer] = LeafTemplate(self.leaf_key, issued)
-        cert = template.mint(spec, datetime.now(UTC))
+            template = self._templates[spec.signer] = _template(self.leaf_key, issued)
+        cert = _mint(template, spec, datetime.now(UTC))
         der = cert.public_bytes(serialization.Encoding.DER)
         entry = _Leaf(cert, hashlib.sha256(der).digest())
         if self.native is not None:
