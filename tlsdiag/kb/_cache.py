@@ -50,6 +50,16 @@ def derivation_key() -> str:
         return "none"
 
 
+def read_cache(path: Path, key: str) -> dict[str, Any] | None:
+    """The JSON document at ``path`` when it is one that ``key`` wrote (its ``"key"``), else
+    None: missing, unreadable, not JSON, foreign or stale files are all just no cache."""
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("key") == key else None
+
+
 def write_cache(path: Path, doc: dict[str, Any], *, stale: str) -> None:
     """Write ``doc`` as JSON to ``path`` atomically and remove older files matching ``stale``;
     a document that is not JSON (a TOML date) or any OS problem just leaves no cache."""

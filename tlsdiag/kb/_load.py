@@ -11,7 +11,6 @@ to prove it compiles). Any problem with the cache silently falls back to parsing
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -66,12 +65,11 @@ def _cache_path(name: str, key: str) -> Path | None:
 def _from_cache(path: Path | None, key: str) -> tuple[dict[str, Any], bool] | None:
     if path is None:
         return None
-    try:
-        doc = json.loads(path.read_bytes())
-        if isinstance(doc, dict) and doc.get("key") == key and isinstance(doc.get("doc"), dict):
-            return doc["doc"], doc.get("checked") is True
-    except (OSError, ValueError):
-        pass
+    from tlsdiag.kb._cache import read_cache
+
+    doc = read_cache(path, key)
+    if doc is not None and isinstance(doc.get("doc"), dict):
+        return doc["doc"], doc.get("checked") is True
     return None
 
 

@@ -4,7 +4,6 @@ and a user-given ``--cafile``. I/O lives here; core functions receive certificat
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import ssl
 import zlib
@@ -132,16 +131,13 @@ def certifi_where() -> str:
     path that is no longer a file, means asking certifi (and caching again); so does
     ``TLSDIAG_NO_CACHE=1``.
     """
+    from tlsdiag.kb._cache import read_cache
+
     where = _certifi_cache()
-    if where is not None:
-        try:
-            doc = json.loads(where[0].read_bytes())
-        except (OSError, ValueError):
-            doc = None
-        if isinstance(doc, dict) and doc.get("key") == where[1]:
-            found = doc.get("where")
-            if isinstance(found, str) and os.path.isfile(found):
-                return found
+    doc = read_cache(*where) if where is not None else None
+    found = doc.get("where") if doc is not None else None
+    if isinstance(found, str) and os.path.isfile(found):
+        return found
     import certifi
 
     answer = str(certifi.where())

@@ -15,7 +15,6 @@ or foreign file is ignored and rewritten.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,9 +78,9 @@ def _strings(value: Any, count: int) -> tuple[str, ...] | None:
     return None
 
 
-def _decode(doc: Any, key: str, count: int) -> RootFacts | None:
-    """The facts in a cache document, or None when it is not exactly what this key wrote."""
-    if not isinstance(doc, dict) or doc.get("key") != key:
+def _decode(doc: dict[str, Any] | None, count: int) -> RootFacts | None:
+    """The facts in a cache document of this key, or None when they are not ``count`` each."""
+    if doc is None:
         return None
     fingerprints = _strings(doc.get("fingerprints"), count)
     subject_keys = _strings(doc.get("subject_keys"), count)
@@ -111,11 +110,9 @@ def root_facts(roots: RootSet) -> RootFacts:
     (and cached). Sets without a digest (``--cafile``) are always derived."""
     where = _cache_file(roots)
     if where is not None:
-        path, key = where
-        try:
-            found = _decode(json.loads(path.read_bytes()), key, len(roots.certs))
-        except (OSError, ValueError):
-            found = None
+        from tlsdiag.kb._cache import read_cache
+
+        found = _decode(read_cache(*where), len(roots.certs))
         if found is not None:
             return found
     facts = derive_facts(roots.certs)
