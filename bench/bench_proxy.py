@@ -23,6 +23,12 @@ run on CPU 0. Phases, each against direct (no proxy), tlsdiag and mitmdump:
    per MB of a bulk response, under callgrind, for tlsdiag and
    ``--baseline``: unlike CPU time and MB/s, these counts hold still on a loaded machine.
 
+With socat installed (``--relay``, on by default when found), a column ``relay``: socat on CPU 1
+forwarding plain TCP to the origin (no CONNECT, no TLS of its own: the client's TLS goes through
+to the origin), measured in phases 1, 2 and 5 only. It is the ceiling of this layout for any
+proxy: what a relay in C that decrypts nothing gets, because every request now crosses between
+the two cores four times instead of staying on CPU 0.
+
 Both proxies sign with the same CA (``--ca-key``: EC P-256 by default, or RSA 2048/4096) and
 verify the origin against the same bench root; ``--leaf-key`` picks tlsdiag's forged leaf key
 (mitmdump always forges RSA 2048 leaves).
@@ -150,6 +156,7 @@ class Proxy:
     name: str
     proc: subprocess.Popen[bytes] | None
     port: int
+    tcp_relay: bool = False  # forwards TCP to the origin: the client sends no CONNECT
 
     def rss_kib(self) -> int:
         if self.proc is None:
@@ -259,6 +266,22 @@ def start_mitmdump(mitmdump: str, paths: dict[str, Path]) -> Proxy:
     return Proxy("mitmdump", proc, port)
 
 
+def start_relay(socat: str, origin_port: int) -> Proxy:
+    """socat on CPU 1 forwarding each connection to the origin (a process per connection)."""
+    port = _free_port()
+    cmd = [
+        "taskset",
+        "-c",
+        str(PROXY_CPU),
+        socat,
+        f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,backlog=2048",
+        f"TCP:127.0.0.1:{origin_port},nodelay",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_port(port)
+    return Proxy("relay", proc, port, tcp_relay=True)
+
+
 # --- client ------------------------------------------------------------------------------------
 
 CLIENT_CTX = ssl.create_default_context()
@@ -271,9 +294,9 @@ REQUEST = b"GET / HTTP/1.1\r\nHost: bench.test\r\n\r\n"
 async def open_conn(
     proxy: Proxy | None, origin_port: int, sni: str
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    if proxy is None:
+    if proxy is None or proxy.tcp_relay:
         return await asyncio.open_connection(
-            "127.0.0.1", origin_port, ssl=CLIENT_CTX, server_hostname=sni
+            "127.0.0.1", proxy.port if proxy else origin_port, ssl=CLIENT_CTX, server_hostname=sni
         )
     r, w = await asyncio.open_connection("127.0.0.1", proxy.port)
     w.write(
@@ -447,9 +470,12 @@ async def run_all(
     wall = time.perf_counter() - t0
     side = process_cpu_seconds(os.getpid()) + process_cpu_seconds(origin_pid) - side0
     out["rps_cpu0_busy_pct"] = 100 * side / wall
-    if proxy is not None:
+    if proxy is not None and not proxy.tcp_relay:  # socat's work is in its children
         out["rps_proxy_busy_pct"] = 100 * (proxy.cpu_seconds() - cpu0) / wall
     out["latency_ms"] = await phase_latency(proxy, port)
+    if proxy is not None and proxy.tcp_relay:  # its cost per connection is a fork
+        out["bulk_mb_s"] = await phase_bulk(proxy, port)
+        return out
     out.update(await phase_new_latency(proxy, port))
     out["new_conn_distinct_per_s"] = await phase_new_rate(proxy, port, seconds, distinct=True)
     out["new_conn_per_s"] = await phase_new_rate(proxy, port, seconds)
@@ -591,6 +617,12 @@ def main() -> None:
         " MB relayed (stable under load; needs valgrind; 0: skip)",
     )
     ap.add_argument(
+        "--relay",
+        default=shutil.which("socat"),
+        metavar="SOCAT",
+        help="socat for the 'relay' column (default: socat on PATH; '' to skip)",
+    )
+    ap.add_argument(
         "--baseline",
         type=Path,
         help="another tlsdiag checkout (e.g. main's worktree) measured as a column 'baseline'",
@@ -624,6 +656,8 @@ def main() -> None:
     tlsdiag_column("tlsdiag", None)
     if args.mitmdump:
         starters["mitmdump"] = lambda: start_mitmdump(args.mitmdump, paths)
+    if args.relay:
+        starters["relay"] = lambda: start_relay(args.relay, port)
     rounds: dict[str, list[dict[str, float]]] = {"direct": [], **{n: [] for n in starters}}
     try:
         for i in range(args.rounds):
@@ -640,6 +674,8 @@ def main() -> None:
         results = {name: median_of(rs) for name, rs in rounds.items() if rs}
         if not args.no_memory:
             for name, start in starters.items():
+                if name == "relay":
+                    continue
                 print(f"memory: {name}", file=sys.stderr)
                 p = start()
                 try:
@@ -701,6 +737,18 @@ def report(results: dict[str, dict[str, float]]) -> None:
             if m:
                 line += f", mitmdump {m[key] / d[key]:.2f}"
             print(line)
+    r = results.get("relay")
+    if t and d and r:
+        print()
+        print(
+            f"relay (socat, TCP only) / direct: rps {r['rps_10_tunnels'] / d['rps_10_tunnels']:.2f}"
+            f", bulk {r['bulk_mb_s'] / d['bulk_mb_s']:.2f}"
+            f"; added latency per request {r['latency_ms'] - d['latency_ms']:.3f} ms"
+        )
+        print(
+            f"tlsdiag / relay: rps {t['rps_10_tunnels'] / r['rps_10_tunnels']:.2f}"
+            f", bulk {t['bulk_mb_s'] / r['bulk_mb_s']:.2f}"
+        )
     if t and d:
         print()
         print(f"tlsdiag rps / direct: {t['rps_10_tunnels'] / d['rps_10_tunnels']:.2f}")
