@@ -14,8 +14,8 @@ run on CPU 0. Phases, each against direct (no proxy), tlsdiag and mitmdump:
    The proxy's CPU time over the first visits of 200 new names and over the repeat visits,
    divided by 200, is its CPU per new connection (new name: one signature; known name: none);
 4. new inspected connections/s, 50 concurrent clients, every connection a name not seen before
-   (enough concurrency that a CPU, not the round trips, is the limit), then the same with 200
-   rotating (known) names;
+   (enough concurrency that a CPU, not the round trips, is the limit), and how busy each core
+   was meanwhile, then the same with 200 rotating (known) names;
 5. bulk MB/s: one 64 MiB response over one established connection (median of 3);
 6. proxy RSS with 1000 idle tunnels open (per tunnel) and after they close;
 7. with ``--callgrind N``: the instructions the proxy executes per new connection (new name,
@@ -477,7 +477,15 @@ async def run_all(
         out["bulk_mb_s"] = await phase_bulk(proxy, port)
         return out
     out.update(await phase_new_latency(proxy, port))
+    t0, side0 = time.perf_counter(), process_cpu_seconds(os.getpid())
+    side0 += process_cpu_seconds(origin_pid)
+    cpu4 = proxy.cpu_seconds() if proxy else 0.0
     out["new_conn_distinct_per_s"] = await phase_new_rate(proxy, port, seconds, distinct=True)
+    wall = time.perf_counter() - t0
+    side = process_cpu_seconds(os.getpid()) + process_cpu_seconds(origin_pid) - side0
+    out["new_cpu0_busy_pct"] = 100 * side / wall
+    if proxy is not None:
+        out["new_proxy_busy_pct"] = 100 * (proxy.cpu_seconds() - cpu4) / wall
     out["new_conn_per_s"] = await phase_new_rate(proxy, port, seconds)
     if proxy is not None:
         out["proxy_cpu_s"] = proxy.cpu_seconds() - cpu0
@@ -710,6 +718,8 @@ def report(results: dict[str, dict[str, float]]) -> None:
         ("instructions per keep-alive request (M)", "ir_keepalive_m", "{:.3f}"),
         ("instructions per MB of bulk relayed (M)", "ir_per_mb_m", "{:.2f}"),
         ("new connections/s, distinct names", "new_conn_distinct_per_s", "{:.0f}"),
+        ("phase 4: client + origin CPU (% of CPU 0)", "new_cpu0_busy_pct", "{:.0f}"),
+        ("phase 4: proxy CPU (% of CPU 1)", "new_proxy_busy_pct", "{:.0f}"),
         ("new connections/s (200 known hosts)", "new_conn_per_s", "{:.0f}"),
         ("proxy CPU in phases 1-4, one round (s)", "proxy_cpu_s", "{:.1f}"),
         ("bulk MB/s, one connection", "bulk_mb_s", "{:.0f}"),
