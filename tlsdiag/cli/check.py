@@ -58,15 +58,16 @@ def check(
     Exit status: 0 no error found, 1 errors found, 2 bad usage or input, 3 tlsdiag failed.
     """
     with handle_errors():
-        from tlsdiag.commands.check import check_reports, run_checks
+        from tlsdiag.commands.check_many import Batch
         from tlsdiag.render.check import render_check
 
         parsed = T.parse_targets(targets or [], from_file)
         opts = T.build_from(locals(), revocation=not no_revocation)
+        batch = Batch(parsed, opts, concurrency=concurrency)  # before the status line's thread
         with progress(len(parsed)) as step:
-            outcomes = run_checks(parsed, opts, concurrency=concurrency, on_done=step)
+            reports = batch.reports(on_done=step)
         code = emit(
-            check_reports(outcomes),
+            reports,
             pick_format(fmt, as_json),
             output,
             console_renderer=render_check,
