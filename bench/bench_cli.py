@@ -14,6 +14,9 @@ keeps the comparison fair when a shared machine's speed drifts during the run. T
 
   version   ``tlsdiag --version``              vs ``python -c pass``
   check     ``tlsdiag check`` of the good case vs ``curl -s`` of the same URL
+  name      ``tlsdiag check HOST:PORT`` of the good case's server by this machine's host name,
+            looked up by the system resolver (hosts file), vs ``curl -sk`` of the same URL;
+            only when that name resolves to loopback addresses alone (else the row is skipped)
   explain   ``tlsdiag explain "curl: (60) ..."`` (no reference)
   log       ``tlsdiag explain --file`` of a 1 MB log with one error line (no reference)
   demo      ``tlsdiag demo`` (17 lab cases; no reference)
@@ -102,6 +105,28 @@ def interleave(runs: int, commands: Sequence[Run]) -> list[list[tuple[float, flo
     return samples
 
 
+def loopback_hostname() -> str:
+    """This machine's host name when the hosts file maps it to loopback addresses alone, else
+    "" (the benchmark talks to nothing else: a name missing there would go out to DNS)."""
+    import ipaddress
+    import socket
+
+    host = socket.gethostname()
+    listed: set[str] = set()
+    try:
+        for line in Path("/etc/hosts").read_text().splitlines():
+            fields = line.split("#", 1)[0].split()
+            if host in fields[1:]:
+                listed.add(fields[0])
+    except OSError:
+        return ""
+    try:
+        loopback = listed and all(ipaddress.ip_address(a).is_loopback for a in listed)
+    except ValueError:
+        return ""
+    return host if loopback else ""
+
+
 def fmt(samples: list[tuple[float, float]], peak: str) -> str:
     if not samples:
         return f"{'-':>10} {'-':>10} {'-':>9}"
@@ -113,7 +138,7 @@ def fmt(samples: list[tuple[float, float]], peak: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--only", default="version,check,explain,log,demo,many")
+    parser.add_argument("--only", default="version,check,name,explain,log,demo,many")
     parser.add_argument("--names", type=int, default=200, help="targets of the 'many' row")
     parser.add_argument(
         "--baseline",
@@ -155,6 +180,17 @@ def main() -> None:
                 check_args,
                 [[*curl_cmd, "--resolve", curl_resolve, url]] if curl else None,
             ),
+        ]
+        host = loopback_hostname()
+        if host:
+            by_name = f"{host}:{good.target.rsplit(':', 1)[1]}"
+            curl_k = [*curl_cmd, "-k", f"https://{by_name}/"]
+            rows.append(
+                ("name", "curl -sk, same URL", ["check", by_name, "--cafile", root], [curl_k])
+            )
+        elif "name" in only:
+            print("name: skipped (this machine's host name does not resolve to loopback alone)")
+        rows += [
             ("explain", "", ["explain", ERROR], None),
             ("log", "", ["explain", "--file", str(log)], None),
             ("demo", "", ["demo"], None),
