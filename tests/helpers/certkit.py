@@ -154,7 +154,9 @@ def cert(
     are added last; a leaf's ``eku`` defaults to serverAuth, ``eku=[]`` is an empty (malformed)
     extendedKeyUsage."""
     if eku is not None and not eku:
-        extra = [x509.ExtendedKeyUsage([]), *extra]
+        # as raw DER (an empty SEQUENCE): newer cryptography refuses ExtendedKeyUsage([])
+        empty = x509.UnrecognizedExtension(x509.ExtensionOID.EXTENDED_KEY_USAGE, b"\x30\x00")
+        extra = [empty, *extra]
     subject = certbuild.name(cn, "Chain Kit")
     start = not_before or now - timedelta(days=10)
     end = not_after or now + timedelta(days=300)
