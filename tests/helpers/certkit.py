@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtensionOID
 
 from tlsdiag.core import certbuild
 
@@ -155,7 +156,7 @@ def cert(
     extendedKeyUsage."""
     if eku is not None and not eku:
         # as raw DER (an empty SEQUENCE): newer cryptography refuses ExtendedKeyUsage([])
-        empty = x509.UnrecognizedExtension(x509.ExtensionOID.EXTENDED_KEY_USAGE, b"\x30\x00")
+        empty = x509.UnrecognizedExtension(ExtensionOID.EXTENDED_KEY_USAGE, b"\x30\x00")
         extra = [empty, *extra]
     subject = certbuild.name(cn, "Chain Kit")
     start = not_before or now - timedelta(days=10)
