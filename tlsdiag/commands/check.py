@@ -7,7 +7,7 @@ concurrently in threads. ``probe``, ``issuer``, ``trust --from-host`` and ``demo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -338,6 +338,23 @@ def check_reports(outcomes: Sequence[CheckOutcome]) -> list[Report]:
     return attach_machine([o.report for o in outcomes])
 
 
+def checks_as_done(
+    targets: Sequence[Target], opts: CheckOptions, *, concurrency: int = 8
+) -> Iterator[tuple[int, CheckOutcome]]:
+    """Check the targets on ``concurrency`` threads: ``(index, outcome)`` as each finishes.
+
+    A check's exception is raised here, after the checks already running have ended."""
+    if len(targets) == 1:
+        yield 0, run_check(targets[0], opts)
+        return
+    from concurrent.futures import ThreadPoolExecutor, as_completed  # (logging: ~5 ms)
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = {pool.submit(run_check, t, opts): i for i, t in enumerate(targets)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
 def run_checks(
     targets: Sequence[Target],
     opts: CheckOptions,
@@ -349,16 +366,9 @@ def run_checks(
 
     ``on_done`` is called in this thread as each check finishes (in completion order).
     """
-    if len(targets) == 1:
-        out = [run_check(targets[0], opts)]
+    slots: list[CheckOutcome | None] = [None] * len(targets)
+    for index, outcome in checks_as_done(targets, opts, concurrency=concurrency):
+        slots[index] = outcome
         if on_done:
-            on_done(out[0])
-        return out
-    from concurrent.futures import ThreadPoolExecutor, as_completed  # (logging: ~5 ms)
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(run_check, t, opts) for t in targets]
-        for future in as_completed(futures):
-            if on_done:
-                on_done(future.result())
-        return [f.result() for f in futures]
+            on_done(outcome)
+    return [o for o in slots if o is not None]

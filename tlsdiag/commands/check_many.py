@@ -23,7 +23,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from tlsdiag.commands.check import CheckOptions, check_reports, root_sets, run_check, run_checks
+from tlsdiag.commands.check import (
+    CheckOptions,
+    check_reports,
+    checks_as_done,
+    root_sets,
+    run_checks,
+)
 from tlsdiag.model import Report, Target
 
 if TYPE_CHECKING:
@@ -141,23 +147,18 @@ class Batch:
 def _work(
     share: list[tuple[int, Target]], opts: CheckOptions, concurrency: int, out: Connection
 ) -> None:
-    """A worker: check ``share`` on threads and send ``(index, Report)`` as each finishes."""
+    """A worker: check ``share`` on threads and send ``(index, Report)`` as each finishes;
+    an exception is sent instead and ends the run in the parent, as it would on threads."""
     import signal
-    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler: just end
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = {pool.submit(run_check, t, opts): i for i, t in share}
-        for future in as_completed(futures):
-            index = futures[future]
-            try:
-                _send(out, (index, future.result().report))
-            except Exception as exc:  # ends the run in the parent, as on threads
-                _send(out, (index, exc))
-                for f in futures:
-                    f.cancel()
-                break
+    targets = [t for _, t in share]
+    try:
+        for k, outcome in checks_as_done(targets, opts, concurrency=concurrency):
+            _send(out, (share[k][0], outcome.report))
+    except Exception as exc:
+        _send(out, (-1, exc))
     out.close()
 
 
