@@ -20,14 +20,20 @@ run on CPU 0. Phases, each against direct (no proxy), tlsdiag and mitmdump:
 6. proxy RSS with 1000 idle tunnels open (per tunnel) and after they close;
 7. with ``--callgrind N``: the instructions the proxy executes per new connection (new name,
    then known name), per keep-alive request (20 N requests over 10 established tunnels) and
-   per MB of a bulk response, under callgrind, for tlsdiag and
-   ``--baseline``: unlike CPU time and MB/s, these counts hold still on a loaded machine.
+   per MB of a bulk response, under callgrind, for tlsdiag (with ``--poll-us 0``: polling
+   is waiting, not work) and ``--baseline``: unlike CPU time and MB/s, these counts hold still
+   on a loaded machine.
+
+A column ``no-poll`` (``--skip-no-poll`` to skip it) is this tlsdiag with ``--poll-us 0``: the
+proxy blocks as soon as it has nothing to do, as it did before ``tlsdiag/proxy/poll.py``. Next
+to the column ``tlsdiag`` it shows what polling buys (requests/s, latency) and costs (CPU).
 
 With socat installed (``--relay``, on by default when found), a column ``relay``: socat on CPU 1
 forwarding plain TCP to the origin (no CONNECT, no TLS of its own: the client's TLS goes through
-to the origin), measured in phases 1, 2 and 5 only. It is the ceiling of this layout for any
-proxy: what a relay in C that decrypts nothing gets, because every request now crosses between
-the two cores four times instead of staying on CPU 0.
+to the origin), measured in phases 1, 2 and 5 only. It is the ceiling of this layout for a
+proxy that sleeps whenever it has nothing to do: what a relay in C that decrypts nothing gets,
+because every request now crosses between the two cores four times instead of staying on CPU 0,
+and each crossing wakes a sleeping core.
 
 Both proxies sign with the same CA (``--ca-key``: EC P-256 by default, or RSA 2048/4096) and
 verify the origin against the same bench root; ``--leaf-key`` picks tlsdiag's forged leaf key
@@ -205,9 +211,10 @@ def start_tlsdiag(
     src: Path | None = None,
     name: str = "tlsdiag",
     prefix: tuple[str, ...] = (),
+    extra: tuple[str, ...] = (),
 ) -> Proxy:
     """Start ``python -m tlsdiag proxy``; ``src``: run the tlsdiag of that checkout instead;
-    ``prefix``: a command that runs it (valgrind)."""
+    ``prefix``: a command that runs it (valgrind); ``extra``: more options of the proxy."""
     port = _free_port()
     cmd = [
         "taskset",
@@ -233,6 +240,7 @@ def start_tlsdiag(
         leaf_key,
         "--max-connections",
         "8192",
+        *extra,
     ]
     env = None
     if src is not None:
@@ -631,6 +639,11 @@ def main() -> None:
         help="socat for the 'relay' column (default: socat on PATH; '' to skip)",
     )
     ap.add_argument(
+        "--skip-no-poll",
+        action="store_true",
+        help="skip the column 'no-poll' (this tlsdiag with --poll-us 0: never polls)",
+    )
+    ap.add_argument(
         "--baseline",
         type=Path,
         help="another tlsdiag checkout (e.g. main's worktree) measured as a column 'baseline'",
@@ -652,16 +665,24 @@ def main() -> None:
     starters: dict[str, Callable[[], Proxy]] = {}
     counted: dict[str, Callable[[tuple[str, ...]], Proxy]] = {}  # tlsdiag columns (callgrind)
 
-    def tlsdiag_column(name: str, src: Path | None) -> None:
+    def tlsdiag_column(name: str, src: Path | None, extra: tuple[str, ...] = ()) -> None:
         def start(prefix: tuple[str, ...] = ()) -> Proxy:
             events = tmp / f"events-{name}.jsonl"
-            return start_tlsdiag(paths, events, args.leaf_key, src=src, name=name, prefix=prefix)
+            # Under callgrind this tree's proxy does not poll: polling is waiting, not work.
+            more = ("--poll-us", "0") if prefix and src is None else extra
+            return start_tlsdiag(
+                paths, events, args.leaf_key, src=src, name=name, prefix=prefix, extra=more
+            )
 
-        starters[name] = counted[name] = start
+        starters[name] = start
+        if not extra:
+            counted[name] = start
 
     if args.baseline:
         tlsdiag_column("baseline", args.baseline.resolve())
     tlsdiag_column("tlsdiag", None)
+    if not args.skip_no_poll:
+        tlsdiag_column("no-poll", None, ("--poll-us", "0"))
     if args.mitmdump:
         starters["mitmdump"] = lambda: start_mitmdump(args.mitmdump, paths)
     if args.relay:
@@ -738,14 +759,15 @@ def report(results: dict[str, dict[str, float]]) -> None:
     m = results.get("mitmdump")
     if t and d:
         print()
+        others = [n for n in ("no-poll", "baseline", "mitmdump") if n in results]
         for label, key in (
             ("rps", "rps_10_tunnels"),
             ("new conn/s, distinct names", "new_conn_distinct_per_s"),
             ("bulk MB/s", "bulk_mb_s"),
         ):
             line = f"{label} / direct: tlsdiag {t[key] / d[key]:.2f}"
-            if m:
-                line += f", mitmdump {m[key] / d[key]:.2f}"
+            for n in others:
+                line += f", {n} {results[n][key] / d[key]:.2f}"
             print(line)
     r = results.get("relay")
     if t and d and r:

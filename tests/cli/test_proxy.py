@@ -115,6 +115,9 @@ def test_events_bad_input(tmp_path: Path) -> None:
         (["--listen", "127.0.0.1:99999"], "bad port"),
         (["--ca-cert", "x.pem"], "--ca-cert and --ca-key go together"),
         (["--listen", "10.0.0.1:8080", "--allow-client", "nope"], "--allow-client"),
+        (["--poll-us", "-1"], "--poll-us"),
+        (["--poll-us", "10001"], "--poll-us"),
+        (["--poll-us", "soon"], "--poll-us"),
     ],
 )
 def test_usage_errors(home: Path, args: list[str], needle: str) -> None:

@@ -10,6 +10,7 @@ import typer
 from tlsdiag.cli import _typer as O
 from tlsdiag.cli._common import emit, handle_errors, pick_format, seconds
 from tlsdiag.model import Format, Report
+from tlsdiag.proxy.poll import DEFAULT_LIMIT_US
 
 if TYPE_CHECKING:
     from tlsdiag.facts.proxy import EventFacts
@@ -65,6 +66,16 @@ def proxy(
             help="Close tunnels idle this long (seconds, at most 86400).",
         ),
     ] = 300.0,
+    poll_us: Annotated[
+        int,
+        typer.Option(
+            "--poll-us",
+            min=0,
+            max=10000,
+            help="Poll up to this many microseconds for the next packet before sleeping"
+            " (adaptive; 0: never poll).",
+        ),
+    ] = DEFAULT_LIMIT_US,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No line per connection on stderr.")
     ] = False,
@@ -96,6 +107,7 @@ def proxy(
             max_connections=max_connections,
             idle_timeout=idle_timeout,
             leaf_key=leaf_key,
+            poll_us=poll_us,
         )
         report = _run(config, quiet=quiet)
         code = emit([report], pick_format(fmt, as_json), output, force=force)

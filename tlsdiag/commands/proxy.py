@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from tlsdiag.errors import UsageError
 from tlsdiag.model import Report
+from tlsdiag.proxy import poll
+from tlsdiag.proxy.poll import DEFAULT_LIMIT_US
 
 if TYPE_CHECKING:
     from tlsdiag.facts.proxy import EventFacts
@@ -58,6 +60,7 @@ def proxy_config(
     max_connections: int,
     idle_timeout: float,
     leaf_key: str = "ec256",
+    poll_us: int = DEFAULT_LIMIT_US,
 ) -> ProxyConfig:
     """Check the ``proxy`` options, load the CA and the policy, and build the configuration.
 
@@ -115,6 +118,7 @@ def proxy_config(
         max_connections=max_connections,
         idle_timeout=idle_timeout,
         leaf_key=KeyType(leaf_key),
+        poll_us=poll_us,
     )
 
 
@@ -179,7 +183,7 @@ def run_proxy(
         await serve(config, log, ready=ready, stop=stop)
 
     try:
-        asyncio.run(main())
+        poll.run(main(), config.poll_us)
     except KeyboardInterrupt:
         pass
     finally:

@@ -73,6 +73,10 @@ class ProxyConfig:
     listener: Callable[[ProxyEvent], None] | None = None
     leaf_key: KeyType = KeyType.EC256  # the forged leaves' key type
     native_certs: bool = True  # present leaves through libssl when it checks out (native.py)
+    # Poll up to this long before the loop sleeps (poll.py; 0: never). Only ``tlsdiag proxy``,
+    # whose process is the proxy's own, polls: a polling loop in a thread would hold the
+    # interpreter lock that the other threads of the process (RunningProxy's) are waiting for.
+    poll_us: int = 0
 
 
 def _release_memory() -> None:
@@ -391,7 +395,7 @@ class RunningProxy:
             await serve(self.config, self.events, ready=ready, stop=self._stop)
 
         try:
-            asyncio.run(main())
+            asyncio.run(main())  # never polls: see ProxyConfig.poll_us
         except BaseException as exc:
             self._error = exc
         finally:
