@@ -10,7 +10,6 @@ import typer
 from tlsdiag.cli import _typer as O
 from tlsdiag.cli._common import emit, handle_errors, pick_format, seconds
 from tlsdiag.model import Format, Report
-from tlsdiag.proxy.poll import DEFAULT_LIMIT_US
 
 if TYPE_CHECKING:
     from tlsdiag.facts.proxy import EventFacts
@@ -75,7 +74,7 @@ def proxy(
             help="Poll up to this many microseconds for the next packet before sleeping"
             " (adaptive; 0: never poll).",
         ),
-    ] = DEFAULT_LIMIT_US,
+    ] = 100,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No line per connection on stderr.")
     ] = False,

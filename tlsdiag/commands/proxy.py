@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from tlsdiag.errors import UsageError
 from tlsdiag.model import Report
 from tlsdiag.proxy import poll
-from tlsdiag.proxy.poll import DEFAULT_LIMIT_US
 
 if TYPE_CHECKING:
     from tlsdiag.facts.proxy import EventFacts
@@ -60,7 +59,7 @@ def proxy_config(
     max_connections: int,
     idle_timeout: float,
     leaf_key: str = "ec256",
-    poll_us: int = DEFAULT_LIMIT_US,
+    poll_us: int = 0,
 ) -> ProxyConfig:
     """Check the ``proxy`` options, load the CA and the policy, and build the configuration.
 

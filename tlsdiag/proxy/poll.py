@@ -23,7 +23,6 @@ from time import perf_counter
 from typing import Any
 
 WINDOW_START = 20e-6  # seconds: the first window after a wait that polling would have caught
-DEFAULT_LIMIT_US = 100  # the proxy's default --poll-us
 
 
 def next_window(window: float, waited: float, limit: float) -> float:
