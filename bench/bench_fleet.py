@@ -48,8 +48,11 @@ STORES = (
 )
 LACK = {"certifi": 0.12, "java": 0.05, "firefox": 0.03, "chrome-nss": 0.02, "node": 0.02}
 TARGETS = ("pypi.org:443", "github.com:443", "intranet.corp.example:443")
-OSES = (("linux", "Ubuntu 24.04 LTS", "24.04"), ("macos", "macOS 14.5", "14.5"))
-OSES += (("windows", "Windows 11", "10.0.22631"),)
+OSES = (
+    ("linux", "Ubuntu 24.04 LTS", "24.04"),
+    ("macos", "macOS 14.5", "14.5"),
+    ("windows", "Windows 11", "10.0.22631"),
+)
 
 
 def _store(sid: str, kind: str, consumers: list[str], status: str) -> dict[str, Any]:

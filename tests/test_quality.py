@@ -1,4 +1,4 @@
-"""The code stays typed and lint-clean: mypy (strict, on the package and the tests; see
+"""The code stays typed and lint-clean: mypy (strict, on the package, the tests and bench/; see
 ``[tool.mypy]``) and ruff, as CI gates. Both are pinned exactly in the ``test`` extra."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def test_ruff_check_and_format() -> None:
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
-def test_mypy_strict_on_the_package_and_the_tests() -> None:
+def test_mypy_strict_on_the_package_tests_and_benchmarks() -> None:
     out = _run(sys.executable, "-m", "mypy")
     assert out.returncode == 0, out.stdout + out.stderr
 
