@@ -1,0 +1,162 @@
+"""The rig of the proxy's relay tests (tests/integration/proxy_relay/): a trustme origin that
+serves bodies of every size, the lab cases they put behind ``--resolve`` names, and the clients'
+helpers (curl through the proxy, a hand-made CONNECT). Their fixtures are in that folder's
+conftest.py."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tlsdiag.facts.proxy import EventFacts
+from tlsdiag.proxy.listener import RunningProxy
+
+LAB_CASES = (
+    "good",
+    "expired",
+    "wrong-host",
+    "self-signed",
+    "untrusted-root",
+    "incomplete-chain",
+    "tls10",
+    "client-cert",
+    "not-tls",
+    "reset",
+)
+# Clients must use the proxy we give them, whatever the environment says (NO_PROXY=* here).
+ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if k.lower() not in {"no_proxy", "http_proxy", "https_proxy", "all_proxy"}
+}
+BIG = 3 * 1024 * 1024 + 17  # a multi-megabyte body, not a multiple of any buffer size
+HUGE = 24 * 1024 * 1024 + 5  # more than the kernel's socket buffers can hold
+
+
+def pattern(n: int) -> bytes:
+    block = hashlib.sha256(b"tlsdiag").digest() * 2048
+    return (block * (n // len(block) + 1))[:n]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/huge"):
+            body = pattern(HUGE)
+        elif self.path.startswith("/big"):
+            body = pattern(BIG)
+        elif self.path.startswith("/page"):
+            body = b"<html><body><h1 id='t'>tlsdiag proxied page</h1></body></html>"
+        else:
+            body = b"origin says hello\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Type", "text/html" if "page" in self.path else "text/plain")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        n = int(self.headers.get("Content-Length", "0"))
+        data = self.rfile.read(n)
+        body = hashlib.sha256(data).hexdigest().encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class Origin:
+    def __init__(self, ctx: ssl.SSLContext | None) -> None:
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        if ctx is not None:
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+ProxyFactory = Callable[..., RunningProxy]
+
+
+def events_of(p: RunningProxy, n: int = 1, timeout: float = 5.0) -> list[EventFacts]:
+    """Wait until at least n events were written, then return them all."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if p.events.count >= n:
+            break
+        time.sleep(0.02)
+    return [e.to_dict() for e in p.events.recent]
+
+
+def event_for(p: RunningProxy, host: str) -> EventFacts:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for e in p.events.recent:
+            if e.sni == host or e.host == host:
+                return e.to_dict()
+        time.sleep(0.02)
+    raise AssertionError(f"no event for {host}: {[e.host for e in p.events.recent]}")
+
+
+def curl_via(
+    p: RunningProxy, url: str, ca: Path | None, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        "curl",
+        "-sS",
+        "-m",
+        "15",
+        "-x",
+        p.url,
+        "-o",
+        "/dev/null",
+        "-D",
+        "-",
+        "-w",
+        "\n%{http_code}",
+        *extra,
+    ]
+    if ca is not None:
+        cmd += ["--cacert", str(ca)]
+    return subprocess.run([*cmd, url], env=ENV, capture_output=True, text=True, timeout=30)
+
+
+def status_of(r: subprocess.CompletedProcess[str]) -> str:
+    return r.stdout.rstrip().rsplit("\n", 1)[-1]
+
+
+def tunnel_peer(p: RunningProxy, host: str, port: int, cafile: Path) -> dict[str, Any]:
+    """CONNECT by hand, then TLS with Python's ssl trusting ``cafile``; the peer certificate."""
+    sock = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+    sock.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+    assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    ctx = ssl.create_default_context(cafile=str(cafile))
+    with ctx.wrap_socket(sock, server_hostname=host) as tls:
+        cert = tls.getpeercert()
+        assert cert is not None
+        return dict(cert)
+
+
+def issuer_cn(cert: dict[str, Any]) -> str:
+    for rdn in cert["issuer"]:
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return ""
