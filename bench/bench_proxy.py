@@ -184,8 +184,35 @@ def main() -> None:
         origin.terminate()
     print(f"CA key {args.ca_key}, tlsdiag leaf key {args.leaf_key}, {args.rounds} rounds")
     report(results)
+    report_paired(rounds)
     if args.json:
         args.json.write_text(json.dumps({"median": results, "rounds": rounds}, indent=2) + "\n")
+
+
+RATIOS = (
+    ("rps", "rps_10_tunnels"),
+    ("new conn/s, distinct names", "new_conn_distinct_per_s"),
+    ("bulk MB/s", "bulk_mb_s"),
+)
+
+
+def report_paired(rounds: dict[str, list[dict[str, float]]]) -> None:
+    """Each column's round i against direct's round i, run in the same round (a minute or two
+    apart): a machine that speeds up or slows down between rounds moves both sides of each
+    ratio, where a ratio of medians can pair a fast direct round with a slow proxy round."""
+    direct = rounds.get("direct", [])
+    if len(direct) < 2:
+        return
+    print()
+    print("paired rounds / direct: median (lowest-highest) of each round's ratio")
+    for label, key in RATIOS:
+        cells = []
+        for name, rs in rounds.items():
+            ratios = sorted(r[key] / d[key] for r, d in zip(rs, direct, strict=False) if key in r)
+            if name != "direct" and ratios:
+                median = statistics.median(ratios)
+                cells.append(f"{name} {median:.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})")
+        print(f"{label}: " + ", ".join(cells))
 
 
 def report(results: dict[str, dict[str, float]]) -> None:
@@ -225,11 +252,7 @@ def report(results: dict[str, dict[str, float]]) -> None:
     if t and d:
         print()
         others = [n for n in ("no-poll", "baseline", "mitmdump") if n in results]
-        for label, key in (
-            ("rps", "rps_10_tunnels"),
-            ("new conn/s, distinct names", "new_conn_distinct_per_s"),
-            ("bulk MB/s", "bulk_mb_s"),
-        ):
+        for label, key in RATIOS:
             line = f"{label} / direct: tlsdiag {t[key] / d[key]:.2f}"
             for n in others:
                 line += f", {n} {results[n][key] / d[key]:.2f}"
