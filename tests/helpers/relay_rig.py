@@ -1,7 +1,7 @@
-"""The rig of the proxy's relay tests (tests/integration/proxy_relay/): a trustme origin that
-serves bodies of every size, the lab cases they put behind ``--resolve`` names, and the clients'
-helpers (curl through the proxy, a hand-made CONNECT). Their fixtures are in that folder's
-conftest.py."""
+"""What tests that run real clients through the proxy share: a trustme-ready HTTP origin
+(``Origin``) that serves bodies of every size, the lab cases the relay tests put behind
+``--resolve`` names, and the clients' helpers (curl through the proxy, a hand-made CONNECT).
+The relay tests' fixtures are in tests/integration/proxy_relay/conftest.py."""
 
 from __future__ import annotations
 
@@ -50,8 +50,14 @@ def pattern(n: int) -> bytes:
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        super().setup()  # head and body are two writes: no Nagle wait for the second
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_GET(self) -> None:
-        if self.path.startswith("/huge"):
+        if self.path.startswith("/echo/"):  # one answer per request: a client can tell them apart
+            body = f"reply to {self.path}\n".encode()
+        elif self.path.startswith("/huge"):
             body = pattern(HUGE)
         elif self.path.startswith("/big"):
             body = pattern(BIG)
@@ -79,6 +85,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class Origin:
+    """An HTTP/1.1 origin on 127.0.0.1 (HTTPS with ``ctx``): ``/echo/...`` answers with its
+    path, ``/big`` and ``/huge`` with multi-megabyte bodies, POST with the body's SHA-256."""
+
     def __init__(self, ctx: ssl.SSLContext | None) -> None:
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True

@@ -6,13 +6,10 @@ real clients (Python ssl, ``curl --cacert``), all on 127.0.0.1.
 
 from __future__ import annotations
 
-import http.server
-import os
 import shutil
 import socket
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,28 +28,11 @@ from tlsdiag.proxy.ca import CaMaterial, CaPaths, create_ca, load_ca
 from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import default_policy
 
+from helpers.relay_rig import ENV, Origin
+
 pytestmark = pytest.mark.integration
 
 HOST = "origin.test"
-ENV = {
-    k: v
-    for k, v in os.environ.items()
-    if k.lower() not in {"no_proxy", "http_proxy", "https_proxy", "all_proxy"}
-}
-
-
-class _Hello(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        body = b"origin says hello\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +42,9 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path
     ca.cert_pem.write_to_path(str(d / "origin-ca.pem"))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert(HOST).configure_cert(ctx)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    httpd.daemon_threads = True
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd.server_address[1], d / "origin-ca.pem"
-    httpd.shutdown()
-    httpd.server_close()
+    server = Origin(ctx)
+    yield server.port, d / "origin-ca.pem"
+    server.close()
 
 
 def _ca_files(directory: Path, key_type: KeyType) -> CaPaths:

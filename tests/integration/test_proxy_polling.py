@@ -4,17 +4,13 @@ polled hard while busy goes back to sleep when the traffic stops."""
 
 from __future__ import annotations
 
-import hashlib
-import http.server
 import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,37 +22,9 @@ import trustme
 
 from tlsdiag.proxy.ca import init_ca
 
+from helpers.relay_rig import BIG, ENV, Origin, pattern
+
 pytestmark = pytest.mark.integration
-
-ENV = {
-    k: v
-    for k, v in os.environ.items()
-    if k.lower() not in {"no_proxy", "http_proxy", "https_proxy", "all_proxy"}
-}
-BIG = 2 * 1024 * 1024 + 11
-
-
-def _big() -> bytes:
-    block = hashlib.sha256(b"poll").digest() * 1024
-    return (block * (BIG // len(block) + 1))[:BIG]
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()  # head and body are two writes: no Nagle wait for the second
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def do_GET(self) -> None:
-        body = _big() if self.path == "/big" else f"reply to {self.path}\n".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -67,18 +35,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     origin_ca.cert_pem.write_to_path(str(d / "origin-ca.pem"))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     origin_ca.issue_cert("origin.test").configure_cert(ctx)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield {
-        "dir": d,
-        "ca": ca.paths,
-        "origin_ca": d / "origin-ca.pem",
-        "port": httpd.server_address[1],
-    }
-    httpd.shutdown()
-    httpd.server_close()
+    origin = Origin(ctx)
+    yield {"dir": d, "ca": ca.paths, "origin_ca": d / "origin-ca.pem", "port": origin.port}
+    origin.close()
 
 
 Proxy = tuple[subprocess.Popen[str], str]
@@ -147,15 +106,15 @@ def test_keepalive_and_bulk_intact_at_any_poll_window(
     base = f"https://origin.test:{setup['port']}"
     with _client(url, setup) as client:
         for i in range(200):
-            r = client.get(f"{base}/n{i}")
-            assert r.status_code == 200 and r.text == f"reply to /n{i}\n"
-        assert client.get(f"{base}/big").content == _big()
+            r = client.get(f"{base}/echo/n{i}")
+            assert r.status_code == 200 and r.text == f"reply to /echo/n{i}\n"
+        assert client.get(f"{base}/big").content == pattern(BIG)
     if shutil.which("curl"):  # and curl, over one tunnel of its own, agrees
-        urls = [f"{base}/c{i}" for i in range(20)]
+        urls = [f"{base}/echo/c{i}" for i in range(20)]
         cmd = ["curl", "-sS", "-m", "20", "-x", url, "--cacert", str(setup["ca"].cert), *urls]
         out = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
-        assert out.stdout == "".join(f"reply to /c{i}\n" for i in range(20))
+        assert out.stdout == "".join(f"reply to /echo/c{i}\n" for i in range(20))
     assert proc.poll() is None
 
 
@@ -177,11 +136,11 @@ def test_a_busy_proxy_stops_polling_when_traffic_thins_out_or_stops(
     with _client(url, setup) as client:
         for i in range(100):
             time.sleep(0.005)
-            assert client.get(f"{base}/n{i}").status_code == 200
+            assert client.get(f"{base}/echo/n{i}").status_code == 200
         cpu0 = _cpu_seconds(proc.pid)
         for i in range(40):  # about a second of sparse traffic
             time.sleep(0.025)
-            assert client.get(f"{base}/s{i}").text == f"reply to /s{i}\n"
+            assert client.get(f"{base}/echo/s{i}").text == f"reply to /echo/s{i}\n"
         cpu1 = _cpu_seconds(proc.pid)
         time.sleep(1.0)  # tunnel open, nothing on it
         cpu2 = _cpu_seconds(proc.pid)
