@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import resource
 import shutil
@@ -54,7 +53,6 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from proxy_callgrind import callgrind_counts
 from proxy_load import run_all, run_memory
@@ -64,8 +62,8 @@ from proxy_rig import (
     LEAF_KEYS,
     Proxy,
     make_pki,
-    origin_main,
     start_mitmdump,
+    start_origin,
     start_relay,
     start_tlsdiag,
 )
@@ -119,14 +117,7 @@ def main() -> None:
     os.sched_setaffinity(0, {CLIENT_CPU})
     tmp = Path(tempfile.mkdtemp(prefix="tlsdiag-bench-"))
     paths = make_pki(tmp, args.ca_key)
-    q: Any = multiprocessing.Queue()
-    origin = multiprocessing.Process(
-        target=origin_main, args=(str(paths["leaf"]), str(paths["leaf_key"]), q), daemon=True
-    )
-    origin.start()
-    origin_pid = origin.pid
-    assert origin_pid is not None  # set by start()
-    port = int(q.get(timeout=20))
+    origin, origin_pid, port = start_origin(paths)
     starters: dict[str, Callable[[], Proxy]] = {}
     counted: dict[str, Callable[[tuple[str, ...]], Proxy]] = {}  # tlsdiag columns (callgrind)
 

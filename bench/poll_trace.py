@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
 import statistics
 import tempfile
@@ -34,7 +33,7 @@ from typing import Any
 import proxy_load
 import proxy_rig
 
-from tlsdiag.proxy.poll import WINDOW_START, next_window
+from tlsdiag.proxy.poll import next_window
 
 HOOK = """
 import atexit, os, selectors, time
@@ -59,7 +58,7 @@ Rule = Callable[[float, float, float], float]
 
 def reset_rule(window: float, waited: float, limit: float) -> float:
     """The alternative: grow as tlsdiag's rule does, but drop to 0 after any long wait."""
-    return min(limit, max(WINDOW_START, window * 2)) if waited <= limit else 0.0
+    return next_window(window, waited, limit) if waited <= limit else 0.0
 
 
 def replay(waits: list[float], rule: Rule, limit: float, wake: float) -> tuple[float, float]:
@@ -104,14 +103,7 @@ def main() -> None:
     os.sched_setaffinity(0, {proxy_rig.CLIENT_CPU})
     tmp = Path(tempfile.mkdtemp(prefix="tlsdiag-polltrace-"))
     paths = proxy_rig.make_pki(tmp)
-    q: Any = multiprocessing.Queue()
-    origin = multiprocessing.Process(
-        target=proxy_rig.origin_main,
-        args=(str(paths["leaf"]), str(paths["leaf_key"]), q),
-        daemon=True,
-    )
-    origin.start()
-    port = int(q.get(timeout=20))
+    origin, _pid, port = proxy_rig.start_origin(paths)
     try:
         traces = {
             w: record(w, paths, port, tmp, args.seconds) for w in ("new connections", "keep-alive")

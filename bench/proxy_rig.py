@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import re
 import socket
@@ -105,6 +106,17 @@ def origin_main(cert: str, key: str, port_q: Any) -> None:
         await asyncio.Event().wait()
 
     asyncio.run(main())
+
+
+def start_origin(paths: dict[str, Path]) -> tuple[multiprocessing.Process, int, int]:
+    """The origin in its own process on CPU 0: (the process, its pid, its port)."""
+    q: Any = multiprocessing.Queue()
+    origin = multiprocessing.Process(
+        target=origin_main, args=(str(paths["leaf"]), str(paths["leaf_key"]), q), daemon=True
+    )
+    origin.start()
+    assert origin.pid is not None  # set by start()
+    return origin, origin.pid, int(q.get(timeout=20))
 
 
 # --- proxies -----------------------------------------------------------------------------------

@@ -58,8 +58,8 @@ def proxy_config(
     ca_key: Path | None,
     max_connections: int,
     idle_timeout: float,
+    poll_us: int,
     leaf_key: str = "ec256",
-    poll_us: int = 0,
 ) -> ProxyConfig:
     """Check the ``proxy`` options, load the CA and the policy, and build the configuration.
 
