@@ -194,9 +194,13 @@ def test_chromium_loads_pages_through_the_proxy(
     # Chromium accepted the forged certificates: no client-side rejection of a test name.
     ours = {"page.test", "direct.test", expired.spec.host}
     assert not [e for e in events if e["client_handshake"] == "failed" and e["sni"] in ours]
-    # Anything else Chromium asked for was blocked by policy, never dialled.
+    # Anything else Chromium asked for was never dialled, and blocked by policy once its
+    # ClientHello came (a CONNECT that Chromium dropped on exit before its hello ends with no
+    # decision: action "", no SNI).
     others = [e for e in events if (e["sni"] or e["host"]) not in ours]
-    assert all(e["action"] == "block" and not e["upstream_address"] for e in others), others
+    assert not [e for e in others if e["upstream_address"]], others
+    assert all(e["action"] == "block" for e in others if e["sni"]), others
+    assert all(e["action"] in ("block", "") for e in others), others
     failed = [e for e in rejected if e["client_handshake"] == "failed" and e["sni"] == "page.test"]
     assert failed, rejected
     assert failed[0]["finding"] == "client.root_not_trusted"
