@@ -114,6 +114,10 @@ def main() -> None:
         import gc
 
         gc.set_threshold(*_SHORT_RUN_GC_THRESHOLD)
+        if name is not None:
+            from tlsdiag.cli import _recache
+
+            _recache.start(name)
     from tlsdiag.cli import _fast
 
     write_spec = _fast.run(argv)  # does not return when the command ran without typer
