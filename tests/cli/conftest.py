@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tlsdiag.cli import _recache
+from tlsdiag.cli import _runcache
 from tlsdiag.lab.pki import make_ca
 
 from helpers.bad_input import NOW
@@ -47,4 +47,4 @@ def closed_port() -> int:
 @pytest.fixture(autouse=True)
 def _regex_cache_stopped() -> Iterator[None]:
     yield
-    _recache.stop()
+    _runcache.stop()

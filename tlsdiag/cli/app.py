@@ -115,9 +115,9 @@ def main() -> None:
 
         gc.set_threshold(*_SHORT_RUN_GC_THRESHOLD)
         if name is not None:
-            from tlsdiag.cli import _recache
+            from tlsdiag.cli import _runcache
 
-            _recache.start(name)
+            _runcache.start(name)
     from tlsdiag.cli import _fast
 
     write_spec = _fast.run(argv)  # does not return when the command ran without typer

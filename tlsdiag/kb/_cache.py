@@ -2,7 +2,7 @@
 
 Every cache (parsed data files in ``kb._load``, the explain tables in ``kb._explain_cache``,
 root-bundle facts in ``stores.rootfacts``, command specs in ``cli._spec``, compiled regular
-expressions in ``cli._recache``) lives in
+expressions in ``cli._runcache``) lives in
 ``$TLSDIAG_CACHE_DIR``, else ``$XDG_CACHE_HOME/tlsdiag``, ``%LOCALAPPDATA%\\tlsdiag\\cache`` on
 Windows, or ``~/.cache/tlsdiag``; ``TLSDIAG_NO_CACHE=1`` turns them all off. Files are written
 atomically (a temporary file in the same folder, then a rename), and a cache that cannot be
@@ -72,18 +72,21 @@ def write_cache(path: Path, doc: dict[str, Any], *, stale: str) -> None:
 
 
 def write_text_cache(path: Path, text: str, *, stale: tuple[str, ...]) -> None:
-    """Write ``text`` to ``path`` atomically and remove other files matching a ``stale``
+    """Write ``text`` (UTF-8) to ``path`` atomically, as :func:`write_bytes_cache` does."""
+    write_bytes_cache(path, text.encode("utf-8"), stale=stale)
+
+
+def write_bytes_cache(path: Path, data: bytes, *, stale: tuple[str, ...]) -> None:
+    """Write ``data`` to ``path`` atomically and remove other files matching a ``stale``
     pattern; any OS problem just leaves no cache (and no temporary file)."""
     import tempfile
 
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
-        ) as fh:
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as fh:
             tmp = fh.name
-            fh.write(text)
+            fh.write(data)
         os.replace(tmp, path)
         tmp = None
         for pattern in stale:
