@@ -355,3 +355,18 @@ def test_code_others_could_have_written_is_not_run(code_path: Path) -> None:
     if os.geteuid() == 0:  # as root (CI), the file can be given to another user
         os.chown(code_path, 65534, -1)
         assert not _runcache.load_code("unit").kept  # type: ignore[union-attr]
+
+
+def test_a_run_that_makes_many_patterns_keeps_a_bounded_number(
+    cache_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_runcache, "MAX_ENTRIES", 5)
+    cache = _runcache.load_patterns("unit")
+    assert cache is not None
+    cache.install()
+    try:
+        made = [re.compile(f"seed-four-{i}-[a-z]+") for i in range(12)]
+    finally:
+        cache.uninstall()
+    assert all(p.fullmatch(f"seed-four-{i}-abc") for i, p in enumerate(made))
+    assert len(cache.new) == 5 and len(cache._built) == 5

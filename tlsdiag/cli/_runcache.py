@@ -157,6 +157,8 @@ class PatternCache:
         built = self._built.get((kind, pattern, flags))
         if built is not None:
             return built
+        if len(self._built) >= MAX_ENTRIES:  # a run that makes patterns from its input
+            return compile_(pattern, flags)
         text = pattern if kind is str else pattern.decode("latin-1")
         key = ("s" if kind is str else "b", text, flags)
         entry = self.kept.get(key)
