@@ -370,3 +370,19 @@ def test_a_run_that_makes_many_patterns_keeps_a_bounded_number(
         cache.uninstall()
     assert all(p.fullmatch(f"seed-four-{i}-abc") for i, p in enumerate(made))
     assert len(cache.new) == 5 and len(cache._built) == 5
+
+
+def test_another_python_builds_file_is_kept_until_it_goes_unused(cache_path: Path) -> None:
+    other = cache_path.with_name("re-unit-00000000.json")
+    old = cache_path.with_name("re-unit-11111111.json")
+    other_code = cache_path.with_name("code-unit-00000000.bin")
+    for path in (other, old, other_code):
+        path.write_text("{}")
+    month_ago = other.stat().st_mtime - 31 * 86400
+    os.utime(old, (month_ago, month_ago))
+    cache = _runcache.load_patterns("unit")
+    assert cache is not None
+    _run_with(cache, "seed-five")
+    cache.save()
+    assert cache_path.is_file() and other.is_file() and other_code.is_file()
+    assert not old.exists()

@@ -18,11 +18,12 @@ Two kinds of compiling take the same time on every run of a command and are wort
   short or damaged is not loaded) and compiles only what it has not seen. The same source
   always compiles to the same code, so the classes are the ones ``dataclasses`` would make.
 
-Only short-lived commands use them (``cli.app.main``), and only when the caches are on
+Only short-lived commands on CPython use them (``cli.app.main``), and only when the caches are on
 (``kb._cache.cache_dir``). Both are keyed by the exact Python build (``sys.version``): the
 patterns also by the regex engine's ``MAGIC``, ``CODESIZE`` and ``MAXREPEAT``, the code also by
 the optimisation level. Each file is written, atomically, only by a run that compiled
-something new.
+something new; the files of another Python build are left alone until they have gone 30 days
+without a write.
 """
 
 from __future__ import annotations
@@ -63,6 +64,23 @@ def _cache_path(prefix: str, command: str, key: str, suffix: str) -> Path | None
     import zlib
 
     return directory / f"{prefix}-{command}-{zlib.crc32(key.encode()):08x}{suffix}"
+
+
+PRUNE_AFTER = 30 * 86400  # seconds: another Python build's file unused this long is removed
+
+
+def _prune(path: Path) -> None:
+    """Remove the same command's files of other Python builds that have not been written for
+    ``PRUNE_AFTER`` (a venv of another Python that is still used keeps its own: removing it at
+    every save would make each of two Pythons rewrite its file on every run)."""
+    import time
+
+    prefix, suffix = path.name.rsplit("-", 1)[0], path.suffix
+    cutoff = time.time() - PRUNE_AFTER
+    with contextlib.suppress(OSError):
+        for other in path.parent.glob(f"{prefix}-*{suffix}"):
+            if other != path and other.stat().st_mtime < cutoff:
+                other.unlink(missing_ok=True)
 
 
 def _pattern_path(command: str) -> Path | None:
@@ -205,7 +223,8 @@ class PatternCache:
 
         entries = [*self.kept.values(), *self.new.values()]
         doc = {"key": _engine_key(), "patterns": entries}
-        write_cache(self.path, doc, stale=self.path.name.rsplit("-", 1)[0] + "-*.json")
+        write_cache(self.path, doc, stale=self.path.name)
+        _prune(self.path)
 
 
 def load_patterns(command: str) -> PatternCache | None:
@@ -280,7 +299,8 @@ class CodeCache:
 
         payload = marshal.dumps({"key": _code_key(), "code": {**self.kept, **self.new}})
         data = _CODE_MAGIC + _check_word(payload) + payload
-        write_bytes_cache(self.path, data, stale=(self.path.name.rsplit("-", 1)[0] + "-*.bin",))
+        write_bytes_cache(self.path, data, stale=(self.path.name,))
+        _prune(self.path)
 
 
 def _own_file_bytes(path: Path) -> bytes:
@@ -327,8 +347,9 @@ _active: list[_Cache] = []
 
 
 def start(command: str) -> None:
-    """Use the caches of ``command`` for the rest of this process and save them at exit."""
-    if _active:
+    """Use the caches of ``command`` for the rest of this process and save them at exit
+    (CPython only: the regex engine's and the code's formats are CPython's)."""
+    if _active or sys.implementation.name != "cpython":
         return
     for load in (load_patterns, load_code):
         try:
