@@ -2,7 +2,7 @@
 
 Every cache (parsed data files in ``kb._load``, the explain tables in ``kb._explain_cache``,
 root-bundle facts in ``stores.rootfacts``, command specs in ``cli._spec``, compiled regular
-expressions in ``cli._runcache``) lives in
+expressions and dataclass methods in ``cli._runcache``) lives in
 ``$TLSDIAG_CACHE_DIR``, else ``$XDG_CACHE_HOME/tlsdiag``, ``%LOCALAPPDATA%\\tlsdiag\\cache`` on
 Windows, or ``~/.cache/tlsdiag``; ``TLSDIAG_NO_CACHE=1`` turns them all off. Files are written
 atomically (a temporary file in the same folder, then a rename), and a cache that cannot be
