@@ -295,7 +295,9 @@ def test_a_dataclass_built_from_the_cache_is_the_class_dataclasses_makes(
     first = _runcache.load_code("unit")
     assert first is not None and not first.kept
     assert _dataclass_behaviour(_made_with(first)) == expected
-    assert len(first.new) >= 20  # __init__, __repr__, __eq__, ... of five classes
+    # __init__, __repr__, __eq__, ... of five classes: one exec per method up to Python 3.12,
+    # one per class from 3.13
+    assert len(first.new) >= 5
     first.save()
     assert code_path.is_file()
 
@@ -351,6 +353,12 @@ def test_code_others_could_have_written_is_not_run(code_path: Path) -> None:
     code_path.chmod(0o602)  # anyone may write
     assert not _runcache.load_code("unit").kept  # type: ignore[union-attr]
     code_path.chmod(0o644)  # others may read, not write: fine
+    assert _runcache.load_code("unit").kept  # type: ignore[union-attr]
+    code_path.rename(code_path.with_name("elsewhere.bin"))
+    code_path.symlink_to(code_path.with_name("elsewhere.bin"))  # the same contents, linked
+    assert not _runcache.load_code("unit").kept  # type: ignore[union-attr]
+    code_path.unlink()
+    code_path.with_name("elsewhere.bin").rename(code_path)
     assert _runcache.load_code("unit").kept  # type: ignore[union-attr]
     if os.geteuid() == 0:  # as root (CI), the file can be given to another user
         os.chown(code_path, 65534, -1)

@@ -304,16 +304,19 @@ class CodeCache:
 
 
 def _own_file_bytes(path: Path) -> bytes:
-    """The contents of ``path`` if this user owns it and no one else may write it (on POSIX:
-    code from a file that another user could have written would run as this user, as ssh
-    refuses such configuration files); raises OSError otherwise."""
+    """The contents of ``path`` if it is this user's own file that no one else may write, and
+    not a symbolic link (on POSIX: code from a file that another user could have written or
+    pointed elsewhere would run as this user, as ssh refuses such configuration files);
+    raises OSError otherwise."""
     import os
 
-    with path.open("rb") as fh:
-        if os.name == "posix":
-            st = os.fstat(fh.fileno())
-            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
-                raise PermissionError(f"{path}: not this user's own file")
+    if os.name != "posix":
+        return path.read_bytes()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            raise PermissionError(f"{path}: not this user's own file")
         return fh.read()
 
 
