@@ -389,7 +389,13 @@ class Forger:
         ctx.minimum_version = self.versions.minimum
         ctx.maximum_version = self.versions.maximum
         if self.versions.minimum < ssl.TLSVersion.TLSv1_2:
-            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # legacy clients: the server's order
+        else:
+            # Every suite on offer is strong, so the client's order decides, as Mozilla's
+            # intermediate and modern server profiles set it (ssl_prefer_server_ciphers off):
+            # a browser that prefers AES-128-GCM, or ChaCha20 without AES instructions, gets
+            # it through the proxy as from the server, not Python's server-side AES-256 first.
+            ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
         ctx.num_tickets = 0
         if alpn:
             ctx.set_alpn_protocols([alpn])

@@ -159,6 +159,37 @@ def test_openssl_s_client_through_proxy(
     assert "tlsdiag lab" in r.stdout  # the lab's body came through
 
 
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+@pytest.mark.parametrize("native", [True, False], ids=["native", "context"])
+@pytest.mark.parametrize(
+    "offered",
+    [
+        "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384",
+    ],
+)
+def test_the_clients_cipher_preference_decides(
+    native: bool, offered: str, start_proxy: ProxyFactory, pki: dict[str, Any], lab: Lab
+) -> None:
+    """A client gets its own first choice of TLS 1.3 suite from the proxy (as browsers do
+    from servers with Mozilla's intermediate profile), not the server-side default order."""
+    p = start_proxy(native_certs=native)
+    case = lab.cases["good"]
+    cmd = ["openssl", "s_client", "-proxy", f"127.0.0.1:{p.port}", "-connect", case.target]
+    cmd += ["-servername", case.spec.host, "-CAfile", str(pki["ca"].paths.cert)]
+    cmd += ["-verify_return_error", "-tls1_3", "-ciphersuites", offered]
+    r = subprocess.run(
+        cmd,
+        input="",
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert "Verify return code: 0 (ok)" in r.stdout, r.stdout + r.stderr
+    assert f"Cipher is {offered.split(':')[0]}" in r.stdout, r.stdout
+
+
 # --- policy actions --------------------------------------------------------------------------
 
 
