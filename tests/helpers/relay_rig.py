@@ -42,6 +42,21 @@ BIG = 3 * 1024 * 1024 + 17  # a multi-megabyte body, not a multiple of any buffe
 HUGE = 24 * 1024 * 1024 + 5  # more than the kernel's socket buffers can hold
 
 
+def client_hello(server_name: str = "origin.test") -> bytes:
+    """The first flight of a real TLS client (Python's ssl, OpenSSL's defaults) for
+    ``server_name``, as bytes: what a proxy sees after CONNECT."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing, server_hostname=server_name)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        return outgoing.read()
+    raise AssertionError("a handshake finished without a server")
+
+
 def pattern(n: int) -> bytes:
     block = hashlib.sha256(b"tlsdiag").digest() * 2048
     return (block * (n // len(block) + 1))[:n]

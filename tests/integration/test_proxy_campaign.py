@@ -22,6 +22,8 @@ from tlsdiag.proxy.ca import CaMaterial, init_ca
 from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import default_policy
 
+from helpers.relay_rig import client_hello
+
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc/self/fd"),
@@ -92,21 +94,10 @@ def _good_request(port: int, origin: _Origin, ca: CaMaterial) -> bytes:
         return data
 
 
-def _good_hello() -> bytes:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(incoming, outgoing, server_hostname="origin.test")
-    with pytest.raises(ssl.SSLWantReadError):
-        obj.do_handshake()
-    return outgoing.read()
-
-
 def _campaign(port: int, origin: _Origin, seed: int) -> None:
     """Hostile payloads, resets, half ClientHellos, a slowloris and idle connections at once."""
     rnd = random.Random(seed)
-    hello = _good_hello()
+    hello = client_hello()
     connect = f"CONNECT origin.test:{origin.port} HTTP/1.1\r\n\r\n".encode()
     payloads = [
         bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 1500))),
@@ -223,7 +214,7 @@ def test_500_idle_connections_and_half_hellos_are_closed(
     proxy: RunningProxy, setup: tuple[CaMaterial, _Origin, Path]
 ) -> None:
     ca, origin, _ = setup
-    hello = _good_hello()
+    hello = client_hello()
     idle = [socket.create_connection(("127.0.0.1", proxy.port), timeout=10) for _ in range(500)]
     half = []
     for n in range(50):

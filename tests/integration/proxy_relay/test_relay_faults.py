@@ -30,6 +30,7 @@ from helpers.relay_rig import (
     HUGE,
     Origin,
     ProxyFactory,
+    client_hello,
     curl_via,
     event_for,
     events_of,
@@ -358,14 +359,7 @@ def test_flood_of_hostile_clients(
     that never come, all at once: every connection ends with an event, nothing stays open, and
     the proxy still serves a normal client."""
     p = start_proxy(header_timeout=1.0, handshake_timeout=1.0)
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(incoming, outgoing, server_hostname="origin.test")
-    with pytest.raises(ssl.SSLWantReadError):
-        obj.do_handshake()
-    good_hello = outgoing.read()
+    good_hello = client_hello()
     connect = f"CONNECT origin.test:{origin.port} HTTP/1.1\r\n\r\n".encode()
     rnd = random.Random(7)
 
