@@ -21,6 +21,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(_GUARD_DIR), os.environ.get("PYTHONPATH", "")) if p
 )
 
+from tlsdiag.cli import _runcache  # noqa: E402
 from tlsdiag.lab.cases import Lab  # noqa: E402
 
 # The real clients the tests compare tlsdiag with; a test that needs a missing one is skipped
@@ -125,6 +126,14 @@ def _local_dns() -> Iterator[NxdomainServer]:
 @pytest.fixture(scope="session")
 def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(tmp_path_factory.mktemp("tlsdiag-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _run_cache_stopped() -> Iterator[None]:
+    """A test that runs ``tlsdiag.cli.app.main`` in this process starts the run cache (which
+    hooks ``re`` and ``dataclasses``): afterwards they get their own compiling back."""
+    yield
+    _runcache.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,5 @@
-"""Fixtures of the CLI tests: a certificate file (with a HAR and a saved report next to it), a
-FIFO and a port nobody listens on; after each test, ``re`` gets back its own compile step if
-the test ran ``tlsdiag.cli.app.main`` in this process (which starts the regex cache)."""
+"""Fixtures of the bad-input CLI tests: a certificate file (with a HAR and a saved report next
+to it), a FIFO and a port nobody listens on."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tlsdiag.cli import _runcache
 from tlsdiag.lab.pki import make_ca
 
 from helpers.bad_input import NOW
@@ -42,9 +40,3 @@ def closed_port() -> int:
     port = int(s.getsockname()[1])
     s.close()
     return port
-
-
-@pytest.fixture(autouse=True)
-def _regex_cache_stopped() -> Iterator[None]:
-    yield
-    _runcache.stop()

@@ -28,15 +28,17 @@ without a write.
 
 from __future__ import annotations
 
-import _sre  # type: ignore[import-not-found]  # the regex engine (built in), no stub
 import atexit
 import contextlib
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from re import _compiler  # type: ignore[attr-defined]  # private, the same from 3.11 to 3.13
 from types import CodeType, ModuleType
 from typing import Any, Protocol
+
+_ENGINE: Any = _compiler._sre  # the regex engine as ``re`` loaded it
 
 MAX_ENTRIES = 2000  # patterns, or methods, kept per command (a check uses about 50 and 100)
 MAX_PATTERN = 4096  # characters: longer patterns are compiled every run
@@ -48,7 +50,7 @@ _PLAIN_FLAGS = (
 
 
 def _engine_key() -> str:
-    return f"{sys.version}|{_sre.MAGIC}|{_sre.CODESIZE}|{_sre.MAXREPEAT}"
+    return f"{sys.version}|{_ENGINE.MAGIC}|{_ENGINE.CODESIZE}|{_ENGINE.MAXREPEAT}"
 
 
 def _code_key() -> str:
@@ -143,16 +145,12 @@ class PatternCache:
 
     def install(self) -> None:
         """Route ``re``'s compile step through this cache (until :meth:`uninstall`)."""
-        from re import _compiler  # type: ignore[attr-defined]
-
         self._compile = re._compile  # type: ignore[attr-defined]
-        self._recorder = _Recorder(_sre)
+        self._recorder = _Recorder(_ENGINE)
         _compiler._sre = self._recorder
         re._compile = self._lookup  # type: ignore[attr-defined]
 
     def uninstall(self) -> None:
-        from re import _compiler  # type: ignore[attr-defined]
-
         if self._compile is not None and self._recorder is not None:
             re._compile = self._compile  # type: ignore[attr-defined]
             _compiler._sre = self._recorder._real
@@ -201,8 +199,6 @@ class PatternCache:
     def _record(self, key: _Key, pattern: str | bytes, flags: int) -> re.Pattern[Any]:
         """Compile as ``re.compile`` does (its compiler, not its per-process cache, which
         would answer without compiling) and keep what the compiler's last step got."""
-        from re import _compiler  # type: ignore[attr-defined]
-
         recorder = self._recorder
         assert recorder is not None
         local = recorder.local
