@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +15,8 @@ from typer.testing import CliRunner
 
 from tlsdiag.cli.app import app
 from tlsdiag.proxy.events import EventLog, ProxyEvent
+
+from helpers.relay_rig import spawn_proxy
 
 runner = CliRunner()
 
@@ -144,29 +144,8 @@ def test_run_and_ctrl_c_flushes_events(home: Path, tmp_path: Path) -> None:
     assert runner.invoke(app, ["ca", "init"]).exit_code == 0
     events = tmp_path / "events.jsonl"
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tlsdiag",
-            "proxy",
-            "--listen",
-            "127.0.0.1:0",
-            "--events",
-            str(events),
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    proc, url = spawn_proxy("--events", str(events), "--json", env=env, stdout=subprocess.PIPE)
     try:
-        assert proc.stderr is not None
-        line = proc.stderr.readline()
-        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        assert m, line
-        port = int(m.group(1))
         r = subprocess.run(
             [
                 "curl",
@@ -174,7 +153,7 @@ def test_run_and_ctrl_c_flushes_events(home: Path, tmp_path: Path) -> None:
                 "-m",
                 "5",
                 "-x",
-                f"http://127.0.0.1:{port}",
+                url,
                 "-o",
                 "/dev/null",
                 "-w",

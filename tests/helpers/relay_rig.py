@@ -1,6 +1,7 @@
 """What tests that run real clients through the proxy share: a trustme-ready HTTP origin
 (``Origin``) that serves bodies of every size, the lab cases the relay tests put behind
-``--resolve`` names, and the clients' helpers (curl through the proxy, a hand-made CONNECT).
+``--resolve`` names, and the clients' helpers (curl through the proxy, a hand-made CONNECT,
+``tlsdiag proxy`` as a process).
 The relay tests' fixtures are in tests/integration/proxy_relay/conftest.py."""
 
 from __future__ import annotations
@@ -8,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import http.server
 import os
+import re
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,19 @@ ENV = {
 }
 BIG = 3 * 1024 * 1024 + 17  # a multi-megabyte body, not a multiple of any buffer size
 HUGE = 24 * 1024 * 1024 + 5  # more than the kernel's socket buffers can hold
+
+
+def origin_pki(d: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context for ``origin.test`` issued by a new trustme CA, and that CA's
+    certificate written to ``d/origin-ca.pem`` (for ``--upstream-cafile``)."""
+    import trustme
+
+    ca = trustme.CA()
+    pem = d / "origin-ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("origin.test").configure_cert(ctx)
+    return ctx, pem
 
 
 def client_hello(server_name: str = "origin.test") -> bytes:
@@ -140,8 +156,10 @@ def event_for(p: RunningProxy, host: str) -> EventFacts:
 
 
 def curl_via(
-    p: RunningProxy, url: str, ca: Path | None, *extra: str
+    p: RunningProxy, url: str, ca: Path | None, *extra: str, body: bool = False
 ) -> subprocess.CompletedProcess[str]:
+    """curl through the proxy: the response headers on stdout (and the body, if ``body``),
+    then a last line with the HTTP status (see ``status_of``)."""
     cmd = [
         "curl",
         "-sS",
@@ -150,7 +168,7 @@ def curl_via(
         "-x",
         p.url,
         "-o",
-        "/dev/null",
+        "-" if body else "/dev/null",
         "-D",
         "-",
         "-w",
@@ -166,16 +184,53 @@ def status_of(r: subprocess.CompletedProcess[str]) -> str:
     return r.stdout.rstrip().rsplit("\n", 1)[-1]
 
 
-def tunnel_peer(p: RunningProxy, host: str, port: int, cafile: Path) -> dict[str, Any]:
-    """CONNECT by hand, then TLS with Python's ssl trusting ``cafile``; the peer certificate."""
-    sock = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+def tls_tunnel(
+    proxy_port: int,
+    host: str,
+    port: int,
+    cafile: Path | str,
+    *,
+    timeout: float = 10.0,
+    rcvbuf: int | None = None,
+) -> ssl.SSLSocket:
+    """CONNECT by hand to ``host:port``, then TLS with Python's ssl trusting ``cafile``."""
+    sock = socket.create_connection(("127.0.0.1", proxy_port), timeout=timeout)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
     assert sock.recv(4096).startswith(b"HTTP/1.1 200")
     ctx = ssl.create_default_context(cafile=str(cafile))
-    with ctx.wrap_socket(sock, server_hostname=host) as tls:
+    return ctx.wrap_socket(sock, server_hostname=host)
+
+
+def tunnel_peer(p: RunningProxy, host: str, port: int, cafile: Path) -> dict[str, Any]:
+    """The peer certificate the client sees through a hand-made CONNECT (``tls_tunnel``)."""
+    with tls_tunnel(p.port, host, port, cafile) as tls:
         cert = tls.getpeercert()
         assert cert is not None
         return dict(cert)
+
+
+def spawn_proxy(
+    *args: str, env: Mapping[str, str], stdout: int = subprocess.DEVNULL
+) -> tuple[subprocess.Popen[str], str]:
+    """``python -m tlsdiag proxy --listen 127.0.0.1:0 ARGS`` as a process, and the URL it says
+    it listens on (its first line on stderr, which stays open for the caller)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tlsdiag", "proxy", "--listen", "127.0.0.1:0", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(env),
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+    if m is None:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"tlsdiag proxy did not start: {line!r}")
+    return proc, m.group(1)
 
 
 def issuer_cn(cert: dict[str, Any]) -> str:

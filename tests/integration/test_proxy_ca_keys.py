@@ -7,7 +7,6 @@ real clients (Python ssl, ``curl --cacert``), all on 127.0.0.1.
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from tlsdiag.proxy.ca import CaMaterial, CaPaths, create_ca, load_ca
 from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import default_policy
 
-from helpers.relay_rig import ENV, Origin
+from helpers.relay_rig import ENV, Origin, tls_tunnel
 
 pytestmark = pytest.mark.integration
 
@@ -91,11 +90,7 @@ def _mode(p: RunningProxy) -> str:
 
 def _forged_leaf(p: RunningProxy, port: int, cafile: Path) -> x509.Certificate:
     """CONNECT, then TLS with Python's ssl trusting only ``cafile``; the leaf it accepted."""
-    sock = socket.create_connection(("127.0.0.1", p.port), timeout=10)
-    sock.sendall(f"CONNECT {HOST}:{port} HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode())
-    assert sock.recv(4096).startswith(b"HTTP/1.1 200")
-    ctx = ssl.create_default_context(cafile=str(cafile))
-    with ctx.wrap_socket(sock, server_hostname=HOST) as tls:
+    with tls_tunnel(p.port, HOST, port, cafile) as tls:
         der = tls.getpeercert(binary_form=True)
     assert der is not None
     return x509.load_der_x509_certificate(der)

@@ -16,13 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trustme
 
 from tlsdiag.proxy.ca import CaMaterial, init_ca
 from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import default_policy
 
-from helpers.relay_rig import client_hello
+from helpers.relay_rig import client_hello, origin_pki, tls_tunnel
 
 pytestmark = [
     pytest.mark.integration,
@@ -68,12 +67,9 @@ class _Origin:
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CaMaterial, _Origin, Path]]:
     d = tmp_path_factory.mktemp("campaign")
     ca = init_ca(d / "ca")
-    origin_ca = trustme.CA()
-    origin_ca.cert_pem.write_to_path(str(d / "origin-ca.pem"))
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    origin_ca.issue_cert("origin.test").configure_cert(ctx)
+    ctx, origin_ca = origin_pki(d)
     origin = _Origin(ctx)
-    yield ca, origin, d / "origin-ca.pem"
+    yield ca, origin, origin_ca
     origin.sock.close()
 
 
@@ -82,11 +78,7 @@ def _fds() -> int:
 
 
 def _good_request(port: int, origin: _Origin, ca: CaMaterial) -> bytes:
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(f"CONNECT origin.test:{origin.port} HTTP/1.1\r\n\r\n".encode())
-    assert s.recv(100).startswith(b"HTTP/1.1 200")
-    ctx = ssl.create_default_context(cafile=str(ca.paths.cert))
-    with ctx.wrap_socket(s, server_hostname="origin.test") as tls:
+    with tls_tunnel(port, "origin.test", origin.port, ca.paths.cert) as tls:
         tls.sendall(b"GET / HTTP/1.1\r\nHost: origin.test\r\n\r\n")
         data = b""
         while chunk := tls.recv(4096):

@@ -5,12 +5,10 @@ polled hard while busy goes back to sleep when the traffic stops."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,11 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-import trustme
 
 from tlsdiag.proxy.ca import init_ca
 
-from helpers.relay_rig import BIG, ENV, Origin, pattern
+from helpers.relay_rig import BIG, ENV, Origin, origin_pki, pattern, spawn_proxy
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +28,9 @@ pytestmark = pytest.mark.integration
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     d = tmp_path_factory.mktemp("poll")
     ca = init_ca(d / "ca")
-    origin_ca = trustme.CA()
-    origin_ca.cert_pem.write_to_path(str(d / "origin-ca.pem"))
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    origin_ca.issue_cert("origin.test").configure_cert(ctx)
+    ctx, origin_ca = origin_pki(d)
     origin = Origin(ctx)
-    yield {"dir": d, "ca": ca.paths, "origin_ca": d / "origin-ca.pem", "port": origin.port}
+    yield {"dir": d, "ca": ca.paths, "origin_ca": origin_ca, "port": origin.port}
     origin.close()
 
 
@@ -48,37 +42,15 @@ def start(setup: dict[str, Any]) -> Iterator[Callable[[int], Proxy]]:
     procs: list[subprocess.Popen[str]] = []
 
     def run(poll_us: int) -> Proxy:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tlsdiag",
-                "proxy",
-                "--listen",
-                "127.0.0.1:0",
-                "--ca-cert",
-                str(setup["ca"].cert),
-                "--ca-key",
-                str(setup["ca"].key),
-                "--upstream-cafile",
-                str(setup["origin_ca"]),
-                "--resolve",
-                f"origin.test:{setup['port']}:127.0.0.1",
-                "--poll-us",
-                str(poll_us),
-                "--quiet",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+        proc, url = spawn_proxy(
+            *("--ca-cert", str(setup["ca"].cert), "--ca-key", str(setup["ca"].key)),
+            *("--upstream-cafile", str(setup["origin_ca"])),
+            *("--resolve", f"origin.test:{setup['port']}:127.0.0.1"),
+            *("--poll-us", str(poll_us), "--quiet"),
             env=ENV,
         )
         procs.append(proc)
-        assert proc.stderr is not None
-        line = proc.stderr.readline()
-        m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
-        assert m, line
-        return proc, m.group(1)
+        return proc, url
 
     yield run
     for proc in procs:

@@ -28,6 +28,8 @@ from tlsdiag.proxy.ca import CaMaterial, init_ca
 from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import default_policy
 
+from helpers.relay_rig import tls_tunnel
+
 pytestmark = pytest.mark.integration
 
 
@@ -99,11 +101,7 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> CaMaterial:
 
 def _through_proxy(proxy: RunningProxy, ca: CaMaterial, host: str, port: int) -> bytes:
     """CONNECT, TLS to the proxy's forged certificate (trusting its CA), one GET; the answer."""
-    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
-    sock.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
-    assert sock.recv(4096).startswith(b"HTTP/1.1 200")
-    ctx = ssl.create_default_context(cafile=str(ca.paths.cert))
-    with ctx.wrap_socket(sock, server_hostname=host) as tls:
+    with tls_tunnel(proxy.port, host, port, ca.paths.cert) as tls:
         tls.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
         data = b""
         while chunk := tls.recv(65536):

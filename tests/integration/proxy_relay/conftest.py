@@ -3,31 +3,26 @@ broken servers, their ``--resolve`` rules and a factory of in-process proxies.""
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import trustme
 
 from tlsdiag.lab.cases import Lab
 from tlsdiag.proxy.ca import init_ca
 from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import Policy, default_policy
 
-from helpers.relay_rig import LAB_CASES, Origin, ProxyFactory
+from helpers.relay_rig import LAB_CASES, Origin, ProxyFactory, origin_pki
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     d = tmp_path_factory.mktemp("proxy")
     ca = init_ca(d / "ca")
-    origin_ca = trustme.CA()
-    origin_ca.cert_pem.write_to_path(str(d / "origin-ca.pem"))
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    origin_ca.issue_cert("origin.test").configure_cert(ctx)
-    return {"dir": d, "ca": ca, "origin_ca": d / "origin-ca.pem", "origin_ctx": ctx}
+    ctx, origin_ca = origin_pki(d)
+    return {"dir": d, "ca": ca, "origin_ca": origin_ca, "origin_ctx": ctx}
 
 
 @pytest.fixture(scope="module")

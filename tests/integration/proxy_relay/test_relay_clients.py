@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import socket
 import ssl
 import subprocess
 from dataclasses import replace
@@ -36,6 +35,7 @@ from helpers.relay_rig import (
     issuer_cn,
     pattern,
     status_of,
+    tls_tunnel,
     tunnel_peer,
 )
 
@@ -289,11 +289,7 @@ def test_mutual_tls_upstream_is_reported_and_bypassed(
     p = start_proxy()
     case = lab.cases["client-cert"]
     # Bypassed: the client talks to the server itself and sees the lab's own issuer.
-    sock = socket.create_connection(("127.0.0.1", p.port), timeout=10)
-    sock.sendall(f"CONNECT {case.target} HTTP/1.1\r\n\r\n".encode())
-    assert sock.recv(4096).startswith(b"HTTP/1.1 200")
-    ctx = ssl.create_default_context(cafile=str(lab.root_pem_path))
-    with ctx.wrap_socket(sock, server_hostname=case.spec.host) as tls:
+    with tls_tunnel(p.port, case.spec.host, case.port, lab.root_pem_path) as tls:
         cert = tls.getpeercert()
         assert cert is not None and issuer_cn(dict(cert)) == "Lab Test Intermediate CA"
         with pytest.raises((ssl.SSLError, OSError)):
@@ -333,24 +329,7 @@ def test_block_rule_serves_block_page(
     pol = parse_policy('[[rule]]\nid = "no-good"\nhost = "good.lab.test"\naction = "block"\n')
     p = start_proxy(pol)
     case = lab.cases["good"]
-    r = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "-m",
-            "15",
-            "-x",
-            p.url,
-            "--cacert",
-            str(pki["ca"].paths.cert),
-            "-i",
-            f"https://{case.target}/",
-        ],
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    r = curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert, body=True)
     assert "HTTP/1.1 403 Forbidden" in r.stdout
     assert "x-tlsdiag-finding: policy.blocked" in r.stdout.lower()
     assert "rule &#x27;no-good&#x27; blocks good.lab.test" in r.stdout

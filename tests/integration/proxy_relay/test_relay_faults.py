@@ -37,6 +37,7 @@ from helpers.relay_rig import (
     issuer_cn,
     pattern,
     status_of,
+    tls_tunnel,
     tunnel_peer,
 )
 
@@ -111,12 +112,7 @@ def test_resets_and_half_sent_hellos_do_not_hurt_others(
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()  # RST
     # A client that resets in the middle of a relayed transfer.
-    s = socket.create_connection(("127.0.0.1", p.port), timeout=5)
-    s.sendall(f"CONNECT origin.test:{origin.port} HTTP/1.1\r\n\r\n".encode())
-    assert s.recv(100).startswith(b"HTTP/1.1 200")
-    tls = ssl.create_default_context(cafile=str(pki["ca"].paths.cert)).wrap_socket(
-        s, server_hostname="origin.test"
-    )
+    tls = tls_tunnel(p.port, "origin.test", origin.port, pki["ca"].paths.cert, timeout=5)
     tls.sendall(b"GET /big HTTP/1.1\r\nHost: origin.test\r\n\r\n")
     tls.recv(1000)
     tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -146,12 +142,7 @@ def test_idle_tunnels_are_closed(
     start_proxy: ProxyFactory, pki: dict[str, Any], origin: Origin
 ) -> None:
     p = start_proxy(idle_timeout=1.0)
-    s = socket.create_connection(("127.0.0.1", p.port), timeout=6)
-    s.sendall(f"CONNECT origin.test:{origin.port} HTTP/1.1\r\n\r\n".encode())
-    assert s.recv(100).startswith(b"HTTP/1.1 200")
-    tls = ssl.create_default_context(cafile=str(pki["ca"].paths.cert)).wrap_socket(
-        s, server_hostname="origin.test"
-    )
+    tls = tls_tunnel(p.port, "origin.test", origin.port, pki["ca"].paths.cert, timeout=6)
     assert tls.recv(100) == b""  # nothing sent for over a second: closed
     tls.close()
     ev = event_for(p, "origin.test")
@@ -266,13 +257,7 @@ def test_slow_reader_gets_everything_and_others_are_not_held_up(
     start_proxy: ProxyFactory, pki: dict[str, Any], origin: Origin
 ) -> None:
     p = start_proxy()
-    s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
-    s.sendall(f"CONNECT origin.test:{origin.port} HTTP/1.1\r\n\r\n".encode())
-    assert s.recv(100).startswith(b"HTTP/1.1 200")
-    tls = ssl.create_default_context(cafile=str(pki["ca"].paths.cert)).wrap_socket(
-        s, server_hostname="origin.test"
-    )
+    tls = tls_tunnel(p.port, "origin.test", origin.port, pki["ca"].paths.cert, rcvbuf=32768)
     tls.sendall(b"GET /huge HTTP/1.1\r\nHost: origin.test\r\n\r\n")
     assert p.server is not None
     deadline = time.monotonic() + 5
@@ -306,12 +291,7 @@ def test_stopping_closes_open_tunnels_and_writes_their_events(
     start_proxy: ProxyFactory, pki: dict[str, Any], origin: Origin
 ) -> None:
     p = start_proxy()
-    s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
-    s.sendall(f"CONNECT origin.test:{origin.port} HTTP/1.1\r\n\r\n".encode())
-    assert s.recv(100).startswith(b"HTTP/1.1 200")
-    tls = ssl.create_default_context(cafile=str(pki["ca"].paths.cert)).wrap_socket(
-        s, server_hostname="origin.test"
-    )
+    tls = tls_tunnel(p.port, "origin.test", origin.port, pki["ca"].paths.cert)
     tls.sendall(b"GET / HTTP/1.1\r\nHost: origin.test\r\n\r\n")
     got = b""
     while b"origin says hello" not in got:
