@@ -39,26 +39,47 @@ def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def _ca(
-    cn: str, org: str, issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None = None
-) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    key = _key()
-    subject = _name(cn, org)
-    cert = (
+def _signed(
+    subject: x509.Name,
+    key: rsa.RSAPrivateKey,
+    issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    extensions: Sequence[tuple[x509.ExtensionType, bool]],
+) -> x509.Certificate:
+    """A certificate for ``key`` with these extensions (value, critical), signed by
+    ``issuer`` or self-signed."""
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer[0].subject if issuer else subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(days=30))
-        .not_valid_after(NOW + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(issuer[1] if issuer else key, hashes.SHA256())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+    for ext, critical in extensions:
+        builder = builder.add_extension(ext, critical=critical)
+    return builder.sign(issuer[1] if issuer else key, hashes.SHA256())
+
+
+def _ca(
+    cn: str, org: str, issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None = None
+) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    key = _key()
+    usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
+    extensions: list[tuple[x509.ExtensionType, bool]] = [
+        (x509.BasicConstraints(ca=True, path_length=None), True),
+        (usage, True),
+        (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
+    ]
+    cert = _signed(
+        _name(cn, org),
+        key,
+        issuer,
+        NOW - dt.timedelta(days=30),
+        NOW + dt.timedelta(days=3650),
+        extensions,
     )
     return cert, key
 
@@ -72,26 +93,19 @@ def _leaf(
     not_after: dt.datetime | None = None,
 ) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
     key = _key(bits)
-    subject = _name(names[0])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer[0].subject if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or NOW - dt.timedelta(days=1))
-        .not_valid_after(not_after or NOW + dt.timedelta(days=90))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(issuer[1] if issuer else key, hashes.SHA256())
+    eku = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    extensions: list[tuple[x509.ExtensionType, bool]] = [
+        (x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False),
+        (x509.ExtendedKeyUsage(eku), False),
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+    ]
+    cert = _signed(
+        _name(names[0]),
+        key,
+        issuer,
+        not_before or NOW - dt.timedelta(days=1),
+        not_after or NOW + dt.timedelta(days=90),
+        extensions,
     )
     return cert, key
 
