@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ssl
+import subprocess
 
 import pytest
 
 from tlsdiag import codes
 from tlsdiag.core.scan_policy import ScanPolicy, policy_findings
 from tlsdiag.core.scan_result import ScanResult
+from tlsdiag.kb.scan import groups
 from tlsdiag.net.scan import scan
 
 from helpers.scan_servers import (
@@ -59,6 +61,35 @@ def test_python_default_server_tls12_and_13() -> None:
     v13 = next(v for v in r.versions if v.version == "TLSv1.3")
     assert "x25519" in v13.groups and "secp256r1" in v13.groups
     assert policy_findings(r, ScanPolicy("the policy")) == []
+
+
+def _s_client_group(port: int, group: str) -> bool | None:
+    """Does a TLS 1.3 handshake with only ``group`` offered succeed? None: this openssl cannot
+    offer the group (it does not know it)."""
+    args = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "scan.lab.test"]
+    args += ["-tls1_3", "-groups", group, "-brief"]
+    out = subprocess.run(
+        args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20, check=False
+    )
+    text = out.stdout + out.stderr
+    if "CONNECTED(" not in text and "CONNECTION ESTABLISHED" not in text:
+        return None  # refused the option before connecting
+    return out.returncode == 0 and "CONNECTION ESTABLISHED" in text
+
+
+@needs_openssl
+def test_scan_groups_agree_with_openssl_on_pythons_own_defaults() -> None:
+    """The groups a default Python server accepts are its libssl's (OpenSSL 3.0 and 3.5 differ:
+    3.5 adds X25519MLKEM768 and drops ffdhe4096 and larger); whatever they are, ``openssl
+    s_client`` offering one group at a time must agree with the scan on every group it knows."""
+    names = [g.name for g in groups().values() if g.tls13]
+    with python_server() as port:
+        found = set(_scan(port).to_dict()["groups"]["TLSv1.3"])
+        client = {name: _s_client_group(port, name) for name in names}
+    known = {name for name, ok in client.items() if ok is not None}
+    assert {"x25519", "secp256r1", "secp384r1", "ffdhe2048"} <= known, client
+    assert {name for name in known if client[name]} == found & known, (found, client)
+    assert {"x25519", "secp256r1"} <= found
 
 
 def test_python_tls10_only_names_the_version() -> None:
