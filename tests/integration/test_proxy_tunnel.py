@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -51,13 +54,13 @@ def embedded(lab: Lab, tmp_path) -> Iterator[tuple[RunningProxy, str]]:
     from tlsdiag.core.certbuild import cert_pem
 
     pem.write_bytes(cert_pem(cert) + lab.root_pem_path.read_bytes())
-    case = lab.cases["good"]
+    cases = [lab.cases["good"], lab.cases["expired"]]
     config = ProxyConfig(
         ca=CaMaterial(cert, key, CaPaths(pem, tmp_path / "k.pem")),
         policy=default_policy(),
         port=0,
         upstream_cafiles=(lab.root_pem_path,),
-        resolve=(ResolveTo(case.spec.host, case.port, ("127.0.0.1",)),),
+        resolve=tuple(ResolveTo(c.spec.host, c.port, ("127.0.0.1",)) for c in cases),
     )
     with RunningProxy(config) as proxy:
         yield proxy, str(pem)
@@ -85,6 +88,34 @@ def test_check_through_the_embedded_proxy(lab: Lab, embedded: tuple[RunningProxy
     doc = json.loads(r.stdout)
     assert doc["endpoint"]["proxy"] == f"via proxy {proxy.url} (from -x)"
     assert "tlsdiag inspection CA" in doc["chain"][0]["issuer"]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_block_page_title_is_in_the_verdict_line(
+    lab: Lab, embedded: tuple[RunningProxy, str]
+) -> None:
+    """The proxy refuses the expired server's certificate with a block page: the first line
+    quotes the page's title, the one curl gets through the same proxy."""
+    proxy, pem = embedded
+    case = lab.cases["expired"]
+    curl = ["curl", "-sS", "-m", "10", "-x", proxy.url, "--noproxy", "", "--cacert", pem]
+    got = subprocess.run(
+        [*curl, f"https://{case.target}/"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    (title,) = re.findall(r"<title>(.*?)</title>", got.stdout) or [got.stderr]
+    assert title == "Invalid server certificate", got.stdout
+    args = ["check", case.target, "-x", proxy.url, "--noproxy", "", "--cafile", pem]
+    r = runner.invoke(app, [*args, "--no-revocation"])
+    assert r.exit_code == 1, r.output
+    first = r.stdout.splitlines()[0]
+    assert first == (
+        f"FAIL  {case.target}: The inspecting proxy blocked the connection: "
+        f"'{title}' - the problem is in the inspection path"
+    )
 
 
 def test_https_proxy_from_the_environment(
