@@ -38,6 +38,8 @@ _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+
 _HTTP_DATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _SSL_SOURCE = re.compile(r"\(_ssl\.c:\d+\)")  # CPython's own line: moves between versions
+# the key-exchange group a lab server picks is its libssl's (OpenSSL 3.5: X25519MLKEM768)
+_PICKED_GROUP = re.compile(r"^(ServerHello|HelloRetryRequest), \w+$")
 _HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b|\b(?:[0-9A-F]{2}:){15,}[0-9A-F]{2}\b")
 _PORT = re.compile(r"(127\.0\.0\.1|localhost|\.test|\]):\d{1,5}\b")
 _PORT_WORD = re.compile(r"\bport (?:= )?\d{1,5}\b")
@@ -99,6 +101,7 @@ def normalize(value: Any, tmp: Sequence[str] = ()) -> Any:
         value = _DATE.sub("<date>", value)
         value = _HEX.sub("<hex>", value)
         value = _SSL_SOURCE.sub("(_ssl.c:<line>)", value)
+        value = _PICKED_GROUP.sub(r"\1, <group>", value)
         value = _PORT_WORD.sub(lambda m: m[0].rstrip("0123456789") + "<port>", value)
         return _PORT.sub(r"\1:<port>", value)
     return value

@@ -215,6 +215,7 @@ class ProbeResult:
     dns: DnsAnswer
     connects: tuple[ConnectAttempt, ...] = ()
     address: str = ""  # the address the handshake ran on
+    port: int = 0  # the port it ran on (``--connect-to`` may move it)
     handshake: Handshake | None = None
     legacy: Handshake | None = None  # the retry with old versions / weak ciphers allowed
     failed_handshake: Handshake | None = None  # what was seen of a handshake that failed

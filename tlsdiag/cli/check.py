@@ -41,6 +41,13 @@ def check(
     no_revocation: Annotated[
         bool, typer.Option("--no-revocation", help="Skip OCSP/CRL revocation checks.")
     ] = False,
+    no_browser_hello: Annotated[
+        bool,
+        typer.Option(
+            "--no-browser-hello",
+            help="Do not also send a browser-sized ClientHello (post-quantum key share).",
+        ),
+    ] = False,
     tls1_2: O.Tls12Opt = False,
     tls1_3: O.Tls13Opt = False,
     cipher: O.CipherOpt = None,
@@ -62,7 +69,9 @@ def check(
         from tlsdiag.render.check import render_check
 
         parsed = T.parse_targets(targets or [], from_file)
-        opts = T.build_from(locals(), revocation=not no_revocation)
+        opts = T.build_from(
+            locals(), revocation=not no_revocation, browser_hello=not no_browser_hello
+        )
         batch = Batch(parsed, opts, concurrency=concurrency)  # before the status line's thread
         with progress(len(parsed)) as step:
             reports = batch.reports(on_done=step)

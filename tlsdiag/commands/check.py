@@ -18,6 +18,7 @@ from cryptography import x509
 from tlsdiag import __version__
 from tlsdiag.core import certs as C
 from tlsdiag.core import probe_facts as PF
+from tlsdiag.core.browser_hello import browser_hello_facts, browser_hello_findings
 from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chain, chain_facts
 from tlsdiag.core.diagnose import (
     clock_findings,
@@ -52,6 +53,7 @@ class CheckOptions:
     probe: ProbeOptions = field(default_factory=ProbeOptions)
     cafile: RootSet | None = None
     revocation: bool = True
+    browser_hello: bool = False  # also send a browser-sized ClientHello (``check`` only)
     aia: bool = True
     now: datetime | None = None  # tests pin the clock; None means the real clock
     platform: str = ""
@@ -246,6 +248,13 @@ def judge_chain(
     return interception, [*reclassify_untrusted(placed, inspected, fix), *issuer_findings]
 
 
+def pq_clients() -> list[str]:
+    """The common clients that offer X25519MLKEM768 by default (``tls_client_profiles.toml``)."""
+    from tlsdiag.kb.scan import client_profiles
+
+    return [c.name for c in client_profiles() if "X25519MLKEM768" in c.groups]
+
+
 def forced_options(opts: ProbeOptions) -> str:
     """The TLS options the user forced, as typed (``--tls1_2 --cipher X``); "" when none."""
     parts = []
@@ -262,6 +271,11 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     now = opts.now or datetime.now(UTC)
     findings: list[Finding] = []
     forced = forced_options(opts.probe)
+    browser_hello = None
+    if p.handshake is not None and not p.proxy and not forced and opts.browser_hello:
+        from tlsdiag.net import browser_hello as BH
+
+        browser_hello = BH.start(p.address, p.port, p.sni, opts.probe.timeout)
     base = failure_findings(p, forced=forced)
     if not forced and p.failure is not None:
         # a short scan names what the server speaks; not for options the user forced
@@ -314,6 +328,12 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
             facts["revocation"] = rev_facts
     findings.extend(handshake_findings(p))
     findings.extend(block_page_findings(p))
+    if browser_hello is not None:
+        bh = browser_hello()
+        facts["browser_hello"] = browser_hello_facts(bh)
+        inter = facts.get("interception")
+        inspected = bool(inter and inter["inspected"])
+        findings.extend(browser_hello_findings(bh, pq_clients, inspected=inspected))
     findings = legacy_only_verdict(p, findings)
     if p.http is not None:
         facts["http"] = PF.http_facts(p)

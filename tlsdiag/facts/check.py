@@ -149,6 +149,14 @@ class ChainFacts(TypedDict):
     trust: dict[RootSetId, TrustVerdict]
 
 
+class BrowserHelloFacts(TypedDict):
+    """What a browser-sized ClientHello (post-quantum key share) and its small twin got."""
+
+    bytes: int
+    answer: str
+    small_hello_answer: str
+
+
 class CheckFacts(TypedDict):
     """``check`` (and ``probe``): only the probe parts when no certificate was seen."""
 
@@ -162,6 +170,7 @@ class CheckFacts(TypedDict):
     interception: NotRequired[InterceptionFacts | None]
     revocation: NotRequired[list[RevocationFacts]]
     http: NotRequired[HttpFacts | None]
+    browser_hello: NotRequired[BrowserHelloFacts]
     timings_ms: NotRequired[TimingFacts]  # always there; set last so that it ends the JSON
     pem: NotRequired[list[str]]  # probe --showcerts
 

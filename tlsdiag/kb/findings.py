@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import NamedTuple
 
@@ -48,3 +49,33 @@ def findings() -> dict[str, FindingInfo]:
 def finding_info(code: str) -> FindingInfo:
     """The description of one code (KeyError for an unknown code)."""
     return findings()[code]
+
+
+# findings whose usual place is the inspection path, on a connection that is not inspected
+_DIRECT_WHERE = {"app.mutual_tls": "client", "app.certificate_pinning": "client"}
+# where a finding may place itself (evidence "where"), when its code alone cannot say
+_OWN_WHERE = frozenset({"server", "client", "inspection", "network", "path"})
+
+
+def where_of(code: str, evidence: Mapping[str, str], inspected: bool) -> str:
+    """Where a finding puts the problem, for one report: options the user forced are the
+    user's; a finding that names its place (evidence ``where``) is there; an inspection-side
+    code on a direct connection is not the inspection path's.
+
+    Args:
+        code: the finding's code.
+        evidence: its evidence.
+        inspected: whether the report's connection is inspected.
+
+    Returns:
+        ``forced``, ``server``, ``client``, ``inspection``, ``network`` or ``path``.
+    """
+    if "forced_by_user" in evidence:
+        return "forced"
+    own = evidence.get("where", "")
+    if own in _OWN_WHERE:
+        return own
+    where = finding_info(code).where
+    if where == "inspection" and not inspected:
+        return _DIRECT_WHERE.get(code, "server")
+    return where

@@ -340,7 +340,7 @@ def probe(target: Target, opts: ProbeOptions) -> ProbeResult:
             )
     finally:
         sock.close()
-    result = _replace(base, connects=tuple(attempts), address=addr, http=http)
+    result = _replace(base, connects=tuple(attempts), address=addr, port=port, http=http)
     if attempt.handshake is not None:
         return _replace(result, handshake=attempt.handshake)
     assert attempt.failure is not None

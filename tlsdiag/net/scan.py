@@ -10,12 +10,10 @@ Socket errors become outcomes here, once.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from threading import Lock
 from typing import assert_never
 
@@ -24,23 +22,12 @@ from tlsdiag.core.scan_policy import short_form_findings
 from tlsdiag.core.scan_result import ScanResult, VersionScan
 from tlsdiag.core.target import ConnectTo
 from tlsdiag.core.tlswire.hello import HelloSpec, client_hello
-from tlsdiag.core.tlswire.reply import Alert, NotTls, Reply, ServerHello, parse_reply
+from tlsdiag.core.tlswire.reply import Alert, NotTls, ServerHello
 from tlsdiag.kb.scan import VERSION_CODES, VERSION_NAMES, groups, suites, suites_by_code
 from tlsdiag.model import Finding, ProbeFailure, ProbeResult
+from tlsdiag.net.hello_exchange import Lost, Outcome, exchange
 
 DEFAULT_CONCURRENCY = 10
-MAX_READ = 65536
-
-
-@dataclass(frozen=True, slots=True)
-class Lost:
-    """No TLS answer: reset, EOF, timeout or no TCP connection."""
-
-    kind: str  # "reset", "eof", "timeout", "connect"
-    message: str
-
-
-Outcome = Reply | Lost
 
 
 class _Counter:
@@ -51,52 +38,6 @@ class _Counter:
     def add(self) -> None:
         with self.lock:
             self.n += 1
-
-
-def exchange(address: str, port: int, hello: bytes, timeout: float) -> Outcome:
-    """Send one ClientHello and return the server's first answer (bounded by ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    try:
-        sock = socket.socket(family, socket.SOCK_STREAM)
-    except OSError as exc:
-        return Lost("connect", exc.strerror or str(exc))
-    with sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect((address, port))
-        except TimeoutError:
-            return Lost("connect", f"no TCP answer within {timeout:g}s")
-        except OSError as exc:
-            return Lost("connect", exc.strerror or str(exc))
-        data = b""
-        try:
-            sock.sendall(hello)
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                sock.settimeout(left)
-                chunk = sock.recv(MAX_READ)
-                if not chunk:
-                    reply = parse_reply(data)
-                    if reply is not None:
-                        return reply
-                    return Lost("eof", "closed the connection" + _after(data))
-                data += chunk
-                reply = parse_reply(data)
-                if reply is not None:
-                    return reply
-        except TimeoutError:
-            return Lost("timeout", f"did not answer the ClientHello within {timeout:g}s")
-        except ConnectionResetError:
-            return Lost("reset", "reset the connection (RST)" + _after(data))
-        except OSError as exc:
-            return Lost("reset", (exc.strerror or str(exc)) + _after(data))
-
-
-def _after(data: bytes) -> str:
-    return f" after {len(data)} bytes" if data else " without answering"
 
 
 class _Scanner:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TypedDict, cast
 
 from tlsdiag.facts.check import (
@@ -14,7 +13,7 @@ from tlsdiag.facts.check import (
     check_facts,
 )
 from tlsdiag.facts.ids import RootSetId
-from tlsdiag.kb.findings import finding_info
+from tlsdiag.kb.findings import where_of
 from tlsdiag.model import Report, Severity
 from tlsdiag.render.console import render_findings, root_set_label
 from tlsdiag.render.term import Console, escape
@@ -25,23 +24,9 @@ _WHERE = {
     "client": "on this client",
     "inspection": "in the inspection path",
     "network": "in the network (not TLS)",
+    "path": "between this client and the server (a middlebox, or the server's TLS stack)",
     "forced": "the options you forced, not the server",
 }
-
-
-# findings whose usual place is the inspection path, on a connection that is not inspected
-_DIRECT_WHERE = {"app.mutual_tls": "client", "app.certificate_pinning": "client"}
-
-
-def _where(code: str, evidence: Mapping[str, str], inspected: bool) -> str:
-    """Where a finding puts the problem, for this report: options the user forced are the
-    user's; an inspection-side code on a direct connection is not the inspection path's."""
-    if "forced_by_user" in evidence:
-        return "forced"
-    where = finding_info(code).where
-    if where == "inspection" and not inspected:
-        return _DIRECT_WHERE.get(code, "server")
-    return where
 
 
 def verdict_line(report: Report) -> tuple[str, str]:
@@ -65,7 +50,7 @@ def verdict_line(report: Report) -> tuple[str, str]:
         return "bold green", f"OK  TLS to {target} works from here{extra}"
     wheres = []
     for f in errors:
-        where = _where(f.code, f.evidence, inspected)
+        where = where_of(f.code, f.evidence, inspected)
         if where in _WHERE and _WHERE[where] not in wheres:
             wheres.append(_WHERE[where])
     place = " and ".join(wheres) or "see below"

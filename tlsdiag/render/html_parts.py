@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tlsdiag.kb.findings import finding_info
+from tlsdiag.kb.findings import where_of
 from tlsdiag.model import Finding, Report, Severity
 
 CSS = """
@@ -77,7 +77,8 @@ def verdict_text(report: Report) -> str:
     errors = [f for f in report.sorted_findings() if f.severity is Severity.ERROR]
     head = f"{report.command} {report.target}".strip()
     if errors:
-        where = finding_info(errors[0].code).where
+        inspected = bool((report.facts.get("interception") or {}).get("inspected"))
+        where = where_of(errors[0].code, errors[0].evidence, inspected)
         return f"FAIL {head}: {errors[0].title} (the problem is {where or 'see below'})"
     warnings = [f for f in report.findings if f.severity is Severity.WARNING]
     if warnings:

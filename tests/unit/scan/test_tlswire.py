@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 import pytest
 
-from tlsdiag.core.tlswire.hello import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, HelloSpec, client_hello
+from tlsdiag.core.tlswire.hello import (
+    MLKEM768_NOISE,
+    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
+    X25519,
+    X25519MLKEM768,
+    HelloSpec,
+    client_hello,
+    mlkem768_share,
+)
 from tlsdiag.core.tlswire.reply import HRR_RANDOM, Alert, NotTls, ServerHello, parse_reply
 
 RANDOM = bytes(range(32))
@@ -137,3 +146,52 @@ def test_parse_garbage(data: bytes) -> None:
 def test_parse_malformed_server_hello() -> None:
     msg = b"\x02\x00\x00\x03\x03\x03\x00"
     assert isinstance(parse_reply(struct.pack("!BHH", 22, 0x0303, len(msg)) + msg), NotTls)
+
+
+def _decode12(data: bytes) -> list[int]:
+    out = []
+    for i in range(0, len(data), 3):
+        b0, b1, b2 = data[i : i + 3]
+        out += [b0 | (b1 & 0x0F) << 8, b1 >> 4 | b2 << 4]
+    return out
+
+
+def test_mlkem768_share_is_a_well_formed_encapsulation_key() -> None:
+    """FIPS 203: 768 coefficients below q = 3329 in 12 bits each, a 32-byte seed, then the
+    X25519 share; noise of every byte value (0xff included) stays below q."""
+    x25519 = bytes(range(32))
+    for fill in (b"\xff", b"\x00", bytes(range(256))):
+        noise = (fill * MLKEM768_NOISE)[:MLKEM768_NOISE]
+        share = mlkem768_share(noise, x25519)
+        assert len(share) == 1216 and share[-32:] == x25519
+        coeffs = _decode12(share[:1152])
+        assert len(coeffs) == 768 and max(coeffs) < 3329
+        assert share[1152:1184] == noise[1536:]
+    assert _decode12(mlkem768_share(bytes(MLKEM768_NOISE), x25519)[:1152]) == [0] * 768
+    with pytest.raises(ValueError):
+        mlkem768_share(b"short", x25519)
+
+
+def test_extra_key_share_alpn_and_padding() -> None:
+    pq = mlkem768_share(bytes(MLKEM768_NOISE), b"\x09" * 32)
+    spec = HelloSpec(
+        version=0x0304,
+        suites=(0x1301,),
+        random=RANDOM,
+        server_name="a.test",
+        groups=(X25519MLKEM768, X25519),
+        x25519_share=b"\x09" * 32,
+        shares=((X25519MLKEM768, pq),),
+        alpn=("h2", "http/1.1"),
+        pad_to=1800,
+    )
+    record = client_hello(spec)
+    assert len(record) == 1800 and struct.unpack("!H", record[3:5])[0] == 1795
+    exts = _extensions(record)
+    shares = exts[51][2:]
+    assert shares[:4] == struct.pack("!HH", X25519MLKEM768, 1216) and shares[4:1220] == pq
+    assert shares[1220:1224] == struct.pack("!HH", X25519, 32)
+    assert exts[16] == b"\x00\x0c\x02h2\x08http/1.1"
+    assert set(exts[21]) == {0}  # the padding extension: zeros
+    # a hello already longer than pad_to is left as it is
+    assert len(client_hello(replace(spec, pad_to=100))) < 1800

@@ -1,0 +1,104 @@
+"""A middlebox with the bug of https://tldr.fail: it reads one TCP segment's worth of a
+ClientHello (1,460 bytes) and resets the connection when the TLS record is not complete in it;
+otherwise it forwards the connection to the server behind it. And a plain CONNECT forwarder, for
+clients (Chromium) that the suite sends through a proxy. Both on 127.0.0.1, threads only."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+
+SEGMENT = 1460  # one Ethernet TCP segment of payload
+
+
+def _pipe(a: socket.socket, b: socket.socket) -> None:
+    def copy(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    t = threading.Thread(target=copy, args=(b, a), daemon=True)
+    t.start()
+    copy(a, b)
+    t.join(10)
+    a.close()
+    b.close()
+
+
+def _reset(conn: socket.socket) -> None:
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
+@contextlib.contextmanager
+def _serve(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(32)
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            conn.settimeout(10)
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    try:
+        yield srv.getsockname()[1]
+    finally:
+        srv.close()
+
+
+@contextlib.contextmanager
+def one_segment_middlebox(server_port: int) -> Iterator[int]:
+    """Listen on a port; forward to ``server_port`` only a ClientHello read in one segment."""
+
+    def handle(conn: socket.socket) -> None:
+        try:
+            first = conn.recv(SEGMENT)
+        except OSError:
+            conn.close()
+            return
+        if len(first) < 5 or len(first) < 5 + int.from_bytes(first[3:5], "big"):
+            _reset(conn)  # the record goes on past what was read: give up, as the bug does
+            return
+        up = socket.create_connection(("127.0.0.1", server_port), timeout=10)
+        up.sendall(first)
+        _pipe(conn, up)
+
+    with _serve(handle) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def connect_forwarder(to_port: int) -> Iterator[int]:
+    """An HTTP proxy that answers every CONNECT with a tunnel to 127.0.0.1:``to_port``."""
+
+    def handle(conn: socket.socket) -> None:
+        head = b""
+        with contextlib.suppress(OSError):
+            while b"\r\n\r\n" not in head and len(head) < 16384:
+                data = conn.recv(4096)
+                if not data:
+                    break
+                head += data
+        if not head.startswith(b"CONNECT "):
+            conn.close()
+            return
+        up = socket.create_connection(("127.0.0.1", to_port), timeout=10)
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        rest = head.split(b"\r\n\r\n", 1)[1]
+        if rest:
+            up.sendall(rest)
+        _pipe(conn, up)
+
+    with _serve(handle) as port:
+        yield port

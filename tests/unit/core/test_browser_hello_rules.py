@@ -1,0 +1,69 @@
+"""What a browser-sized ClientHello's answer means next to its small twin's (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tlsdiag import codes
+from tlsdiag.core.browser_hello import BrowserHello, HelloAnswer, browser_hello_findings
+from tlsdiag.kb.findings import where_of
+
+OK = HelloAnswer(True, "ServerHello, x25519")
+RESET = HelloAnswer(False, "reset the connection (RST) without answering", "reset")
+
+
+def _clients() -> list[str]:
+    return ["Chrome / Edge 131+"]
+
+
+def test_only_the_large_hello_lost_is_a_finding_placed_in_the_path() -> None:
+    (f,) = browser_hello_findings(BrowserHello(1800, RESET, OK), _clients, inspected=False)
+    assert f.code == codes.NETWORK_RESET
+    assert f.title == "A browser-sized ClientHello (1800 bytes) gets the connection reset"
+    assert "as Chrome / Edge 131+ send by default" in f.detail
+    assert f.evidence["small_hello_answer"] == "ServerHello, x25519"
+    assert where_of(f.code, f.evidence, inspected=False) == "path"
+    (g,) = browser_hello_findings(BrowserHello(1800, RESET, OK), _clients, inspected=True)
+    assert where_of(g.code, g.evidence, inspected=True) == "inspection"
+    # a small hello refused with an alert is still an answer: the size made the difference
+    refused = HelloAnswer(True, "alert protocol_version")
+    assert browser_hello_findings(BrowserHello(1800, RESET, refused), _clients, inspected=False)
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [("eof", "gets the connection closed unanswered"), ("timeout", "gets no answer")],
+)
+def test_closed_and_timed_out_are_named(kind: str, words: str) -> None:
+    lost = HelloAnswer(False, "...", kind)
+    (f,) = browser_hello_findings(BrowserHello(1800, lost, OK), _clients, inspected=False)
+    assert f.title.endswith(words)
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        (OK, OK),  # both answered
+        (HelloAnswer(True, "alert handshake_failure"), OK),  # a TLS answer, even a refusal
+        (RESET, RESET),  # both lost: says nothing about the size
+        (HelloAnswer(False, "not TLS (...)", "not_tls"), OK),  # not a lost hello
+        (HelloAnswer(False, "refused", "connect"), OK),  # no TCP: not about the hello
+    ],
+)
+def test_no_finding(pair: tuple[HelloAnswer, HelloAnswer]) -> None:
+    large, small = pair
+    found = browser_hello_findings(BrowserHello(1800, large, small), _clients, inspected=False)
+    assert found == []
+
+
+def test_nothing_asked_is_no_finding() -> None:
+    assert browser_hello_findings(None, _clients, inspected=False) == []
+
+
+def test_where_of_forced_and_inspection_codes() -> None:
+    assert where_of(
+        codes.NETWORK_RESET, {"forced_by_user": "--tls1_2", "where": "path"}, False
+    ) == ("forced")
+    assert where_of(codes.APP_MUTUAL_TLS, {}, inspected=False) == "client"
+    assert where_of(codes.POLICY_BLOCKED, {}, inspected=True) == "inspection"
+    assert where_of(codes.NETWORK_RESET, {"where": "elsewhere"}, inspected=False) == "network"

@@ -1,0 +1,96 @@
+"""``check``'s two extra ClientHellos: one like a current browser's, one small, side by side.
+
+The large one offers X25519MLKEM768 with a well-formed key share (``core.tlswire.hello``) and is
+padded to about the size of Chromium's; the small one is the same TLS 1.3 hello without that
+share or padding. Both go out at once, each on a fresh TCP connection to the address the check
+used, while the check analyses its chain. What the answers mean: ``core.browser_hello``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+
+from tlsdiag.core.browser_hello import BROWSER_HELLO_SIZE, BrowserHello, HelloAnswer
+from tlsdiag.core.tlswire.hello import (
+    MLKEM768_NOISE,
+    X25519,
+    X25519MLKEM768,
+    HelloSpec,
+    client_hello,
+    mlkem768_share,
+)
+from tlsdiag.core.tlswire.reply import Alert, NotTls, ServerHello
+from tlsdiag.net.hello_exchange import Lost, Outcome, exchange
+
+_SUITES = (0x1301, 0x1302, 0x1303)  # the TLS 1.3 suites every browser offers
+_SECP256R1, _SECP384R1 = 0x0017, 0x0018
+_GROUP_NAMES = {X25519MLKEM768: "X25519MLKEM768", X25519: "x25519"}
+_GROUP_NAMES.update({_SECP256R1: "secp256r1", _SECP384R1: "secp384r1"})
+
+
+def hellos(sni: str) -> tuple[bytes, bytes]:
+    """The browser-sized ClientHello and its small twin, for ``sni``."""
+    x25519 = os.urandom(32)
+    pq = mlkem768_share(os.urandom(MLKEM768_NOISE), x25519)
+    classic = (X25519, _SECP256R1, _SECP384R1)
+
+    def spec(groups: tuple[int, ...], shares: tuple[tuple[int, bytes], ...], pad: int) -> bytes:
+        return client_hello(
+            HelloSpec(
+                version=0x0304,
+                suites=_SUITES,
+                random=os.urandom(32),
+                server_name=sni,
+                groups=groups,
+                x25519_share=x25519,
+                session_id=os.urandom(32),
+                shares=shares,
+                alpn=("h2", "http/1.1"),
+                pad_to=pad,
+            )
+        )
+
+    return spec((X25519MLKEM768, *classic), ((X25519MLKEM768, pq),), BROWSER_HELLO_SIZE), spec(
+        classic, (), 0
+    )
+
+
+def answer(out: Outcome) -> HelloAnswer:
+    """One outcome in words, and whether it is a TLS answer."""
+    if isinstance(out, ServerHello):
+        kind = "HelloRetryRequest" if out.retry else "ServerHello"
+        group = _GROUP_NAMES.get(out.group, f"group {out.group:#06x}") if out.group else ""
+        return HelloAnswer(True, f"{kind}, {group}" if group else kind)
+    if isinstance(out, Alert):
+        return HelloAnswer(True, f"alert {out.name}")
+    if isinstance(out, NotTls):
+        return HelloAnswer(False, f"not TLS ({out.reason})", "not_tls")
+    return HelloAnswer(False, out.message, out.kind)
+
+
+def start(address: str, port: int, sni: str, timeout: float) -> Callable[[], BrowserHello]:
+    """Send both hellos now, in two threads; the function returned waits for their answers."""
+    large, small = hellos(sni)
+    got: dict[str, Outcome] = {}
+
+    def ask(key: str, hello: bytes) -> None:
+        got[key] = exchange(address, port, hello, timeout)
+
+    threads = [
+        threading.Thread(target=ask, args=(key, hello), daemon=True, name=f"hello-{key}")
+        for key, hello in (("large", large), ("small", small))
+    ]
+    for t in threads:
+        t.start()
+
+    def result() -> BrowserHello:
+        for t in threads:
+            t.join(timeout + 1.0)
+        lost = Lost("timeout", f"did not answer the ClientHello within {timeout:g}s")
+        return BrowserHello(
+            len(large), answer(got.get("large", lost)), answer(got.get("small", lost))
+        )
+
+    return result
