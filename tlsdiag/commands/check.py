@@ -18,7 +18,6 @@ from cryptography import x509
 from tlsdiag import __version__
 from tlsdiag.core import certs as C
 from tlsdiag.core import probe_facts as PF
-from tlsdiag.core.browser_hello import browser_hello_facts, browser_hello_findings
 from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chain, chain_facts
 from tlsdiag.core.diagnose import (
     clock_findings,
@@ -329,6 +328,8 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     findings.extend(handshake_findings(p))
     findings.extend(block_page_findings(p))
     if browser_hello is not None:
+        from tlsdiag.core.browser_hello import browser_hello_facts, browser_hello_findings
+
         bh = browser_hello()
         facts["browser_hello"] = browser_hello_facts(bh)
         inter = facts.get("interception")

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tlsdiag.core.tlswire.reply import Reply, parse_reply
 
 MAX_READ = 65536
 
 
-@dataclass(frozen=True, slots=True)
-class Lost:
+class Lost(NamedTuple):
     """No TLS answer: reset, EOF, timeout or no TCP connection."""
 
     kind: str  # "reset", "eof", "timeout", "connect"

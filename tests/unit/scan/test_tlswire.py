@@ -158,7 +158,8 @@ def _decode12(data: bytes) -> list[int]:
 
 def test_mlkem768_share_is_a_well_formed_encapsulation_key() -> None:
     """FIPS 203: 768 coefficients below q = 3329 in 12 bits each, a 32-byte seed, then the
-    X25519 share; noise of every byte value (0xff included) stays below q."""
+    X25519 share; noise of every byte value (0xff included) stays below q, and noise below
+    2048 per coefficient comes through unchanged."""
     x25519 = bytes(range(32))
     for fill in (b"\xff", b"\x00", bytes(range(256))):
         noise = (fill * MLKEM768_NOISE)[:MLKEM768_NOISE]
@@ -166,8 +167,10 @@ def test_mlkem768_share_is_a_well_formed_encapsulation_key() -> None:
         assert len(share) == 1216 and share[-32:] == x25519
         coeffs = _decode12(share[:1152])
         assert len(coeffs) == 768 and max(coeffs) < 3329
-        assert share[1152:1184] == noise[1536:]
+        assert share[1152:1184] == noise[1152:]
     assert _decode12(mlkem768_share(bytes(MLKEM768_NOISE), x25519)[:1152]) == [0] * 768
+    small = bytes([0x12, 0x34, 0x56]) * 384 + bytes(32)  # coefficients 0x412 and 0x563
+    assert _decode12(mlkem768_share(small, x25519)[:1152]) == [0x412, 0x563] * 384
     with pytest.raises(ValueError):
         mlkem768_share(b"short", x25519)
 

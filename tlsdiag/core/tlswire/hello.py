@@ -98,7 +98,10 @@ def _padded(spec: HelloSpec, record: bytes) -> bytes:
     return _record(spec, exts)
 
 
-MLKEM768_NOISE = 2 * 768 + 32  # random bytes ``mlkem768_share`` turns into a key
+MLKEM768_NOISE = 1152 + 32  # random bytes ``mlkem768_share`` turns into a key
+# Clears the top bit of each 12-bit coefficient (two per three bytes): every one is then below
+# 2048, so below q = 3329, in one integer operation.
+_BELOW_Q = int.from_bytes(b"\xff\xf7\x7f" * 384, "big")
 
 
 def mlkem768_share(noise: bytes, x25519_share: bytes) -> bytes:
@@ -117,12 +120,8 @@ def mlkem768_share(noise: bytes, x25519_share: bytes) -> bytes:
     """
     if len(noise) != MLKEM768_NOISE or len(x25519_share) != 32:
         raise ValueError("ML-KEM-768 share: wrong noise or X25519 share length")
-    q = 3329
-    coeffs = [int.from_bytes(noise[i : i + 2], "little") % q for i in range(0, 2 * 768, 2)]
-    packed = bytearray()
-    for a, b in zip(coeffs[0::2], coeffs[1::2], strict=True):
-        packed += bytes((a & 0xFF, (a >> 8) | ((b & 0x0F) << 4), b >> 4))
-    return bytes(packed) + noise[2 * 768 :] + x25519_share
+    packed = (int.from_bytes(noise[:1152], "big") & _BELOW_Q).to_bytes(1152, "big")
+    return packed + noise[1152:] + x25519_share
 
 
 def client_hello(spec: HelloSpec) -> bytes:
