@@ -1,6 +1,7 @@
-"""``check`` against a middlebox that reads one TCP segment of a ClientHello (https://tldr.fail):
-the check's own handshake and curl (OpenSSL 3.0: a small hello) get through, Chromium (a
-post-quantum key share, about 1,800 bytes) does not, and the check says so on its first line."""
+"""``check`` against the lab's ``pq-middlebox`` case, a server behind the bug of https://tldr.fail
+(a ClientHello longer than one TCP segment is reset): the check's own handshake and curl
+(OpenSSL 3.0: a small hello) get through, Chromium (a post-quantum key share, about 1,800
+bytes) does not, and the check says so on its first line."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import re
 import shutil
 import ssl
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,21 +21,21 @@ from tlsdiag.lab.cases import Lab
 
 from helpers import chromium
 from helpers.chromium import run_chromium
-from helpers.middlebox import connect_forwarder, one_segment_middlebox
+from helpers.connect_forwarder import connect_forwarder
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
 PATH_WORDS = "between this client and the server (a middlebox, or the server's TLS stack)"
 
 
-@pytest.fixture(scope="module")
-def middlebox(lab: Lab) -> Iterator[int]:
-    with one_segment_middlebox(lab.cases["good"].port) as port:
-        yield port
+@pytest.fixture
+def middlebox(lab: Lab) -> int:
+    return lab.cases["pq-middlebox"].port
 
 
 def _check(lab: Lab, port: int, *more: str) -> tuple[int, str]:
-    args = ["check", f"good.lab.test:{port}", "--resolve", f"good.lab.test:{port}:127.0.0.1"]
+    host = "pq-middlebox.lab.test" if port == lab.cases["pq-middlebox"].port else "good.lab.test"
+    args = ["check", f"{host}:{port}", "--resolve", f"{host}:{port}:127.0.0.1"]
     r = runner.invoke(app, [*args, "--cafile", str(lab.root_pem_path), *more])
     return r.exit_code, r.stdout
 
@@ -62,8 +62,8 @@ def test_check_names_the_middlebox(lab: Lab, middlebox: int) -> None:
     code, out = _check(lab, middlebox)
     first = out.splitlines()[0]
     assert first == (
-        f"FAIL  good.lab.test:{middlebox}: A browser-sized ClientHello (1800 bytes) gets the "
-        f"connection reset - the problem is {PATH_WORDS}"
+        f"FAIL  pq-middlebox.lab.test:{middlebox}: A browser-sized ClientHello (1800 bytes) "
+        f"gets the connection reset - the problem is {PATH_WORDS}"
     )
 
 
@@ -91,8 +91,8 @@ def _curl_openssl() -> tuple[int, int]:
 def test_curl_agrees(lab: Lab, middlebox: int) -> None:
     """curl's hello is small on OpenSSL before 3.5 (it gets through, as the check's own handshake
     does) and carries X25519MLKEM768 from 3.5 on (it is reset, as the browser-sized one is)."""
-    url = f"https://good.lab.test:{middlebox}/"
-    trust = ["--resolve", f"good.lab.test:{middlebox}:127.0.0.1"]
+    url = f"https://pq-middlebox.lab.test:{middlebox}/"
+    trust = ["--resolve", f"pq-middlebox.lab.test:{middlebox}:127.0.0.1"]
     trust += ["--cacert", str(lab.root_pem_path)]
     r = subprocess.run(
         ["curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", *trust, url],
@@ -109,8 +109,8 @@ def test_curl_agrees(lab: Lab, middlebox: int) -> None:
 
 @pytest.mark.skipif(not chromium.installed(), reason="headless Chromium is not installed")
 def test_chromium_agrees(lab: Lab, middlebox: int, tmp_path: Path) -> None:
-    """Chromium, through a plain CONNECT forwarder, reaches the certificate check without the
-    middlebox (the lab root is not in its store) and loses the connection with it."""
+    """Chromium, through a plain CONNECT forwarder, reaches the certificate check of the good
+    case (the lab root is not in its store) and loses the connection behind the middlebox."""
 
     def net_errors(port: int) -> set[str]:
         with connect_forwarder(port) as fwd:

@@ -98,6 +98,7 @@ def compare(
         opts = T.build_from(
             locals(),
             revocation=not no_revocation,
+            browser_hello=True,  # the bypassed path, as `check` (never through a proxy)
             proxy=proxy if via is None else via if via != "embedded" else "",
         )
         policy_obj = None

@@ -71,6 +71,7 @@ def options_for(
     return CheckOptions(
         probe=ProbeOptions(resolve=rules, timeout=timeout),
         cafile=cafile or load_cafile(lab.root_pem_path),
+        browser_hello=True,  # as `tlsdiag check` does
     )
 
 

@@ -348,6 +348,11 @@ def _server(
             f" Inspected, the proxy blocks it by policy ({setting}): users see the proxy's "
             f"block page naming {ctx.finding or main} instead of the server's own error."
         )
+    elif main == codes.NETWORK_RESET and not i_codes:
+        inspected_says = (
+            " Inspected, it works: the proxy makes its own connection to the server, with its "
+            "own ClientHello, which gets through; only the bypassed path shows the problem."
+        )
     elif not [c for c in i_codes if c != codes.POLICY_BLOCKED]:
         inspected_says = (
             " Inspection masks it: the proxy re-signs the connection with its own certificate, "

@@ -84,6 +84,11 @@ CASES: tuple[CaseSpec, ...] = (
         (codes.APP_MUTUAL_TLS,),
     ),
     CaseSpec("revoked", "the OCSP responder says the leaf is revoked", (codes.SERVER_REVOKED,)),
+    CaseSpec(
+        "pq-middlebox",
+        "a middlebox resets ClientHellos longer than one TCP segment (post-quantum browsers')",
+        (codes.NETWORK_RESET,),
+    ),
     CaseSpec("not-tls", "a plain HTTP server on the port", (codes.NETWORK_NOT_TLS,)),
     CaseSpec("reset", "the server resets the connection", (codes.NETWORK_RESET,)),
 )
@@ -282,7 +287,7 @@ class Lab:
             leaf = Issued(resign_sha1(leaf.cert, issuer.key), leaf.key)
         settings = TlsSettings(chain=(leaf, *chain_tail), send=send, **settings_extra)  # type: ignore[arg-type]
         server = LabServer(
-            "tls",
+            "tls-one-segment" if name == "pq-middlebox" else "tls",
             ctx=tls_context(settings),
             body=f"tlsdiag lab: {name}\n".encode(),
             acceptor=self._acceptor,

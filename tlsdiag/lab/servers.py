@@ -150,9 +150,11 @@ class Acceptor:
 class LabServer:
     """A listening socket on 127.0.0.1 whose connections are served by an :class:`Acceptor`.
 
-    ``kind`` is ``"tls"`` (serve HTTPS), ``"http"`` (plain HTTP: not TLS) or ``"reset"``
-    (accept, then reset the connection). Servers of one lab share one acceptor; a server
-    made without one has its own.
+    ``kind`` is ``"tls"`` (serve HTTPS), ``"http"`` (plain HTTP: not TLS), ``"reset"``
+    (accept, then reset the connection) or ``"tls-one-segment"``: HTTPS behind the bug of
+    https://tldr.fail, a ClientHello that does not fit in one TCP segment (as a post-quantum
+    browser's does not) is reset. Servers of one lab share one acceptor; a server made without
+    one has its own.
     """
 
     def __init__(
@@ -202,6 +204,9 @@ class LabServer:
                 with contextlib.suppress(OSError):
                     conn.recv(4096)
                 return
+            if self.kind == "tls-one-segment" and not _hello_fits_one_segment(conn):
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
             if self.kind == "http":
                 conn.recv(4096)  # answer whatever arrives, as web servers do with garbage
                 conn.sendall(_response(400, b"plain HTTP here, not TLS\n", self.date_offset))
@@ -217,6 +222,27 @@ class LabServer:
         finally:
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+SEGMENT = 1460  # bytes of TCP payload in one Ethernet segment
+
+
+def _hello_fits_one_segment(conn: socket.socket) -> bool:
+    """Whether the first TLS record (the ClientHello) is whole within ``SEGMENT`` bytes, seen
+    with MSG_PEEK so that a hello that fits is then served from the untouched socket."""
+    import time
+
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        seen = conn.recv(SEGMENT, socket.MSG_PEEK)
+        if not seen:
+            return False
+        if len(seen) >= 5 and len(seen) >= 5 + int.from_bytes(seen[3:5], "big"):
+            return True
+        if len(seen) >= SEGMENT:
+            return False  # the record goes on past one segment
+        time.sleep(0.001)  # the rest of a small record is on its way
+    return False
 
 
 def _read_request(conn: socket.socket | ssl.SSLSocket) -> bool:

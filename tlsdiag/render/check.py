@@ -119,6 +119,12 @@ def render_target_header(report: Report, console: Console) -> None:
         console.print(
             f"  [dim]acceptable client CA names:[/] {escape('; '.join(hs['client_ca_names']))}"
         )
+    bh = facts.get("browser_hello")
+    if bh:
+        console.print(
+            f"  [dim]browser-sized hello ({bh['bytes']} bytes, post-quantum key share):[/] "
+            f"{escape(bh['answer'])}"
+        )
     http = facts.get("http")
     if http:
         if http["status"]:

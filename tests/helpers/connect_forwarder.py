@@ -1,17 +1,12 @@
-"""A middlebox with the bug of https://tldr.fail: it reads one TCP segment's worth of a
-ClientHello (1,460 bytes) and resets the connection when the TLS record is not complete in it;
-otherwise it forwards the connection to the server behind it. And a plain CONNECT forwarder, for
-clients (Chromium) that the suite sends through a proxy. Both on 127.0.0.1, threads only."""
+"""A plain CONNECT forwarder on 127.0.0.1 (threads only), for clients that the suite sends
+through a proxy (Chromium) when the test is about what they do toward a server themselves."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
-import struct
 import threading
 from collections.abc import Callable, Iterator
-
-SEGMENT = 1460  # one Ethernet TCP segment of payload
 
 
 def _pipe(a: socket.socket, b: socket.socket) -> None:
@@ -28,11 +23,6 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
     t.join(10)
     a.close()
     b.close()
-
-
-def _reset(conn: socket.socket) -> None:
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    conn.close()
 
 
 @contextlib.contextmanager
@@ -55,27 +45,6 @@ def _serve(handle: Callable[[socket.socket], None]) -> Iterator[int]:
         yield srv.getsockname()[1]
     finally:
         srv.close()
-
-
-@contextlib.contextmanager
-def one_segment_middlebox(server_port: int) -> Iterator[int]:
-    """Listen on a port; forward to ``server_port`` only a ClientHello read in one segment."""
-
-    def handle(conn: socket.socket) -> None:
-        try:
-            first = conn.recv(SEGMENT)
-        except OSError:
-            conn.close()
-            return
-        if len(first) < 5 or len(first) < 5 + int.from_bytes(first[3:5], "big"):
-            _reset(conn)  # the record goes on past what was read: give up, as the bug does
-            return
-        up = socket.create_connection(("127.0.0.1", server_port), timeout=10)
-        up.sendall(first)
-        _pipe(conn, up)
-
-    with _serve(handle) as port:
-        yield port
 
 
 @contextlib.contextmanager
