@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -159,6 +160,10 @@ def _lab_args(lab: Lab, name: str) -> list[str]:
 
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_check(lab: Lab, name: str, update: bool) -> None:
+    if name == "pq-middlebox" and ssl.OPENSSL_VERSION_INFO >= (3, 5):
+        # Python's own hello is browser-sized from OpenSSL 3.5 on: its handshake is reset too,
+        # a different report (integration/test_browser_hello.py checks both forms)
+        pytest.skip("the golden file is OpenSSL 3.0's report")
     out = _json(["check", "--format", "json", "--timeout", "5", *_lab_args(lab, name)])
     _assert(f"check-{name}", out, update)
 

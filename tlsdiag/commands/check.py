@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from cryptography import x509
 
-from tlsdiag import __version__
+from tlsdiag import __version__, codes
 from tlsdiag.core import certs as C
 from tlsdiag.core import probe_facts as PF
 from tlsdiag.core.chain import ChainAnalysis, FetchedIssuer, Roots, analyze_chain, chain_facts
@@ -271,7 +271,10 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     findings: list[Finding] = []
     forced = forced_options(opts.probe)
     browser_hello = None
-    if p.handshake is not None and not p.proxy and not forced and opts.browser_hello:
+    # Sent beside a completed handshake, and after a reset one: this machine's own ClientHello
+    # is browser-sized too when its OpenSSL offers X25519MLKEM768 (3.5 and later).
+    own_reset = p.failure is not None and p.failure.code == codes.NETWORK_RESET and p.address
+    if (p.handshake is not None or own_reset) and not p.proxy and not forced and opts.browser_hello:
         from tlsdiag.net import browser_hello as BH
 
         browser_hello = BH.start(p.address, p.port, p.sni, opts.probe.timeout)
@@ -334,7 +337,10 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
         facts["browser_hello"] = browser_hello_facts(bh)
         inter = facts.get("interception")
         inspected = bool(inter and inter["inspected"])
-        findings.extend(browser_hello_findings(bh, pq_clients, inspected=inspected))
+        found = browser_hello_findings(bh, pq_clients, inspected=inspected, own=p.handshake)
+        if found and p.handshake is None:  # it says why this check's handshake was reset
+            findings = [f for f in findings if f.code != codes.NETWORK_RESET]
+        findings.extend(found)
     findings = legacy_only_verdict(p, findings)
     if p.http is not None:
         facts["http"] = PF.http_facts(p)

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from tlsdiag import codes
 from tlsdiag.core.findings import make_finding
 from tlsdiag.facts.check import BrowserHelloFacts
-from tlsdiag.model import Finding
+from tlsdiag.model import Finding, Handshake
 
 BROWSER_HELLO_SIZE = 1800  # bytes: about Chromium 150's ClientHello record (1,730-1,831)
 
@@ -52,7 +52,11 @@ def browser_hello_facts(bh: BrowserHello) -> BrowserHelloFacts:
 
 
 def browser_hello_findings(
-    bh: BrowserHello | None, clients: Callable[[], Sequence[str]], *, inspected: bool
+    bh: BrowserHello | None,
+    clients: Callable[[], Sequence[str]],
+    *,
+    inspected: bool,
+    own: Handshake | None,
 ) -> list[Finding]:
     """``network.reset`` when the browser-sized hello is lost and its small twin is answered.
 
@@ -61,6 +65,8 @@ def browser_hello_findings(
         clients: gives the clients that offer X25519MLKEM768 by default (``tls_client_profiles``).
         inspected: whether this connection is inspected: then the inspecting device is the
             likeliest reader of only one segment, and the finding says so (evidence ``where``).
+        own: this check's own handshake, None when it was reset (its ClientHello was as large:
+            an OpenSSL that offers X25519MLKEM768 itself); the finding then explains that reset.
 
     Returns:
         One finding, or none (both answered; both lost, which says nothing about size; no TCP).
@@ -68,6 +74,12 @@ def browser_hello_findings(
     if bh is None or bh.large.answered or not bh.small.answered or bh.large.lost not in _WHAT:
         return []
     who = ", ".join(clients()) or "current browsers"
+    ours = (
+        "and so did this check's own handshake"
+        if own is not None
+        else "while this check's own handshake was reset as well: this machine's TLS library "
+        "offers the same group (OpenSSL 3.5 and later do), so its ClientHello is as large"
+    )
     return [
         make_finding(
             codes.NETWORK_RESET,
@@ -75,8 +87,8 @@ def browser_hello_findings(
             detail=(
                 f"A TLS 1.3 ClientHello of {bh.size} bytes offering the post-quantum group "
                 f"X25519MLKEM768, as {who} send by default, {bh.large.words}; the same hello "
-                f"without that key share got an answer ({bh.small.words}), and so did this "
-                "check's own handshake. Something in the path (an inspecting firewall or proxy, "
+                f"without that key share got an answer ({bh.small.words}), {ours}. "
+                "Something in the path (an inspecting firewall or proxy, "
                 "a load balancer) or the server reads only the first TCP segment of a "
                 "ClientHello, or refuses a group it does not know instead of ignoring it "
                 "(https://tldr.fail). Those browsers fail here (ERR_CONNECTION_RESET, "
