@@ -36,7 +36,7 @@ def middlebox(lab: Lab) -> int:
 def _check(lab: Lab, port: int, *more: str) -> tuple[int, str]:
     host = "pq-middlebox.lab.test" if port == lab.cases["pq-middlebox"].port else "good.lab.test"
     args = ["check", f"{host}:{port}", "--resolve", f"{host}:{port}:127.0.0.1"]
-    r = runner.invoke(app, [*args, "--cafile", str(lab.root_pem_path), *more])
+    r = runner.invoke(app, [*args, "--cafile", str(lab.root_pem_path), "--noproxy", "", *more])
     return r.exit_code, r.stdout
 
 
@@ -64,6 +64,22 @@ def test_check_names_the_middlebox(lab: Lab, middlebox: int) -> None:
         f"FAIL  pq-middlebox.lab.test:{middlebox}: A browser-sized ClientHello (1800 bytes) "
         f"gets the connection reset - the problem is {PATH_WORDS}"
     )
+
+
+def test_through_a_proxy_the_hellos_take_its_tunnel(lab: Lab, middlebox: int) -> None:
+    """Through an HTTP proxy (-x) the two hellos go through tunnels of their own, as the check's
+    handshake does: the middlebox behind a plain CONNECT proxy is found the same way."""
+    with connect_forwarder(middlebox) as fwd:
+        code, out = _check(lab, middlebox, "--json", "-x", f"http://127.0.0.1:{fwd}")
+        assert code == 1, out
+        doc = json.loads(out)
+        assert doc["endpoint"]["proxy"].startswith("via proxy http://127.0.0.1")
+    (f,) = [f for f in doc["findings"] if f["severity"] == "error"]
+    # the proxy passes the middlebox's reset on as a close of the tunnel
+    assert f["title"] == (
+        "A browser-sized ClientHello (1800 bytes) gets the connection closed unanswered"
+    )
+    assert doc["browser_hello"]["small_hello_answer"].startswith("ServerHello")
 
 
 def test_without_the_middlebox_both_hellos_are_answered(lab: Lab) -> None:

@@ -98,7 +98,7 @@ def compare(
         opts = T.build_from(
             locals(),
             revocation=not no_revocation,
-            browser_hello=True,  # the bypassed path, as `check` (never through a proxy)
+            browser_hello=True,  # as `check` (not through the embedded proxy)
             proxy=proxy if via is None else via if via != "embedded" else "",
         )
         policy_obj = None

@@ -274,10 +274,11 @@ def run_check(target: Target, opts: CheckOptions) -> CheckOutcome:
     # Sent beside a completed handshake, and after a reset one: this machine's own ClientHello
     # is browser-sized too when its OpenSSL offers X25519MLKEM768 (3.5 and later).
     own_reset = p.failure is not None and p.failure.code == codes.NETWORK_RESET and p.address
-    if (p.handshake is not None or own_reset) and not p.proxy and not forced and opts.browser_hello:
+    if (p.handshake is not None or own_reset) and not forced and opts.browser_hello:
         from tlsdiag.net import browser_hello as BH
 
-        browser_hello = BH.start(p.address, p.port, p.sni, opts.probe.timeout)
+        route = opts.probe.proxy if p.proxy else None  # p.address is then the name it asked
+        browser_hello = BH.start(p.address, p.port, p.sni, opts.probe.timeout, route)
     base = failure_findings(p, forced=forced)
     if not forced and p.failure is not None:
         # a short scan names what the server speaks; not for options the user forced

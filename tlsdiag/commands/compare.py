@@ -84,7 +84,11 @@ def run_compare(target: Target, opts: CompareOptions) -> Report:
         resolve=opts.check.probe.resolve,
         timeout=opts.check.probe.timeout,
     ) as path:
-        inspected = replace(opts.check, probe=replace(opts.check.probe, proxy=path.route))
+        # No browser-sized hello through the embedded proxy: its own event for the host is
+        # what the verdict reads, and it reads every ClientHello whole anyway.
+        inspected = replace(
+            opts.check, browser_hello=False, probe=replace(opts.check.probe, proxy=path.route)
+        )
         inspected = _with_roots(inspected, (path.ca_cert,), "--cafile + the throwaway proxy CA")
         b, i = _pair(target, direct, inspected)
         events = path.snapshot()

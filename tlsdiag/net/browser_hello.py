@@ -3,13 +3,15 @@
 The large one offers X25519MLKEM768 with a well-formed key share (``core.tlswire.hello``) and is
 padded to about the size of Chromium's; the small one is the same TLS 1.3 hello without that
 share or padding. Both go out at once, each on a fresh TCP connection to the address the check
-used, while the check analyses its chain. What the answers mean: ``core.browser_hello``.
+used (or a fresh tunnel through the same proxy), while the check analyses its chain. What the
+answers mean: ``core.browser_hello``.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from tlsdiag.core.browser_hello import BROWSER_HELLO_SIZE, BrowserHello, HelloAnswer
@@ -22,7 +24,8 @@ from tlsdiag.core.tlswire.hello import (
     mlkem768_share,
 )
 from tlsdiag.core.tlswire.reply import Alert, NotTls, ServerHello
-from tlsdiag.net.hello_exchange import Lost, Outcome, exchange
+from tlsdiag.net.hello_exchange import Lost, Outcome, converse, exchange
+from tlsdiag.net.tunnel import ProxyRoute, open_tunnel
 
 _SUITES = (0x1301, 0x1302, 0x1303)  # the TLS 1.3 suites every browser offers
 _SECP256R1, _SECP384R1 = 0x0017, 0x0018
@@ -70,13 +73,28 @@ def answer(out: Outcome) -> HelloAnswer:
     return HelloAnswer(False, out.message, out.kind)
 
 
-def start(address: str, port: int, sni: str, timeout: float) -> Callable[[], BrowserHello]:
-    """Send both hellos now, in two threads; the function returned waits for their answers."""
+def _through(route: ProxyRoute, host: str, port: int, hello: bytes, timeout: float) -> Outcome:
+    deadline = time.monotonic() + timeout
+    sock, refused, _ = open_tunnel(route, host, port, timeout)
+    if sock is None:
+        return Lost("connect", refused.message if refused else "no tunnel")
+    with sock:
+        return converse(sock, hello, deadline, timeout)
+
+
+def start(
+    address: str, port: int, sni: str, timeout: float, route: ProxyRoute | None = None
+) -> Callable[[], BrowserHello]:
+    """Send both hellos now, in two threads (through ``route``'s tunnels to ``address``, a host
+    name then, when given); the function returned waits for their answers."""
     large, small = hellos(sni)
     got: dict[str, Outcome] = {}
 
     def ask(key: str, hello: bytes) -> None:
-        got[key] = exchange(address, port, hello, timeout)
+        if route is not None:
+            got[key] = _through(route, address, port, hello, timeout)
+        else:
+            got[key] = exchange(address, port, hello, timeout)
 
     threads = [
         threading.Thread(target=ask, args=(key, hello), daemon=True, name=f"hello-{key}")

@@ -41,30 +41,36 @@ def exchange(address: str, port: int, hello: bytes, timeout: float) -> Outcome:
             return Lost("connect", f"no TCP answer within {timeout:g}s")
         except OSError as exc:
             return Lost("connect", exc.strerror or str(exc))
-        data = b""
-        try:
-            sock.sendall(hello)
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                sock.settimeout(left)
-                chunk = sock.recv(MAX_READ)
-                if not chunk:
-                    reply = parse_reply(data)
-                    if reply is not None:
-                        return reply
-                    return Lost("eof", "closed the connection" + _after(data))
-                data += chunk
+        return converse(sock, hello, deadline, timeout)
+
+
+def converse(sock: socket.socket, hello: bytes, deadline: float, timeout: float) -> Outcome:
+    """Send ``hello`` on a connected socket (direct, or a proxy's tunnel) and read the first
+    answer until ``deadline`` (``time.monotonic()``; ``timeout`` only names it in words)."""
+    data = b""
+    try:
+        sock.sendall(hello)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            sock.settimeout(left)
+            chunk = sock.recv(MAX_READ)
+            if not chunk:
                 reply = parse_reply(data)
                 if reply is not None:
                     return reply
-        except TimeoutError:
-            return Lost("timeout", f"did not answer the ClientHello within {timeout:g}s")
-        except ConnectionResetError:
-            return Lost("reset", "reset the connection (RST)" + _after(data))
-        except OSError as exc:
-            return Lost("reset", (exc.strerror or str(exc)) + _after(data))
+                return Lost("eof", "closed the connection" + _after(data))
+            data += chunk
+            reply = parse_reply(data)
+            if reply is not None:
+                return reply
+    except TimeoutError:
+        return Lost("timeout", f"did not answer the ClientHello within {timeout:g}s")
+    except ConnectionResetError:
+        return Lost("reset", "reset the connection (RST)" + _after(data))
+    except OSError as exc:
+        return Lost("reset", (exc.strerror or str(exc)) + _after(data))
 
 
 def _after(data: bytes) -> str:
