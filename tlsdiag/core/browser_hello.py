@@ -32,11 +32,12 @@ class HelloAnswer(NamedTuple):
 
 
 class BrowserHello(NamedTuple):
-    """The browser-sized hello and its small twin, sent to the same address."""
+    """The browser-sized hello and its small twin (sent only when the large one got no
+    answer), sent to the same address."""
 
     size: int
     large: HelloAnswer
-    small: HelloAnswer
+    small: HelloAnswer | None
 
 
 _WHAT = {
@@ -48,7 +49,10 @@ _WHAT = {
 
 def browser_hello_facts(bh: BrowserHello) -> BrowserHelloFacts:
     """The two answers, for the report's ``browser_hello`` facts."""
-    return {"bytes": bh.size, "answer": bh.large.words, "small_hello_answer": bh.small.words}
+    facts: BrowserHelloFacts = {"bytes": bh.size, "answer": bh.large.words}
+    if bh.small is not None:
+        facts["small_hello_answer"] = bh.small.words
+    return facts
 
 
 def browser_hello_findings(
@@ -71,7 +75,9 @@ def browser_hello_findings(
     Returns:
         One finding, or none (both answered; both lost, which says nothing about size; no TCP).
     """
-    if bh is None or bh.large.answered or not bh.small.answered or bh.large.lost not in _WHAT:
+    if bh is None or bh.large.answered or bh.large.lost not in _WHAT:
+        return []
+    if bh.small is None or not bh.small.answered:
         return []
     who = ", ".join(clients()) or "current browsers"
     ours = (

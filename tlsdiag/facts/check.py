@@ -154,7 +154,7 @@ class BrowserHelloFacts(TypedDict):
 
     bytes: int
     answer: str
-    small_hello_answer: str
+    small_hello_answer: NotRequired[str]  # sent only when the browser-sized one got no answer
 
 
 class CheckFacts(TypedDict):

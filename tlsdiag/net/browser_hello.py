@@ -1,9 +1,10 @@
-"""``check``'s two extra ClientHellos: one like a current browser's, one small, side by side.
+"""``check``'s extra ClientHellos: one like a current browser's, then, if it got no answer, a
+small one.
 
 The large one offers X25519MLKEM768 with a well-formed key share (``core.tlswire.hello``) and is
 padded to about the size of Chromium's; the small one is the same TLS 1.3 hello without that
-share or padding. Both go out at once, each on a fresh TCP connection to the address the check
-used (or a fresh tunnel through the same proxy), while the check analyses its chain. What the
+share or padding. Each goes out on a fresh TCP connection to the address the check used (or a
+fresh tunnel through the same proxy), in a thread, while the check analyses its chain. What the
 answers mean: ``core.browser_hello``.
 """
 
@@ -85,30 +86,33 @@ def _through(route: ProxyRoute, host: str, port: int, hello: bytes, timeout: flo
 def start(
     address: str, port: int, sni: str, timeout: float, route: ProxyRoute | None = None
 ) -> Callable[[], BrowserHello]:
-    """Send both hellos now, in two threads (through ``route``'s tunnels to ``address``, a host
-    name then, when given); the function returned waits for their answers."""
+    """Send the browser-sized hello now, in a thread, and its small twin after it when it got
+    no answer (through ``route``'s tunnels to ``address``, a host name then, when given); the
+    function returned waits for the answers."""
     large, small = hellos(sni)
     got: dict[str, Outcome] = {}
 
-    def ask(key: str, hello: bytes) -> None:
+    def send(hello: bytes) -> Outcome:
         if route is not None:
-            got[key] = _through(route, address, port, hello, timeout)
-        else:
-            got[key] = exchange(address, port, hello, timeout)
+            return _through(route, address, port, hello, timeout)
+        return exchange(address, port, hello, timeout)
 
-    threads = [
-        threading.Thread(target=ask, args=(key, hello), daemon=True, name=f"hello-{key}")
-        for key, hello in (("large", large), ("small", small))
-    ]
-    for t in threads:
-        t.start()
+    def ask() -> None:
+        got["large"] = send(large)
+        if isinstance(got["large"], Lost):  # only then does the small one tell anything
+            got["small"] = send(small)
+
+    thread = threading.Thread(target=ask, daemon=True, name="browser-hello")
+    thread.start()
 
     def result() -> BrowserHello:
-        for t in threads:
-            t.join(timeout + 1.0)
+        thread.join(2 * timeout + 1.0)
         lost = Lost("timeout", f"did not answer the ClientHello within {timeout:g}s")
+        small_out = got.get("small")
         return BrowserHello(
-            len(large), answer(got.get("large", lost)), answer(got.get("small", lost))
+            len(large),
+            answer(got.get("large", lost)),
+            answer(small_out) if small_out is not None else None,
         )
 
     return result

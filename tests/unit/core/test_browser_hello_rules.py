@@ -66,6 +66,9 @@ def test_no_finding(pair: tuple[HelloAnswer, HelloAnswer]) -> None:
 
 def test_nothing_asked_is_no_finding() -> None:
     assert browser_hello_findings(None, _clients, inspected=False, own=OWN) == []
+    # the small twin not sent (it is sent only after a lost large one): nothing to compare
+    lone = BrowserHello(1800, RESET, None)
+    assert browser_hello_findings(lone, _clients, inspected=False, own=OWN) == []
 
 
 def test_where_of_forced_and_inspection_codes() -> None:
