@@ -52,7 +52,7 @@ class CheckOptions:
     probe: ProbeOptions = field(default_factory=ProbeOptions)
     cafile: RootSet | None = None
     revocation: bool = True
-    browser_hello: bool = False  # also send a browser-sized ClientHello (``check`` only)
+    browser_hello: bool = False  # also send a browser-sized ClientHello (check, demo, compare)
     aia: bool = True
     now: datetime | None = None  # tests pin the clock; None means the real clock
     platform: str = ""

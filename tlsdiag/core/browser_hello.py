@@ -6,8 +6,9 @@ by default. Its key share (1,216 bytes) makes their ClientHello longer than one 
 middlebox (inspecting firewall or proxy, load balancer) or server that reads only the first
 segment of a ClientHello, or refuses a group it does not know instead of ignoring it, then
 resets or stalls those clients while curl, Python on OpenSSL 3.0 and this tool's own handshake
-work (https://tldr.fail). ``check`` sends two hand-built hellos on fresh connections, one like a
-browser's and one small, and reports when only the small one is answered.
+work (https://tldr.fail). ``check`` sends a hand-built hello like a browser's on a fresh
+connection and, when it gets no answer, the same hello small, and reports when only the small
+one is answered.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class HelloAnswer(NamedTuple):
 
     answered: bool  # a TLS answer: ServerHello, HelloRetryRequest or an alert
     words: str  # what came back, in words ("ServerHello, X25519MLKEM768", "reset ...")
-    lost: str = ""  # when not answered: "reset", "eof", "timeout" or "connect"
+    lost: str = ""  # when not answered: "reset", "eof", "timeout", "connect" or "not_tls"
 
 
 class BrowserHello(NamedTuple):
@@ -65,7 +66,8 @@ def browser_hello_findings(
     """``network.reset`` when the browser-sized hello is lost and its small twin is answered.
 
     Args:
-        bh: the two outcomes (None when they were not asked: no completed handshake, a proxy).
+        bh: the outcomes (None when not sent: options the user forced, no connection, or
+            ``--no-browser-hello``).
         clients: gives the clients that offer X25519MLKEM768 by default (``tls_client_profiles``).
         inspected: whether this connection is inspected: then the inspecting device is the
             likeliest reader of only one segment, and the finding says so (evidence ``where``).

@@ -18,27 +18,26 @@ from collections.abc import Callable
 from tlsdiag.core.browser_hello import BROWSER_HELLO_SIZE, BrowserHello, HelloAnswer
 from tlsdiag.core.tlswire.hello import (
     MLKEM768_NOISE,
-    X25519,
     X25519MLKEM768,
     HelloSpec,
     client_hello,
     mlkem768_share,
 )
 from tlsdiag.core.tlswire.reply import Alert, NotTls, ServerHello
+from tlsdiag.kb.scan import groups, groups_by_code
 from tlsdiag.net.hello_exchange import Lost, Outcome, converse, exchange
 from tlsdiag.net.tunnel import ProxyRoute, open_tunnel
 
 _SUITES = (0x1301, 0x1302, 0x1303)  # the TLS 1.3 suites every browser offers
-_SECP256R1, _SECP384R1 = 0x0017, 0x0018
-_GROUP_NAMES = {X25519MLKEM768: "X25519MLKEM768", X25519: "x25519"}
-_GROUP_NAMES.update({_SECP256R1: "secp256r1", _SECP384R1: "secp384r1"})
+_CLASSIC = ("x25519", "secp256r1", "secp384r1")  # the classic groups browsers offer first
 
 
 def hellos(sni: str) -> tuple[bytes, bytes]:
     """The browser-sized ClientHello and its small twin, for ``sni``."""
     x25519 = os.urandom(32)
     pq = mlkem768_share(os.urandom(MLKEM768_NOISE), x25519)
-    classic = (X25519, _SECP256R1, _SECP384R1)
+    known = groups()
+    classic = tuple(known[name].code for name in _CLASSIC)
 
     def spec(groups: tuple[int, ...], shares: tuple[tuple[int, bytes], ...], pad: int) -> bytes:
         return client_hello(
@@ -65,7 +64,8 @@ def answer(out: Outcome) -> HelloAnswer:
     """One outcome in words, and whether it is a TLS answer."""
     if isinstance(out, ServerHello):
         kind = "HelloRetryRequest" if out.retry else "ServerHello"
-        group = _GROUP_NAMES.get(out.group, f"group {out.group:#06x}") if out.group else ""
+        named = groups_by_code().get(out.group)
+        group = (named.name if named else f"group {out.group:#06x}") if out.group else ""
         return HelloAnswer(True, f"{kind}, {group}" if group else kind)
     if isinstance(out, Alert):
         return HelloAnswer(True, f"alert {out.name}")
