@@ -23,6 +23,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 
 from tlsdiag.cli import _runcache  # noqa: E402
 from tlsdiag.lab.cases import Lab  # noqa: E402
+from tlsdiag.stores import userfile  # noqa: E402
 
 # The real clients the tests compare tlsdiag with; a test that needs a missing one is skipped
 # with a reason containing "not installed", and the run says so at its start and its end.
@@ -134,6 +135,17 @@ def _run_cache_stopped() -> Iterator[None]:
     hooks ``re`` and ``dataclasses``): afterwards they get their own compiling back."""
     yield
     _runcache.stop()
+
+
+@pytest.fixture(autouse=True)
+def _inputs_forgotten() -> Iterator[None]:
+    """Each command run in this process notes the (device, inode) of every file it reads, so
+    that its output never replaces one. A test runs one command in a process that other tests
+    ran commands in: a file they read and deleted can leave its inode number to this test's
+    output file, which the command would then refuse as "also an input" (seen as a flaky
+    failure of test_bundle's test_existing_output_needs_force). A CLI run is one process."""
+    yield
+    userfile._READ.clear()
 
 
 @pytest.fixture(autouse=True)
