@@ -378,6 +378,8 @@ class _PooledHTTPServer(HTTPServer):
     def _process(self, request: Any, client_address: Any) -> None:
         try:
             self.finish_request(request, client_address)
+        except ConnectionError:
+            pass  # a client that hangs up early (a timeout, a redirect limit): not an error here
         except Exception:
             self.handle_error(request, client_address)
         finally:
