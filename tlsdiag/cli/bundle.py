@@ -106,7 +106,7 @@ def bundle(
         from tlsdiag.render.html import to_html
 
         parsed = T.parse_targets(hosts, None)
-        check_opts = T.build_from(locals())
+        check_opts = T.build_from(locals(), browser_hello=True)  # its check is `check`'s
         flags = [*hosts]
         for name, value in (("--har", har), ("--events", events), ("--policy", policy)):
             if value is not None:

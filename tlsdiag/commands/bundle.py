@@ -164,7 +164,9 @@ def _har(opts: BundleOptions, keep: Path | None, now: datetime) -> Report:
 def _issuer(target: Target, opts: BundleOptions) -> Report:
     from tlsdiag.commands.issuer import run_issuer
 
-    return run_issuer(target, replace(opts.check, command="issuer", revocation=False))
+    return run_issuer(
+        target, replace(opts.check, command="issuer", revocation=False, browser_hello=False)
+    )
 
 
 def _trust(outcome: CheckOutcome | None, display: str) -> list[Report]:
