@@ -48,6 +48,15 @@ def test_every_lab_case_has_its_verdict(lab: Lab, name: str) -> None:
         assert f'host = "{lab.cases[name].spec.host}"' in snippet and "*" not in snippet
 
 
+def test_a_problem_the_proxys_own_connection_avoids_is_not_called_masked(lab: Lab) -> None:
+    """Behind the pq-middlebox, the browser-sized hello is reset bypassed; the embedded proxy's
+    own (small) hello gets through. Not a certificate the proxy re-signs."""
+    _, doc = _compare(lab, "pq-middlebox")
+    summary = doc["verdict"]["summary"]
+    assert "Inspected, it works: the proxy makes its own connection" in summary
+    assert "re-signs" not in summary
+
+
 def test_good_case_agrees_and_inspected_side_is_inspected(lab: Lab) -> None:
     _, doc = _compare(lab, "good")
     rows = {r["label"]: r for r in doc["rows"]}

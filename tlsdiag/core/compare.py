@@ -348,10 +348,11 @@ def _server(
             f" Inspected, the proxy blocks it by policy ({setting}): users see the proxy's "
             f"block page naming {ctx.finding or main} instead of the server's own error."
         )
-    elif main == codes.NETWORK_RESET and not i_codes:
+    elif not [c for c in i_codes if c != codes.POLICY_BLOCKED] and main not in CERT_CODES:
         inspected_says = (
-            " Inspected, it works: the proxy makes its own connection to the server, with its "
-            "own ClientHello, which gets through; only the bypassed path shows the problem."
+            " Inspected, it works: the proxy makes its own connection to the server (its own "
+            "ClientHello, versions and suites), which gets through; only the bypassed path shows "
+            "the problem."
         )
     elif not [c for c in i_codes if c != codes.POLICY_BLOCKED]:
         inspected_says = (

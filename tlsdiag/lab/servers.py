@@ -200,12 +200,12 @@ class LabServer:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             if self.kind == "reset":
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                _reset_on_close(conn)
                 with contextlib.suppress(OSError):
                     conn.recv(4096)
                 return
             if self.kind == "tls-one-segment" and not _hello_fits_one_segment(conn):
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                _reset_on_close(conn)
                 return
             if self.kind == "http":
                 conn.recv(4096)  # answer whatever arrives, as web servers do with garbage
@@ -222,6 +222,11 @@ class LabServer:
         finally:
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+def _reset_on_close(conn: socket.socket) -> None:
+    """Make closing ``conn`` send a TCP reset (RST) instead of a FIN."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 SEGMENT = 1460  # bytes of TCP payload in one Ethernet segment
