@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -70,17 +71,22 @@ def test_empty_stdin_is_an_input_error() -> None:
 TEXT = "curl: (60) SSL certificate problem: unable to get local issuer certificate"
 
 
+def _explain_into(stdout: Any) -> subprocess.CompletedProcess[str]:
+    """``tlsdiag explain TEXT`` with its stdout on ``stdout`` (a descriptor or a file)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tlsdiag", "explain", TEXT],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_closed_pipe_exits_141_without_a_false_verdict() -> None:
     read, write = os.pipe()
     os.close(read)
     try:
-        p = subprocess.run(
-            [sys.executable, "-m", "tlsdiag", "explain", TEXT],
-            stdout=write,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
+        p = _explain_into(write)
     finally:
         os.close(write)
     assert p.returncode == 141, p.stderr
@@ -89,13 +95,7 @@ def test_closed_pipe_exits_141_without_a_false_verdict() -> None:
 
 def test_full_stdout_device_exits_141_with_one_line() -> None:
     with open("/dev/full", "w") as full:
-        p = subprocess.run(
-            [sys.executable, "-m", "tlsdiag", "explain", TEXT],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
+        p = _explain_into(full)
     assert p.returncode == 141, p.stderr
     assert p.stderr.startswith("error: stdout") and "Traceback" not in p.stderr
 

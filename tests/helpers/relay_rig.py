@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tlsdiag.facts.proxy import EventFacts
+from tlsdiag.lab.cases import RunningCase
 from tlsdiag.proxy.listener import RunningProxy
 
 LAB_CASES = (
@@ -178,6 +179,13 @@ def curl_via(
     if ca is not None:
         cmd += ["--cacert", str(ca)]
     return subprocess.run([*cmd, url], env=ENV, capture_output=True, text=True, timeout=30)
+
+
+def curl_case(
+    p: RunningProxy, case: RunningCase, ca: Path | None, *extra: str, body: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``curl_via`` to a lab case's URL."""
+    return curl_via(p, f"https://{case.target}/", ca, *extra, body=body)
 
 
 def status_of(r: subprocess.CompletedProcess[str]) -> str:

@@ -21,7 +21,7 @@ from tlsdiag.lab.cases import Lab
 
 from helpers import chromium
 from helpers.chromium import run_chromium
-from helpers.connect_forwarder import connect_forwarder
+from helpers.tcp_servers import connect_forwarder
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -20,31 +20,25 @@ from tlsdiag.proxy.ca import CaMaterial, CaPaths, create_ca
 from tlsdiag.proxy.listener import ProxyConfig, ResolveTo, RunningProxy
 from tlsdiag.proxy.policy import default_policy
 
+from helpers.tcp_servers import serve_each
+
 pytestmark = pytest.mark.integration
 runner = CliRunner()  # the suite sets NO_PROXY=*: --noproxy '' overrides it, as in curl
 PAGE = b"<html><head><title>Access Denied by Example Gateway</title></head><body>no</body></html>"
 
 
-def _refusing_proxy(status: bytes) -> tuple[socket.socket, int]:
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
+def _refusing_proxy(status: bytes) -> contextlib.AbstractContextManager[int]:
+    """A proxy that answers every request with ``status`` and an HTML page."""
 
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-            with conn:
-                conn.recv(4096)
-                conn.sendall(
-                    b"HTTP/1.1 " + status + b"\r\nContent-Type: text/html\r\n"
-                    b"Content-Length: " + str(len(PAGE)).encode() + b"\r\n\r\n" + PAGE
-                )
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(4096)
+            conn.sendall(
+                b"HTTP/1.1 " + status + b"\r\nContent-Type: text/html\r\n"
+                b"Content-Length: " + str(len(PAGE)).encode() + b"\r\n\r\n" + PAGE
+            )
 
-    threading.Thread(target=serve, daemon=True).start()
-    return srv, srv.getsockname()[1]
+    return serve_each(answer)
 
 
 @pytest.fixture
@@ -141,14 +135,11 @@ def test_https_proxy_from_the_environment(
     ],
 )
 def test_refusing_proxy_is_policy_blocked(lab: Lab, status: bytes, words: str) -> None:
-    srv, port = _refusing_proxy(status)
-    try:
+    with _refusing_proxy(status) as port:
         r = runner.invoke(
             app,
             ["check", "good.lab.test:443", "-x", f"127.0.0.1:{port}", "--noproxy", "", "--json"],
         )
-    finally:
-        srv.close()
     assert r.exit_code == 1, r.output
     doc = json.loads(r.stdout)
     (f,) = [f for f in doc["findings"] if f["severity"] == "error"]

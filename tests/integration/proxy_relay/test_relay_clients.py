@@ -29,6 +29,7 @@ from helpers.relay_rig import (
     ENV,
     Origin,
     ProxyFactory,
+    curl_case,
     curl_via,
     event_for,
     events_of,
@@ -50,7 +51,7 @@ def test_curl_sees_tlsdiag_issuer_and_gets_content(
 ) -> None:
     p = start_proxy()
     case = lab.cases["good"]
-    r = curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert, "-v")
+    r = curl_case(p, case, pki["ca"].paths.cert, "-v")
     assert status_of(r) == "200", r.stderr
     assert (
         "issuer: O=tlsdiag; CN=tlsdiag inspection CA" in r.stderr
@@ -218,7 +219,7 @@ def test_invalid_server_certificates_are_blocked(
     code, cert_error, alert = BLOCKED[name]
     p = start_proxy()
     case = lab.cases[name]
-    r = curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert)
+    r = curl_case(p, case, pki["ca"].paths.cert)
     assert status_of(r) == "403", r.stderr
     assert f"x-tlsdiag-finding: {code}" in r.stdout.lower()
     ev = event_for(p, case.spec.host)
@@ -234,7 +235,7 @@ def test_allow_resigns_invalid_certificates_and_masks_the_error(
 ) -> None:
     p = start_proxy(replace(default_policy(), invalid_certificate=InvalidCert.ALLOW))
     case = lab.cases[name]
-    r = curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert)
+    r = curl_case(p, case, pki["ca"].paths.cert)
     assert status_of(r) == "200", r.stderr  # the client sees no error at all
     ev = event_for(p, case.spec.host)
     assert ev["action"] == "inspect" and ev["finding"] == BLOCKED[name][0]
@@ -257,7 +258,7 @@ def test_mimic_reproduces_the_server_error_for_the_client(
 ) -> None:
     p = start_proxy(replace(default_policy(), invalid_certificate=InvalidCert.MIMIC))
     case = lab.cases[name]
-    r = curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert)
+    r = curl_case(p, case, pki["ca"].paths.cert)
     assert r.returncode == 60, r.stderr
     assert MIMIC_CURL[name] in r.stderr
     ev = event_for(p, case.spec.host)
@@ -275,7 +276,7 @@ def test_tls10_upstream_under_tls12_minimum_is_legacy_protocol(
 ) -> None:
     p = start_proxy()
     case = lab.cases["tls10"]
-    r = curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert)
+    r = curl_case(p, case, pki["ca"].paths.cert)
     assert status_of(r) == "403"
     assert f"x-tlsdiag-finding: {codes.LEGACY_PROTOCOL_VERSION}" in r.stdout.lower()
     ev = event_for(p, case.spec.host)
@@ -306,7 +307,7 @@ def test_mutual_tls_blocked_by_policy(
 ) -> None:
     p = start_proxy(replace(default_policy(), mutual_tls=MutualTls.BLOCK))
     case = lab.cases["client-cert"]
-    r = curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert)
+    r = curl_case(p, case, pki["ca"].paths.cert)
     assert status_of(r) == "403"
     assert f"x-tlsdiag-finding: {codes.APP_MUTUAL_TLS}" in r.stdout.lower()
 
@@ -329,7 +330,7 @@ def test_block_rule_serves_block_page(
     pol = parse_policy('[[rule]]\nid = "no-good"\nhost = "good.lab.test"\naction = "block"\n')
     p = start_proxy(pol)
     case = lab.cases["good"]
-    r = curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert, body=True)
+    r = curl_case(p, case, pki["ca"].paths.cert, body=True)
     assert "HTTP/1.1 403 Forbidden" in r.stdout
     assert "x-tlsdiag-finding: policy.blocked" in r.stdout.lower()
     assert "rule &#x27;no-good&#x27; blocks good.lab.test" in r.stdout
@@ -345,7 +346,7 @@ def test_client_without_the_ca_is_classified(
     case = lab.cases["good"]
     other = tmp_path / "other.pem"
     trustme.CA().cert_pem.write_to_path(str(other))  # trusts something else, not our CA
-    r = curl_via(p, f"https://{case.target}/", other)
+    r = curl_case(p, case, other)
     assert r.returncode == 60
     ev = event_for(p, case.spec.host)
     assert ev["finding"] == codes.CLIENT_ROOT_NOT_TRUSTED

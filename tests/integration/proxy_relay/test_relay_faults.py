@@ -31,6 +31,7 @@ from helpers.relay_rig import (
     Origin,
     ProxyFactory,
     client_hello,
+    curl_case,
     curl_via,
     event_for,
     events_of,
@@ -203,7 +204,7 @@ def test_upstream_session_is_resumed_on_the_next_connection(
     assert p.server is not None and p.server.forger.mode == ("native" if native else "context")
     case = lab.cases["good"]
     for _ in range(2):
-        assert status_of(curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert)) == "200"
+        assert status_of(curl_case(p, case, pki["ca"].paths.cert)) == "200"
     events = [e for e in events_of(p, 2) if e["sni"] == case.spec.host]
     assert [e["verification"] for e in events] == ["ok", "ok (resumed session)"]
     assert events[1]["issuer"] == events[0]["issuer"]  # known from the resumed session
@@ -218,10 +219,10 @@ def test_kept_sessions_outlive_a_fall_back_of_the_leaf_path(
     p = start_proxy(native_certs=True)
     assert p.server is not None and p.server.forger.native is not None
     case = lab.cases["good"]
-    assert status_of(curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert)) == "200"
+    assert status_of(curl_case(p, case, pki["ca"].paths.cert)) == "200"
     monkeypatch.setattr(p.server.forger.native, "use", lambda *args: False)
     for _ in range(2):  # the connection that falls back, then one after it
-        assert status_of(curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert)) == "200"
+        assert status_of(curl_case(p, case, pki["ca"].paths.cert)) == "200"
     assert p.server.forger.mode == "context"
     events = [e for e in events_of(p, 3) if e["sni"] == case.spec.host]
     assert [e["verification"] for e in events] == ["ok"] + ["ok (resumed session)"] * 2
@@ -234,7 +235,7 @@ def test_no_resumption_after_a_failed_verification(
     p = start_proxy(replace(default_policy(), invalid_certificate=InvalidCert.ALLOW))
     case = lab.cases["expired"]
     for _ in range(2):
-        assert status_of(curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert)) == "200"
+        assert status_of(curl_case(p, case, pki["ca"].paths.cert)) == "200"
     events = [e for e in events_of(p, 2) if e["sni"] == case.spec.host]
     assert [e["finding"] for e in events] == [codes.SERVER_CERT_EXPIRED] * 2
 
@@ -245,7 +246,7 @@ def test_aia_completion_when_the_policy_allows_it(
 ) -> None:
     p = start_proxy(parse_policy("[policy]\naia_fetch = true\n"))
     case = lab.cases["incomplete-chain"]
-    r = curl_via(p, f"https://{case.target}/", pki["ca"].paths.cert)
+    r = curl_case(p, case, pki["ca"].paths.cert)
     assert status_of(r) == "200", r.stdout
     ev = event_for(p, case.spec.host)
     assert ev["verification"] == "ok (chain completed from AIA)"

@@ -1,5 +1,6 @@
-"""A plain CONNECT forwarder on 127.0.0.1 (threads only), for clients that the suite sends
-through a proxy (Chromium) when the test is about what they do toward a server themselves."""
+"""Small TCP servers on 127.0.0.1, threads only: ``serve_each`` runs a handler per connection;
+``connect_forwarder`` is a plain CONNECT proxy, for clients that the suite sends through a proxy
+(Chromium) when the test is about what they do toward a server themselves."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
 
 
 @contextlib.contextmanager
-def _serve(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+def serve_each(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+    """Listen on a free port (yielded); each connection goes to ``handle`` in its own thread."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(32)
@@ -69,5 +71,5 @@ def connect_forwarder(to_port: int) -> Iterator[int]:
             up.sendall(rest)
         _pipe(conn, up)
 
-    with _serve(handle) as port:
+    with serve_each(handle) as port:
         yield port
